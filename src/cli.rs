@@ -1,0 +1,308 @@
+//! The command line: clap definitions and what each subcommand does. Errors become `anyhow` here and exit codes
+//! in `main.rs`; everything below this module uses typed errors.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::fixture::Catalog;
+use crate::mac::Mac;
+use crate::sim::{self, Faults, PhoneSpec, SimConfig, Simulator};
+
+/// Onboard Poly desk phones: point them at a provisioning server and follow them until they are Inactive.
+#[derive(Debug, Parser)]
+#[command(name = "polyprov", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve simulated phones from the recorded fixtures (no real phone needed).
+    Sim(SimArgs),
+    /// Start a simulated mixed fleet on loopback and show where each phone listens.
+    Demo(DemoArgs),
+    /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
+    Record(crate::record::RecordArgs),
+}
+
+/// `polyprov sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Number of phones, mixed across every recorded family and firmware build.
+    #[arg(long, default_value_t = 20, conflicts_with = "fleet")]
+    pub phones: usize,
+    /// A fleet file (TOML) naming each phone's profile, build, MAC, model and faults.
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// Phone seconds per wall second: 180 makes a 3-minute reboot take one second.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Seed of every random choice, for reproducible runs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Address the phones listen on: loopback, or an address inside a network namespace.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Address of the JSON control endpoint.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub control: SocketAddr,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Print the fleet as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `polyprov demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long to keep the simulated fleet up for you to explore (Ctrl-C stops earlier).
+    #[arg(long, default_value_t = 60)]
+    pub serve: u64,
+    /// Phone seconds per wall second.
+    #[arg(long, default_value_t = 60.0)]
+    pub time_scale: f64,
+}
+
+/// The admin password of simulated phones: `$POLYPROV_SIM_PASSWORD`, or `123` (what 8x8 tells technicians to set).
+pub fn sim_password() -> String {
+    std::env::var("POLYPROV_SIM_PASSWORD").unwrap_or_else(|_| "123".into())
+}
+
+/// Run the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sim(args) => run_sim(args).await,
+        Command::Demo(args) => run_demo(args).await,
+        Command::Record(args) => crate::record::run(args).await.map_err(Into::into),
+    }
+}
+
+fn catalog() -> anyhow::Result<Arc<Catalog>> {
+    Ok(Arc::new(
+        Catalog::bundled().context("loading device profiles and fixtures")?,
+    ))
+}
+
+async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
+    let catalog = catalog()?;
+    let mut config = SimConfig {
+        time_scale: args.time_scale,
+        seed: args.seed,
+        control: args.control,
+    };
+    let specs = match &args.fleet {
+        Some(path) => {
+            let file = FleetFile::load(path)?;
+            if let Some(s) = file.time_scale {
+                config.time_scale = s;
+            }
+            if let Some(s) = file.seed {
+                config.seed = s;
+            }
+            file.specs(args.bind)
+        }
+        None => sim::fleet::mixed(&catalog, args.phones, args.bind, &sim_password()),
+    };
+    if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
+        bail!(
+            "--time-scale must be a positive number, not {}",
+            config.time_scale
+        );
+    }
+    let simulator = Simulator::start(catalog, specs, config).await?;
+    if args.json {
+        let reports: Vec<_> = simulator.phones().iter().map(|p| p.report()).collect();
+        println!(
+            "{}",
+            serde_json::to_string(&serde_json::json!({
+                "control": format!("http://{}", simulator.control_addr()),
+                "phones": reports,
+            }))?
+        );
+    } else {
+        print_fleet(&simulator);
+    }
+    wait(args.duration).await;
+    simulator.shutdown().await;
+    Ok(())
+}
+
+async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let catalog = catalog()?;
+    let specs = sim::fleet::demo(&catalog, &sim_password());
+    let config = SimConfig {
+        time_scale: args.time_scale,
+        ..SimConfig::default()
+    };
+    let simulator = Simulator::start(catalog, specs, config).await?;
+    println!(
+        "polyprov demo: {} simulated phones on loopback (time scale {}x).\n",
+        simulator.phones().len(),
+        args.time_scale
+    );
+    print_fleet(&simulator);
+    let first = simulator.phones().iter().find(|p| {
+        p.with(|s| s.profile.login.generation == crate::profile::Generation::SessionCsrf)
+    });
+    if let Some(p) = first {
+        let addr = p.web_addr();
+        println!(
+            "\nLog in to a phone as the reference describes (admin user Polycom, password from POLYPROV_SIM_PASSWORD, default 123):"
+        );
+        println!(
+            "  curl -sk -X POST -u Polycom:123 -c jar https://{addr}/form-submit/auth.htm   # lockparams|SUCCESS|0"
+        );
+        println!("  curl -sk -b jar https://{addr}/provConf.htm | grep paramname");
+    }
+    println!("\nServing for {} s; Ctrl-C stops.", args.serve);
+    wait(Some(args.serve)).await;
+    simulator.shutdown().await;
+    Ok(())
+}
+
+fn print_fleet(sim: &Simulator) {
+    println!(
+        "{:<13} {:<16} {:<20} {:<12} {:<24} faults",
+        "MAC", "profile", "model", "firmware", "web"
+    );
+    for p in sim.phones() {
+        let r = p.report();
+        let web = match (&r.https, &r.http) {
+            (Some(s), _) => format!("https://{s}"),
+            (None, Some(h)) => format!("http://{h}"),
+            (None, None) => "-".into(),
+        };
+        let faults = describe_faults(&r.faults, r.password_is_factory, r.rest_enabled);
+        println!(
+            "{:<13} {:<16} {:<20} {:<12} {:<24} {faults}",
+            r.mac.to_string(),
+            r.profile,
+            r.model,
+            r.firmware,
+            web
+        );
+    }
+    println!("\ncontrol endpoint: http://{}/phones", sim.control_addr());
+}
+
+fn describe_faults(f: &Faults, factory_password: bool, rest: bool) -> String {
+    let mut out = Vec::new();
+    if factory_password {
+        out.push("factory password".to_string());
+    }
+    if rest {
+        out.push("REST on".into());
+    }
+    for (on, name) in [
+        (f.never_returns, "never returns"),
+        (f.update_loop, "update loop"),
+        (f.foreign_cert, "foreign certificate"),
+        (f.locked, "locked"),
+        (f.new_ip.is_some(), "new IP after reboot"),
+        (f.reset_next > 0 || f.reset_rate > 0.0, "connection resets"),
+        (f.slow_ms > 0, "slow"),
+        (f.server_errors > 0, "5xx"),
+        (f.busy_secs > 0, "web UI in use"),
+    ] {
+        if on {
+            out.push(name.into());
+        }
+    }
+    if out.is_empty() {
+        "-".into()
+    } else {
+        out.join(", ")
+    }
+}
+
+async fn wait(duration: Option<u64>) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match duration {
+        Some(s) => {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(s)) => {}
+                _ = ctrl_c => {}
+            }
+        }
+        None => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+/// A fleet file for `polyprov sim --fleet`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FleetFile {
+    pub time_scale: Option<f64>,
+    pub seed: Option<u64>,
+    #[serde(rename = "phone")]
+    pub phones: Vec<FleetPhone>,
+}
+
+/// One `[[phone]]` of a fleet file.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FleetPhone {
+    pub profile: String,
+    pub firmware: String,
+    pub mac: Mac,
+    pub model: Option<String>,
+    /// The simulated phone's admin password (lab data, not a customer's secret); default as `sim_password`.
+    pub password: Option<String>,
+    pub ip: Option<IpAddr>,
+    #[serde(default)]
+    pub https_port: u16,
+    #[serde(default)]
+    pub http_port: u16,
+    #[serde(default)]
+    pub rest_enabled: bool,
+    pub extension: Option<String>,
+    pub update_to: Option<String>,
+    pub update_reboots: Option<u32>,
+    pub activation_update: Option<String>,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+impl FleetFile {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<FleetFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading fleet file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("fleet file {}", path.display()))
+    }
+
+    pub fn specs(&self, default_ip: IpAddr) -> Vec<PhoneSpec> {
+        self.phones
+            .iter()
+            .map(|f| {
+                let mut s = PhoneSpec::new(
+                    &f.profile,
+                    &f.firmware,
+                    f.mac,
+                    &f.password.clone().unwrap_or_else(sim_password),
+                );
+                s.model = f.model.clone();
+                s.ip = f.ip.unwrap_or(default_ip);
+                s.https_port = f.https_port;
+                s.http_port = f.http_port;
+                s.rest_enabled = f.rest_enabled;
+                s.extension = f.extension.clone();
+                s.update_to = f.update_to.clone();
+                s.update_reboots = f.update_reboots;
+                s.activation_update = f.activation_update.clone();
+                s.faults = f.faults.clone();
+                s
+            })
+            .collect()
+    }
+}

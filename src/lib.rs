@@ -1,0 +1,36 @@
+//! polyprov onboards Poly desk phones (CCX, VVX, SoundPoint IP) on a local network: it finds them, logs in to each
+//! phone's web configuration utility, points it at a cloud provisioning server, follows it through reboots and
+//! firmware updates until it settles as Inactive, and reports what happened to every phone.
+//!
+//! # Layout
+//! Data flows top to bottom:
+//! - [`mac`]: the MAC address type every phone is keyed by.
+//! - [`profile`]: `device-profiles/*.toml` → checked [`profile::Profile`]: everything that differs per family.
+//! - [`fixture`]: recorded web UIs (HAR 1.2 files and their sidecars) → typed page sets and scenarios.
+//! - [`sim`]: the phone simulator: serves fixtures made live over HTTPS with each family's login, lockout,
+//!   sessions, provisioning form, reboot/firmware timeline and faults, plus a JSON control endpoint.
+//! - [`record`]: the recorder, a local reverse proxy that writes a redacted HAR of a browser session.
+//! - [`cli`]: command-line definitions; `main.rs` only parses them and maps errors to exit codes.
+
+pub mod cli;
+pub mod fixture;
+pub mod mac;
+pub mod phone;
+pub mod profile;
+pub mod record;
+pub mod sim;
+
+use std::path::PathBuf;
+
+/// Where `device-profiles/` and `fixtures/` live: `$POLYPROV_DATA_DIR`, else the source tree this binary was
+/// built from.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("POLYPROV_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Installs the one TLS crypto provider the crate uses (ring), once per process.
+pub fn init_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

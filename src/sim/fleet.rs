@@ -1,0 +1,210 @@
+//! Building simulated phones: one [`PhoneSpec`] into its starting [`PhoneState`], and mixed fleets across every
+//! recorded build for `polyprov sim --phones N` and the demo.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::clock::Clock;
+use super::lockout::LockoutState;
+use super::phone::{Line, Phase, PhoneState, Session, Stats, phone_rng};
+use super::{PhoneSpec, SimError};
+use crate::fixture::Catalog;
+use crate::mac::Mac;
+use crate::profile::UpdateTarget;
+
+/// The state a phone starts in.
+pub fn initial_state(
+    catalog: &Catalog,
+    spec: &PhoneSpec,
+    clock: Clock,
+    epoch: Instant,
+    seed: u64,
+) -> Result<PhoneState, SimError> {
+    let profile = catalog
+        .profiles
+        .get(&spec.profile)
+        .ok_or_else(|| SimError::UnknownProfile {
+            mac: spec.mac,
+            profile: spec.profile.clone(),
+            known: catalog
+                .profiles
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let pages = catalog
+        .page_set(&spec.profile, &spec.firmware)
+        .ok_or_else(|| SimError::UnknownBuild {
+            mac: spec.mac,
+            profile: spec.profile.clone(),
+            firmware: spec.firmware.clone(),
+        })?;
+    let build = profile.build(&spec.firmware);
+    let pending_update = match &spec.update_to {
+        Some(to) => Some(UpdateTarget {
+            profile: None,
+            firmware: to.clone(),
+        }),
+        None => build.and_then(|b| b.update()),
+    };
+    let config: BTreeMap<String, String> = pages
+        .fields
+        .iter()
+        .map(|f| (f.paramname.clone(), f.value.clone()))
+        .collect();
+    let model = spec
+        .model
+        .clone()
+        .unwrap_or_else(|| pages.recorded.model.clone());
+    let mut state = PhoneState {
+        mac: spec.mac,
+        profile: Arc::new(profile.clone()),
+        pages,
+        model: model.clone(),
+        firmware: spec.firmware.clone(),
+        password: spec.password.clone(),
+        ip: spec.ip,
+        config,
+        rest_enabled: spec.rest_enabled,
+        faults: spec.faults.clone(),
+        lockout: LockoutState::default(),
+        session: None,
+        up: true,
+        booted_at: epoch,
+        reboots: 0,
+        log: Vec::new(),
+        phase: Phase::Unprovisioned,
+        pending_update,
+        line: Line {
+            registered: false,
+            label: model,
+        },
+        extension: spec.extension.clone(),
+        firmware_history: vec![spec.firmware.clone()],
+        stats: Stats::default(),
+        activation_update: spec.activation_update.clone(),
+        update_reboots_override: spec.update_reboots,
+        rng: phone_rng(seed, spec.mac),
+        epoch,
+        clock,
+    };
+    state.booted();
+    if let Some((kind, url)) = &spec.provisioned {
+        let prov = state.profile.provisioning.clone();
+        if let (Some(t), Some(n), Some(v)) = (
+            &prov.server_type,
+            &prov.server_name,
+            prov.server_type_values.get(kind),
+        ) {
+            state.config.insert(t.clone(), v.clone());
+            state.config.insert(n.clone(), url.clone());
+        }
+        state.pending_update = None;
+        state.phase = Phase::Inactive;
+        state.line.label = state.profile.inactive.line_label.clone();
+    }
+    if spec.faults.locked {
+        let policy = state.profile.lockout.clone();
+        for i in 0..policy.attempts {
+            state.lockout.attempt(&policy, f64::from(i) * 0.001, false);
+        }
+    }
+    if spec.faults.busy_secs > 0 {
+        let token = state.token(24);
+        let csrf = state.token(32);
+        // A session last seen now that lasts busy-secs: backdate it so it expires at busy-secs.
+        let lifetime = state.profile.login.session_lifetime_secs as f64;
+        let back = clock.wall((lifetime - spec.faults.busy_secs as f64).max(0.0));
+        state.session = Some(Session {
+            token,
+            csrf,
+            last_seen: epoch.checked_sub(back).unwrap_or(epoch),
+            foreign: true,
+        });
+    }
+    Ok(state)
+}
+
+/// A mixed fleet of `n` factory-fresh phones across every recorded build, on `ip`, all with `password`.
+/// MACs are the profile's first OUI and a running number, so they are stable between runs.
+pub fn mixed(catalog: &Catalog, n: usize, ip: IpAddr, password: &str) -> Vec<PhoneSpec> {
+    let builds: Vec<(String, String)> = catalog
+        .builds()
+        .map(|(p, f)| (p.to_string(), f.to_string()))
+        .collect();
+    if builds.is_empty() {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            let (profile_id, firmware) = &builds[i % builds.len()];
+            let profile = catalog.profiles.get(profile_id);
+            let oui = profile
+                .and_then(|p| p.recognise.ouis.first())
+                .and_then(|o| {
+                    o.parse::<Mac>()
+                        .ok()
+                        .or_else(|| format!("{o}000000").parse().ok())
+                })
+                .map_or([0x00, 0x04, 0xF2], |m| [m.0[0], m.0[1], m.0[2]]);
+            let mac = Mac([oui[0], oui[1], oui[2], 0x5A, (i >> 8) as u8, i as u8]);
+            let mut spec = PhoneSpec::new(profile_id, firmware, mac, password);
+            spec.ip = ip;
+            spec.model = profile
+                .map(|p| p.recognise.models[(i / builds.len()) % p.recognise.models.len()].clone());
+            spec.rest_enabled = profile.is_some_and(|p| p.rest.available && p.rest.default_enabled);
+            spec.extension = Some(format!("{}", 2001 + i));
+            spec
+        })
+        .collect()
+}
+
+/// The demo's fleet: two dozen phones across every build, a few REST-enabled, and the faults a technician meets:
+/// a factory password, an unknown password, a locked web UI, a phone that never comes back, one stuck updating,
+/// one whose web UI someone has open, plus the SIP 3.x SoundPoints that cannot be provisioned from the web.
+pub fn demo(catalog: &Catalog, password: &str) -> Vec<PhoneSpec> {
+    let mut fleet = mixed(
+        catalog,
+        24,
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        password,
+    );
+    let fresh = |s: &PhoneSpec| {
+        catalog
+            .profiles
+            .get(&s.profile)
+            .is_some_and(|p| p.provisioning.web)
+    };
+    let web: Vec<usize> = (0..fleet.len()).filter(|i| fresh(&fleet[*i])).collect();
+    let mut pick = web.into_iter().rev();
+    let mut next = || pick.next();
+    if let Some(i) = next() {
+        fleet[i].password = "456".into();
+    }
+    if let Some(i) = next() {
+        fleet[i].password = "not-the-site-password".into();
+    }
+    if let Some(i) = next() {
+        fleet[i].faults.locked = true;
+    }
+    if let Some(i) = next() {
+        fleet[i].faults.never_returns = true;
+    }
+    if let Some(i) = next() {
+        fleet[i].faults.update_loop = true;
+    }
+    if let Some(i) = next() {
+        fleet[i].faults.busy_secs = 120;
+    }
+    for s in fleet.iter_mut().step_by(5) {
+        s.rest_enabled = catalog
+            .profiles
+            .get(&s.profile)
+            .is_some_and(|p| p.rest.available);
+    }
+    fleet
+}

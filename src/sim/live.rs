@@ -1,0 +1,215 @@
+//! Makes recorded pages live: the literals of the recorded phone (MAC, model, firmware, address, uptime) become
+//! the simulated phone's, form controls show its current configuration, REST JSON its current values, the CSRF
+//! meta its session's token, and the application log its own history.
+
+use super::phone::PhoneState;
+use crate::fixture::redact::{REDACTED, replace_meta_content};
+
+/// The body of a recorded page, made live for this phone.
+pub fn render(body: &str, p: &PhoneState, csrf: Option<&str>) -> String {
+    let rec = &p.pages.recorded;
+    let mut out = body.to_string();
+    let pairs = [
+        (rec.mac.to_string(), p.mac.to_string()),
+        (rec.mac.plain_lower(), p.mac.plain_lower()),
+        (rec.mac.colon_lower(), p.mac.colon_lower()),
+        (
+            rec.mac.colon_lower().to_ascii_uppercase(),
+            p.mac.colon_lower().to_ascii_uppercase(),
+        ),
+        (rec.firmware.clone(), p.firmware.clone()),
+        (rec.model.clone(), p.model.clone()),
+        (rec.ip.clone(), p.ip.to_string()),
+        (rec.uptime.clone(), p.uptime_string()),
+    ];
+    for (from, to) in pairs {
+        if !from.is_empty() && from != to {
+            out = out.replace(&from, &to);
+        }
+    }
+    if let Some(token) = csrf {
+        out = replace_meta_content(&out, token);
+    } else if out.contains(REDACTED) {
+        out = replace_meta_content(&out, "");
+    }
+    for f in &p.pages.fields {
+        let value = p.config.get(&f.paramname).map(String::as_str).unwrap_or("");
+        out = if f.is_select {
+            set_select(&out, &f.paramname, value)
+        } else {
+            set_input(&out, &f.paramname, value)
+        };
+    }
+    out
+}
+
+/// Set `value="…"` on the input carrying `paramname="<param>"`.
+pub fn set_input(html: &str, param: &str, value: &str) -> String {
+    let Some((start, end)) = tag_around(html, &format!("paramname=\"{param}\"")) else {
+        return html.to_string();
+    };
+    let tag = &html[start..end];
+    let escaped = escape_attr(value);
+    let new_tag = match find_attr(tag, "value") {
+        Some((vs, ve)) => format!("{}{escaped}{}", &tag[..vs], &tag[ve..]),
+        None => {
+            let cut = tag
+                .strip_suffix("/>")
+                .map_or(tag.len() - 1, |t| t.trim_end().len());
+            format!("{} value=\"{escaped}\"{}", &tag[..cut], &tag[cut..])
+        }
+    };
+    format!("{}{new_tag}{}", &html[..start], &html[end..])
+}
+
+/// Mark the option with `value` selected in the select carrying `paramname="<param>"`.
+pub fn set_select(html: &str, param: &str, value: &str) -> String {
+    let Some((_, end)) = tag_around(html, &format!("paramname=\"{param}\"")) else {
+        return html.to_string();
+    };
+    let Some(close) = html[end..].find("</select>").map(|i| end + i) else {
+        return html.to_string();
+    };
+    let options = html[end..close].replace(" selected=\"selected\"", "");
+    let want = format!("<option value=\"{}\"", escape_attr(value));
+    let options = options.replacen(&want, &format!("{want} selected=\"selected\""), 1);
+    format!("{}{options}{}", &html[..end], &html[close..])
+}
+
+/// Byte range of the tag (`<` … `>`) that contains `needle`.
+fn tag_around(html: &str, needle: &str) -> Option<(usize, usize)> {
+    let at = html.find(needle)?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')? + 1;
+    Some((start, end))
+}
+
+/// Byte range of an attribute's value inside a tag.
+fn find_attr(tag: &str, name: &str) -> Option<(usize, usize)> {
+    let pat = format!(" {name}=\"");
+    let s = tag.find(&pat)? + pat.len();
+    let e = s + tag[s..].find('"')?;
+    Some((s, e))
+}
+
+fn escape_attr(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// REST JSON with the phone's current values in the keys it has.
+pub fn render_json(body: &str, p: &PhoneState) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return render(body, p, None);
+    };
+    patch_json(&mut v, p);
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| body.to_string())
+}
+
+fn patch_json(v: &mut serde_json::Value, p: &PhoneState) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                let live = match k.as_str() {
+                    "FirmwareRelease" => Some(p.firmware.clone()),
+                    "MACAddress" => Some(p.mac.plain_lower()),
+                    "IPV4Address" => Some(p.ip.to_string()),
+                    "ModelNumber" => Some(p.model.clone()),
+                    "UpTimeSinceLastReboot" => Some(p.uptime_string()),
+                    "ProvServerAddress" => Some(p.server_name()),
+                    "ProvServerType" => Some(p.server_type_name()),
+                    "RegistrationStatus" => Some(
+                        if p.line.registered {
+                            "registered"
+                        } else {
+                            "unregistered"
+                        }
+                        .into(),
+                    ),
+                    "Label" => Some(p.line.label.clone()),
+                    _ => None,
+                };
+                match live {
+                    Some(s) if val.is_string() => *val = Value::String(s),
+                    _ => patch_json(val, p),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| patch_json(i, p)),
+        _ => {}
+    }
+}
+
+/// The application log in the phones' line format, `MMDDhhmmss|module|level|00|text`, oldest first.
+pub fn render_log(p: &PhoneState, wall_epoch: std::time::SystemTime) -> String {
+    let mut out = String::new();
+    for l in &p.log {
+        let t = wall_epoch + std::time::Duration::from_secs_f64(l.at.max(0.0));
+        let secs = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (mo, d, h, mi, s) = month_day_time(secs);
+        out.push_str(&format!(
+            "{mo:02}{d:02}{h:02}{mi:02}{s:02}|{}|4|00|{}\n",
+            l.module, l.text
+        ));
+    }
+    out
+}
+
+/// (month, day, hour, minute, second) of a Unix time, UTC.
+fn month_day_time(secs: u64) -> (u64, u64, u64, u64, u64) {
+    let days = (secs / 86400) as i64;
+    let rem = secs % 86400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u64;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
+    (m, d, rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input's value attribute is replaced, whatever it was.
+    #[test]
+    fn input_value_is_replaced() {
+        let page = r#"<td><input name="480" paramname="device.prov.serverName" type="text" value="" default=""/></td>"#;
+        let out = set_input(
+            page,
+            "device.prov.serverName",
+            "https://p.example.test/a?b=1&c=2",
+        );
+        assert!(
+            out.contains(r#"value="https://p.example.test/a?b=1&amp;c=2""#),
+            "{out}"
+        );
+        assert!(out.contains(r#"default="""#));
+    }
+
+    /// Exactly the wanted option ends up selected.
+    #[test]
+    fn select_moves_selection() {
+        let page = r#"<select name="482" paramname="device.prov.serverType"><option value="2" selected="selected">HTTP</option><option value="3">HTTPS</option></select><p/>"#;
+        let out = set_select(page, "device.prov.serverType", "3");
+        assert_eq!(
+            out,
+            r#"<select name="482" paramname="device.prov.serverType"><option value="2">HTTP</option><option value="3" selected="selected">HTTPS</option></select><p/>"#
+        );
+    }
+
+    /// Calendar conversion of a known instant (2026-11-23 11:16:13 UTC).
+    #[test]
+    fn log_timestamp() {
+        assert_eq!(month_day_time(1_795_432_573), (11, 23, 11, 16, 13));
+    }
+}

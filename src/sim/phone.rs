@@ -1,0 +1,336 @@
+//! One simulated phone's state: identity, configuration, login state, boot history and lifecycle phase.
+//!
+//! The state is plain data behind a mutex; web handlers (`web.rs`) and the lifecycle task (`lifecycle.rs`) change
+//! it, the control endpoint reads a [`PhoneReport`] of it. Nothing here waits or does I/O.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::clock::Clock;
+use super::lockout::LockoutState;
+use crate::fixture::PageSet;
+use crate::mac::Mac;
+use crate::profile::{Profile, UpdateTarget};
+
+/// Faults a phone can be told to show, at start or later through the control endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default, deny_unknown_fields)]
+pub struct Faults {
+    /// Cut this many of the next responses off mid-body (the connection is dropped).
+    pub reset_next: u32,
+    /// Probability (0–1) that any response is cut off mid-body (seeded, reproducible).
+    pub reset_rate: f64,
+    /// Delay every response by this many wall-clock milliseconds.
+    pub slow_ms: u64,
+    /// Answer this many of the next requests with `500 Internal Server Error`.
+    pub server_errors: u32,
+    /// The next reboot never ends: the phone stays off the network.
+    pub never_returns: bool,
+    /// The firmware update never completes: the phone reboots again and again.
+    pub update_loop: bool,
+    /// After its next reboot the phone comes back on this address.
+    pub new_ip: Option<IpAddr>,
+    /// The certificate's subject is not a Poly phone's (an intercepting proxy, a wrong device).
+    pub foreign_cert: bool,
+    /// Someone else has the web UI open for this many phone seconds from start.
+    pub busy_secs: u64,
+    /// The web UI starts locked out (as after someone's five wrong passwords).
+    pub locked: bool,
+}
+
+/// Where the phone is on its way from the box to a registered line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Not pointed at a provisioning server yet (or pointed, and it has not rebooted).
+    Unprovisioned,
+    /// The provisioning server was saved; the reboot is coming.
+    Saved,
+    /// Off the network, booting.
+    Rebooting,
+    /// Up, fetching its configuration from the provisioning server for the first time.
+    Contacting,
+    /// Downloading and installing firmware the provisioning server pushed.
+    Updating,
+    /// Provisioned and settled, waiting for activation.
+    Inactive,
+    /// Activated in the admin console; rebooting or updating into service.
+    Activating,
+    /// Line registered: in service.
+    Registered,
+    /// Went down for a reboot and never came back (fault).
+    Dead,
+    /// Rebooting forever (fault).
+    UpdateLoop,
+}
+
+/// A live web session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub csrf: String,
+    pub last_seen: Instant,
+    /// True for the foreign session of the `busy-secs` fault.
+    pub foreign: bool,
+}
+
+/// One application-log line.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// Phone seconds since the simulator started.
+    pub at: f64,
+    pub module: &'static str,
+    pub text: String,
+}
+
+/// The line as the phone reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub registered: bool,
+    pub label: String,
+}
+
+/// Counters the tests assert on instead of trusting the client.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub logins: u32,
+    pub failed_logins: u32,
+    pub session_conflicts: u32,
+    pub saves: u32,
+    pub conf_changes: u32,
+    pub csrf_rejections: u32,
+    pub password_changes: u32,
+    pub responses_cut: u32,
+    pub server_errors: u32,
+    pub requests: u64,
+}
+
+/// Everything a simulated phone knows about itself.
+#[derive(Debug)]
+pub struct PhoneState {
+    pub mac: Mac,
+    pub profile: Arc<Profile>,
+    pub pages: Arc<PageSet>,
+    pub model: String,
+    pub firmware: String,
+    /// The admin password (never reported).
+    pub password: String,
+    pub ip: IpAddr,
+    /// `paramname` → current value, seeded from the recorded page.
+    pub config: BTreeMap<String, String>,
+    pub rest_enabled: bool,
+    pub faults: Faults,
+    pub lockout: LockoutState,
+    pub session: Option<Session>,
+    pub up: bool,
+    pub booted_at: Instant,
+    /// Reboots since the simulator started.
+    pub reboots: u32,
+    pub log: Vec<LogLine>,
+    pub phase: Phase,
+    /// Firmware the provisioning server will push on first contact.
+    pub pending_update: Option<UpdateTarget>,
+    pub line: Line,
+    pub extension: Option<String>,
+    /// Firmware versions in the order the phone ran them.
+    pub firmware_history: Vec<String>,
+    pub stats: Stats,
+    /// Firmware the admin console pushes on activation, if any.
+    pub activation_update: Option<String>,
+    /// Reboots a firmware update takes, when not the profile's `update-reboots`.
+    pub update_reboots_override: Option<u32>,
+    pub rng: StdRng,
+    /// Phone time zero (simulator start).
+    pub epoch: Instant,
+    pub clock: Clock,
+}
+
+impl PhoneState {
+    /// Phone seconds since the simulator started.
+    pub fn now(&self) -> f64 {
+        self.clock.since(self.epoch)
+    }
+
+    /// Phone seconds since the last boot.
+    pub fn uptime_secs(&self) -> u64 {
+        self.clock.since(self.booted_at) as u64
+    }
+
+    /// Uptime as REST `UpTimeSinceLastReboot` writes it: `0 Day 0:12:31`, `20 Days 16:11:42`.
+    pub fn uptime_string(&self) -> String {
+        let s = self.uptime_secs();
+        let (d, h, m, sec) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+        let unit = if d > 1 { "Days" } else { "Day" };
+        format!("{d} {unit} {h}:{m:02}:{sec:02}")
+    }
+
+    pub fn log(&mut self, module: &'static str, text: impl Into<String>) {
+        let at = self.now();
+        self.log.push(LogLine {
+            at,
+            module,
+            text: text.into(),
+        });
+    }
+
+    /// A new boot: uptime reset, a fresh log entry, sessions gone.
+    pub fn booted(&mut self) {
+        self.booted_at = Instant::now();
+        self.session = None;
+        self.log("so", "Initial log entry. Current logging level 4");
+        self.log("so", format!("Application version {}", self.firmware));
+    }
+
+    /// A random token of `n` bytes, Base64 like the phones' CSRF tokens.
+    pub fn token(&mut self, n: usize) -> String {
+        use base64::Engine;
+        let bytes: Vec<u8> = (0..n).map(|_| self.rng.random()).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// The live session, after dropping it if it expired.
+    pub fn live_session(&mut self) -> Option<&mut Session> {
+        let lifetime = self.profile.login.session_lifetime_secs as f64;
+        if let Some(s) = &self.session {
+            if self.clock.since(s.last_seen) >= lifetime {
+                self.session = None;
+            }
+        }
+        self.session.as_mut()
+    }
+
+    /// Reboots the next firmware update takes (at least one: new firmware needs a boot).
+    pub fn update_reboots(&self) -> u32 {
+        self.update_reboots_override
+            .unwrap_or(self.profile.timeline.update_reboots)
+            .max(1)
+    }
+
+    /// Run a new firmware version from now on.
+    pub fn set_firmware(&mut self, firmware: String) {
+        self.log("so", format!("Application version {firmware}"));
+        self.firmware_history.push(firmware.clone());
+        self.firmware = firmware;
+    }
+
+    /// Value of a configuration parameter.
+    pub fn param(&self, paramname: &str) -> &str {
+        self.config.get(paramname).map(String::as_str).unwrap_or("")
+    }
+
+    /// The configured server type by name (`HTTPS`), from the form value.
+    pub fn server_type_name(&self) -> String {
+        let p = &self.profile.provisioning;
+        let value = p
+            .server_type
+            .as_deref()
+            .map(|k| self.param(k))
+            .unwrap_or("");
+        p.server_type_values
+            .iter()
+            .find(|(_, v)| v.as_str() == value)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default()
+    }
+
+    /// The configured provisioning server address.
+    pub fn server_name(&self) -> String {
+        let p = &self.profile.provisioning;
+        p.server_name
+            .as_deref()
+            .map(|k| self.param(k).to_string())
+            .unwrap_or_default()
+    }
+
+    /// Seeded draw: should this response be cut off?
+    pub fn draw_reset(&mut self) -> bool {
+        if self.faults.reset_next > 0 {
+            self.faults.reset_next -= 1;
+            return true;
+        }
+        self.faults.reset_rate > 0.0 && self.rng.random_bool(self.faults.reset_rate.clamp(0.0, 1.0))
+    }
+
+    /// The report the control endpoint shows.
+    pub fn report(&self, https: Option<String>, http: Option<String>) -> PhoneReport {
+        PhoneReport {
+            mac: self.mac,
+            profile: self.profile.id.clone(),
+            family: self.profile.family.clone(),
+            model: self.model.clone(),
+            firmware: self.firmware.clone(),
+            ip: self.ip,
+            https,
+            http,
+            up: self.up,
+            phase: self.phase,
+            reboots: self.reboots,
+            uptime_secs: self.uptime_secs(),
+            server_type: self.server_type_name(),
+            server_name: self.server_name(),
+            server_user: self
+                .profile
+                .provisioning
+                .server_user
+                .as_deref()
+                .map(|k| self.param(k).to_string())
+                .unwrap_or_default(),
+            rest_enabled: self.rest_enabled && self.profile.rest.available,
+            session_active: self.session.is_some(),
+            locked_for: self.lockout.locked_for(self.now()),
+            password_is_factory: self
+                .profile
+                .login
+                .factory_passwords
+                .contains(&self.password),
+            line: self.line.clone(),
+            extension: self.extension.clone(),
+            firmware_history: self.firmware_history.clone(),
+            faults: self.faults.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+/// A phone as the control endpoint reports it (no secrets).
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneReport {
+    pub mac: Mac,
+    pub profile: String,
+    pub family: String,
+    pub model: String,
+    pub firmware: String,
+    pub ip: IpAddr,
+    /// `ip:port` of the HTTPS listener, when the profile has one.
+    pub https: Option<String>,
+    /// `ip:port` of the plain HTTP listener, when the profile has one.
+    pub http: Option<String>,
+    pub up: bool,
+    pub phase: Phase,
+    pub reboots: u32,
+    pub uptime_secs: u64,
+    pub server_type: String,
+    pub server_name: String,
+    pub server_user: String,
+    pub rest_enabled: bool,
+    pub session_active: bool,
+    pub locked_for: Option<u64>,
+    pub password_is_factory: bool,
+    pub line: Line,
+    pub extension: Option<String>,
+    pub firmware_history: Vec<String>,
+    pub faults: Faults,
+    pub stats: Stats,
+}
+
+/// Seed for one phone: the simulator's seed mixed with the phone's MAC.
+pub fn phone_rng(seed: u64, mac: Mac) -> StdRng {
+    let m = mac.0.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b));
+    StdRng::seed_from_u64(seed ^ m.rotate_left(17))
+}

@@ -1,0 +1,372 @@
+//! A running simulated phone: its listeners (HTTPS, and HTTP where the profile has it) that close when it
+//! reboots and reopen when it is back, the connections it serves, and the faults applied on the wire.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming};
+use hyper_util::rt::TokioIo;
+use rustls::ServerConfig;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::clock::Clock;
+use super::lifecycle::Command;
+use super::phone::{PhoneReport, PhoneState};
+use super::tls;
+use super::web::{self, Then};
+use crate::fixture::Catalog;
+use crate::mac::Mac;
+use crate::profile::UpdateTarget;
+
+/// Largest request body a phone accepts.
+const MAX_BODY: usize = 64 * 1024;
+
+/// One simulated phone while the simulator runs.
+pub struct SimPhone {
+    pub mac: Mac,
+    pub clock: Clock,
+    state: Mutex<PhoneState>,
+    /// True while the phone is on the network.
+    power: watch::Sender<bool>,
+    commands: mpsc::UnboundedSender<Command>,
+    /// Current certificate; swapped when the foreign-certificate fault changes.
+    tls: Mutex<Arc<ServerConfig>>,
+    /// Ports chosen at the first bind and reused after every reboot.
+    ports: Mutex<(u16, u16)>,
+    /// Page sets of other builds, for firmware updates that change the pages.
+    catalog: Arc<Catalog>,
+    /// Wall-clock time at phone time zero, for log timestamps.
+    wall_epoch: SystemTime,
+}
+
+impl SimPhone {
+    pub(crate) fn new(
+        state: PhoneState,
+        catalog: Arc<Catalog>,
+        ports: (u16, u16),
+    ) -> Result<(Arc<SimPhone>, mpsc::UnboundedReceiver<Command>), tls::TlsError> {
+        let tls = tls::server_config(state.mac, state.faults.foreign_cert)?;
+        let (commands, rx) = mpsc::unbounded_channel();
+        let phone = SimPhone {
+            mac: state.mac,
+            clock: state.clock,
+            power: watch::Sender::new(true),
+            commands,
+            tls: Mutex::new(tls),
+            ports: Mutex::new(ports),
+            catalog,
+            wall_epoch: SystemTime::now(),
+            state: Mutex::new(state),
+        };
+        Ok((Arc::new(phone), rx))
+    }
+
+    /// Run `f` on the phone's state (briefly: never across an await).
+    pub fn with<R>(&self, f: impl FnOnce(&mut PhoneState) -> R) -> R {
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    /// The phone as the control endpoint reports it.
+    pub fn report(&self) -> PhoneReport {
+        let (https, http) = self.addrs();
+        self.with(|p| p.report(https.map(|a| a.to_string()), http.map(|a| a.to_string())))
+    }
+
+    /// Current HTTPS and HTTP addresses (the phone's IP and its ports), where the profile serves them.
+    pub fn addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        let (hs, h) = *self.ports.lock().unwrap_or_else(|e| e.into_inner());
+        self.with(|p| {
+            let http = &p.profile.http;
+            (
+                http.https.then_some(SocketAddr::new(p.ip, hs)),
+                http.http.then_some(SocketAddr::new(p.ip, h)),
+            )
+        })
+    }
+
+    /// The phone's main web address: HTTPS where served, else HTTP.
+    pub fn web_addr(&self) -> SocketAddr {
+        let (hs, h) = self.addrs();
+        hs.or(h)
+            .unwrap_or_else(|| SocketAddr::new(self.with(|p| p.ip), 0))
+    }
+
+    pub(crate) fn power_down(&self) {
+        self.power.send_replace(false);
+    }
+
+    pub(crate) fn power_up(&self) {
+        self.power.send_replace(true);
+    }
+
+    /// Ask the lifecycle task to do something.
+    pub fn command(&self, cmd: Command) {
+        let _ = self.commands.send(cmd);
+    }
+
+    /// Replace the phone's faults (the certificate changes at once).
+    pub fn set_faults(&self, faults: super::Faults) -> Result<(), tls::TlsError> {
+        let foreign_changed = self.with(|p| p.faults.foreign_cert != faults.foreign_cert);
+        if foreign_changed {
+            let config = tls::server_config(self.mac, faults.foreign_cert)?;
+            *self.tls.lock().unwrap_or_else(|e| e.into_inner()) = config;
+        }
+        self.with(|p| p.faults = faults);
+        Ok(())
+    }
+
+    /// Switch to the firmware (and, for a cross-profile update, the pages) of `target`.
+    pub(crate) fn apply_update(&self, target: &UpdateTarget) {
+        self.with(|p| {
+            let profile_id = target
+                .profile
+                .clone()
+                .unwrap_or_else(|| p.profile.id.clone());
+            if let (Some(profile), Some(pages)) = (
+                self.catalog.profiles.get(&profile_id),
+                self.catalog.page_set(&profile_id, &target.firmware),
+            ) {
+                for f in &pages.fields {
+                    p.config
+                        .entry(f.paramname.clone())
+                        .or_insert_with(|| f.value.clone());
+                }
+                p.profile = Arc::new(profile.clone());
+                p.pending_update = profile.build(&target.firmware).and_then(|b| b.update());
+                p.pages = pages;
+            }
+            p.set_firmware(target.firmware.clone());
+        });
+    }
+
+    /// Bind the listeners the current profile needs, on the phone's current address and its ports.
+    pub(crate) fn bind(&self) -> std::io::Result<Listeners> {
+        let (ip, https, http) = self.with(|p| (p.ip, p.profile.http.https, p.profile.http.http));
+        let mut ports = self.ports.lock().unwrap_or_else(|e| e.into_inner());
+        let https = if https {
+            Some(listen(SocketAddr::new(ip, ports.0))?)
+        } else {
+            None
+        };
+        let http = if http {
+            Some(listen(SocketAddr::new(ip, ports.1))?)
+        } else {
+            None
+        };
+        if let Some(l) = &https {
+            ports.0 = l.local_addr()?.port();
+        }
+        if let Some(l) = &http {
+            ports.1 = l.local_addr()?.port();
+        }
+        Ok(Listeners { https, http })
+    }
+}
+
+/// The phone's open listeners.
+pub struct Listeners {
+    https: Option<TcpListener>,
+    http: Option<TcpListener>,
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr.ip() {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    socket.listen(1024)
+}
+
+async fn accept(l: &Option<TcpListener>) -> std::io::Result<tokio::net::TcpStream> {
+    match l {
+        Some(l) => l.accept().await.map(|(s, _)| s),
+        None => std::future::pending().await,
+    }
+}
+
+/// Serve the phone while it is up; close everything while it is down.
+pub async fn serve(phone: Arc<SimPhone>, mut listeners: Option<Listeners>) {
+    let mut power = phone.power.subscribe();
+    loop {
+        let ls = match listeners.take() {
+            Some(l) => l,
+            None => {
+                while !*power.borrow_and_update() {
+                    if power.changed().await.is_err() {
+                        return;
+                    }
+                }
+                match phone.bind() {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(phone = %phone.mac, "rebinding after reboot failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        let mut conns = JoinSet::new();
+        loop {
+            tokio::select! {
+                r = accept(&ls.https) => if let Ok(s) = r {
+                    let acceptor = TlsAcceptor::from(phone.tls.lock().unwrap_or_else(|e| e.into_inner()).clone());
+                    let phone = phone.clone();
+                    conns.spawn(async move {
+                        if let Ok(tls) = acceptor.accept(s).await {
+                            serve_conn(phone, TokioIo::new(tls)).await;
+                        }
+                    });
+                },
+                r = accept(&ls.http) => if let Ok(s) = r {
+                    conns.spawn(serve_conn(phone.clone(), TokioIo::new(s)));
+                },
+                _ = conns.join_next(), if !conns.is_empty() => {},
+                r = power.changed() => {
+                    if r.is_err() || !*power.borrow_and_update() {
+                        break;
+                    }
+                }
+            }
+        }
+        drop(ls);
+        conns.shutdown().await;
+    }
+}
+
+async fn serve_conn<I>(phone: Arc<SimPhone>, io: I)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| respond(phone.clone(), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .serve_connection(io, service)
+        .await;
+}
+
+async fn respond(
+    phone: Arc<SimPhone>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<SimBody>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let request = web::Request {
+        method: parts.method.to_string(),
+        path_and_query: parts
+            .uri
+            .path_and_query()
+            .map_or("/".to_string(), |p| p.to_string()),
+        headers: parts.headers,
+        body,
+    };
+    let (reply, base_headers, slow_ms, cut) = phone.with(|p| {
+        let mut base = vec![("Server".to_string(), p.profile.http.server.clone())];
+        base.extend(p.profile.http.extra_headers.iter().cloned());
+        let reply = if p.faults.server_errors > 0 {
+            p.faults.server_errors -= 1;
+            p.stats.server_errors += 1;
+            web::Reply {
+                status: 500,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>".into(),
+                then: None,
+            }
+        } else {
+            web::handle(p, &request, phone.wall_epoch)
+        };
+        let cut = p.draw_reset();
+        if cut {
+            p.stats.responses_cut += 1;
+        }
+        (reply, base, p.faults.slow_ms, cut)
+    });
+    if slow_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(slow_ms)).await;
+    }
+    match reply.then {
+        Some(Then::Provisioned) => phone.command(Command::Provisioned),
+        Some(Then::Reboot) => phone.command(Command::Reboot),
+        None => {}
+    }
+    let mut builder = hyper::Response::builder().status(reply.status);
+    for (k, v) in base_headers.iter().chain(reply.headers.iter()) {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let bytes = Bytes::from(reply.body);
+    builder = builder.header("Content-Length", bytes.len().to_string());
+    let body = if cut {
+        SimBody::cut(bytes)
+    } else {
+        SimBody::full(bytes)
+    };
+    Ok(builder
+        .body(body)
+        .unwrap_or_else(|_| hyper::Response::new(SimBody::full(Bytes::new()))))
+}
+
+/// A response body, whole or cut off half-way (the connection then drops).
+pub struct SimBody {
+    chunk: Option<Bytes>,
+    fail_after: bool,
+}
+
+impl SimBody {
+    fn full(b: Bytes) -> SimBody {
+        SimBody {
+            chunk: (!b.is_empty()).then_some(b),
+            fail_after: false,
+        }
+    }
+
+    fn cut(b: Bytes) -> SimBody {
+        let half = b.slice(..b.len() / 2);
+        SimBody {
+            chunk: (!half.is_empty()).then_some(half),
+            fail_after: true,
+        }
+    }
+}
+
+impl Body for SimBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(c) = self.chunk.take() {
+            return Poll::Ready(Some(Ok(Frame::data(c))));
+        }
+        if self.fail_after {
+            self.fail_after = false;
+            return Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "simulated connection reset",
+            ))));
+        }
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunk.is_none() && !self.fail_after
+    }
+}
