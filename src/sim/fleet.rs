@@ -45,6 +45,7 @@ pub fn initial_state(
         })?;
     let build = profile.build(&spec.firmware);
     let pending_update = match &spec.update_to {
+        Some(to) if *to == spec.firmware => None,
         Some(to) => Some(UpdateTarget {
             profile: None,
             firmware: to.clone(),

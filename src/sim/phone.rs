@@ -91,6 +91,7 @@ pub struct LogLine {
 
 /// The line as the phone reports it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Line {
     pub registered: bool,
     pub label: String,
@@ -98,6 +99,7 @@ pub struct Line {
 
 /// Counters the tests assert on instead of trusting the client.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Stats {
     pub logins: u32,
     pub failed_logins: u32,
@@ -184,7 +186,10 @@ impl PhoneState {
         self.booted_at = Instant::now();
         self.session = None;
         self.log("so", "Initial log entry. Current logging level 4");
-        self.log("so", format!("Application version {}", self.firmware));
+        let server = self.server_name();
+        if !server.is_empty() {
+            self.log("cfg", format!("Provisioning server address is {server}"));
+        }
     }
 
     /// A random token of `n` bytes, Base64 like the phones' CSRF tokens.
@@ -300,6 +305,7 @@ impl PhoneState {
 
 /// A phone as the control endpoint reports it (no secrets).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct PhoneReport {
     pub mac: Mac,
     pub profile: String,

@@ -277,9 +277,9 @@ async fn respond(
         headers: parts.headers,
         body,
     };
-    let (reply, base_headers, slow_ms, cut) = phone.with(|p| {
-        let mut base = vec![("Server".to_string(), p.profile.http.server.clone())];
-        base.extend(p.profile.http.extra_headers.iter().cloned());
+    let (reply, extra_headers, server, slow_ms, cut) = phone.with(|p| {
+        let extra = p.profile.http.extra_headers.clone();
+        let server = p.profile.http.server.clone();
         let reply = if p.faults.server_errors > 0 {
             p.faults.server_errors -= 1;
             p.stats.server_errors += 1;
@@ -296,7 +296,7 @@ async fn respond(
         if cut {
             p.stats.responses_cut += 1;
         }
-        (reply, base, p.faults.slow_ms, cut)
+        (reply, extra, server, p.faults.slow_ms, cut)
     });
     if slow_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(slow_ms)).await;
@@ -306,8 +306,19 @@ async fn respond(
         Some(Then::Reboot) => phone.command(Command::Reboot),
         None => {}
     }
-    let mut builder = hyper::Response::builder().status(reply.status);
-    for (k, v) in base_headers.iter().chain(reply.headers.iter()) {
+    // Header order as the phones send it: Server, Content-Type, the family's fixed headers, then the rest.
+    let mut builder = hyper::Response::builder()
+        .status(reply.status)
+        .header("Server", server);
+    let (content_type, rest): (Vec<_>, Vec<_>) = reply
+        .headers
+        .iter()
+        .partition(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    for (k, v) in content_type
+        .into_iter()
+        .chain(extra_headers.iter())
+        .chain(rest)
+    {
         builder = builder.header(k.as_str(), v.as_str());
     }
     let bytes = Bytes::from(reply.body);

@@ -62,9 +62,25 @@ impl Reply {
     }
 }
 
-/// Answer one request.
+/// Answer one request, with the Content-Type the phone was recorded sending for it.
 pub fn handle(p: &mut PhoneState, req: &Request, wall_epoch: SystemTime) -> Reply {
     p.stats.requests += 1;
+    let mut reply = answer(p, req, wall_epoch);
+    if let Some(ct) = p
+        .pages
+        .answer_type(&req.method, &req.path_and_query, reply.status)
+    {
+        reply
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+        reply
+            .headers
+            .insert(0, ("Content-Type".into(), ct.to_string()));
+    }
+    reply
+}
+
+fn answer(p: &mut PhoneState, req: &Request, wall_epoch: SystemTime) -> Reply {
     let path = req
         .path_and_query
         .split('?')
@@ -131,7 +147,7 @@ fn page(
 ) -> Reply {
     let pages = &p.profile.pages;
     if req.method != "GET" && req.method != "HEAD" {
-        return not_found(p);
+        return not_found(p, false);
     }
     let key = page_key("GET", &req.path_and_query);
     if pages
@@ -144,17 +160,16 @@ fn page(
     if path == pages.version && pages.version != pages.home {
         return Reply::text(p.firmware.clone());
     }
-    let wanted = if path == "/" && p.profile.login.generation != Generation::Http401 {
-        pages.login.as_str()
+    // "/" is the login page where one is recorded, else the home page (SIP 3.x).
+    let found = if path == "/" {
+        p.pages
+            .get("GET", &pages.login)
+            .or_else(|| p.pages.get("GET", &pages.home))
     } else {
-        req.path_and_query.as_str()
+        p.pages.get("GET", &req.path_and_query)
     };
-    let Some(rec) = p.pages.get("GET", wanted).or_else(|| {
-        (path == "/")
-            .then(|| p.pages.get("GET", &pages.login))
-            .flatten()
-    }) else {
-        return not_found(p);
+    let Some(rec) = found else {
+        return not_found(p, false);
     };
     let content_type = header_of(&rec.headers, "content-type").unwrap_or("text/html");
     let body = live::render(&rec.body, p, csrf);
@@ -212,7 +227,7 @@ fn login_session(p: &mut PhoneState, req: &Request) -> Reply {
     let now = p.now();
     let verdict = p.lockout.attempt(&p.profile.lockout, now, right);
     let Some(bodies) = p.profile.login.bodies.clone() else {
-        return not_found(p);
+        return not_found(p, false);
     };
     let body = match verdict {
         Verdict::Success => {
@@ -273,7 +288,7 @@ fn login_auth_htm(p: &mut PhoneState, req: &Request) -> Reply {
     let now = p.now();
     let verdict = p.lockout.attempt(&p.profile.lockout, now, right);
     let Some(bodies) = p.profile.login.bodies.clone() else {
-        return not_found(p);
+        return not_found(p, false);
     };
     if verdict == Verdict::Success {
         p.stats.logins += 1;
@@ -292,15 +307,12 @@ fn cookie_auth(p: &mut PhoneState, req: &Request) -> Result<(), Reply> {
     let now = p.now();
     match p.lockout.attempt(&p.profile.lockout, now, right) {
         Verdict::Success => Ok(()),
-        Verdict::Locked(_) | Verdict::LockedFor(_) => {
+        Verdict::Locked(_) => {
             p.stats.failed_logins += 1;
-            Err(Reply::new(
-                p.profile.lockout.locked_status,
-                "text/html",
-                p.profile.login.unauthorized_body.clone(),
-            ))
+            Err(Reply::new(p.profile.lockout.locked_status, "text/html", ""))
         }
-        Verdict::Invalid | Verdict::OneAttemptLeft => {
+        // The attempt that locks the UI is still answered as a wrong password; the lock shows from the next one.
+        Verdict::Invalid | Verdict::OneAttemptLeft | Verdict::LockedFor(_) => {
             p.stats.failed_logins += 1;
             Err(unauthorized(p))
         }
@@ -345,7 +357,7 @@ fn challenge(p: &mut PhoneState) -> Reply {
         .collect();
     let body = p
         .pages
-        .status_page(401)
+        .status_page(false, 401)
         .map(|r| live::render(&r.body, p, None))
         .unwrap_or_else(|| "<html><head><title>401 Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>".into());
     let mut r = Reply::new(401, "text/html", body);
@@ -356,8 +368,8 @@ fn challenge(p: &mut PhoneState) -> Reply {
     r
 }
 
-fn not_found(p: &PhoneState) -> Reply {
-    match p.pages.status_page(404) {
+fn not_found(p: &PhoneState, api: bool) -> Reply {
+    match p.pages.status_page(api, 404) {
         Some(r) => Reply::new(
             404,
             header_of(&r.headers, "content-type").unwrap_or("text/html"),
@@ -404,7 +416,7 @@ fn post(p: &mut PhoneState, req: &Request, path: &str, csrf: Option<String>) -> 
         r.then = Some(Then::Reboot);
         return r;
     }
-    not_found(p)
+    not_found(p, false)
 }
 
 /// `POST /form-submit`: apply the fields whose value differs.
@@ -433,8 +445,6 @@ fn submit(p: &mut PhoneState, req: &Request) -> Reply {
     p.stats.conf_changes += 1;
     let mut r = Reply::text(prov.changed_body.unwrap_or_default());
     if changed.iter().any(|c| c.starts_with("device.prov.")) {
-        let server = p.server_name();
-        p.log("cfg", format!("Provisioning server address is {server}"));
         p.phase = Phase::Saved;
         r.then = Some(Then::Provisioned);
     }
@@ -472,7 +482,7 @@ fn change_password(p: &mut PhoneState, req: &Request) -> Reply {
 /// `/api/…`: 404 while REST is off; Basic challenge; recorded JSON made live.
 fn rest(p: &mut PhoneState, req: &Request) -> Reply {
     if !(p.profile.rest.available && p.rest_enabled) {
-        return not_found(p);
+        return not_found(p, true);
     }
     if !basic_is_right(p, req) {
         let realm = p
@@ -481,7 +491,7 @@ fn rest(p: &mut PhoneState, req: &Request) -> Reply {
             .realm
             .clone()
             .unwrap_or_else(|| "API Authentication".into());
-        let body = p.pages.rest_unauthorized().map(|r| r.body.clone()).unwrap_or_else(|| {
+        let body = p.pages.status_page(true, 401).map(|r| r.body.clone()).unwrap_or_else(|| {
             "<html><head><title>401 Unauthorized</title></head><body>Authorization failed.</body></html>".into()
         });
         let mut r = Reply::new(401, "text/html", body);
@@ -497,6 +507,6 @@ fn rest(p: &mut PhoneState, req: &Request) -> Reply {
             "application/json",
             live::render_json(&rec.body, p),
         ),
-        None => not_found(p),
+        None => not_found(p, true),
     }
 }

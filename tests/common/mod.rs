@@ -1,0 +1,146 @@
+//! Shared test helpers: the bundled catalog, a simulator per test, an HTTPS client that trusts exactly the
+//! simulated phone's certificate, and the control endpoint's view of a phone.
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use polyprov::fixture::Catalog;
+use polyprov::mac::Mac;
+use polyprov::phone::tls::{PhoneVerifier, Trust};
+use polyprov::sim::{PhoneSpec, SimConfig, Simulator};
+
+/// The admin password the test phones are given (lab data).
+pub const PASSWORD: &str = "site-pass-7";
+
+pub fn catalog() -> Arc<Catalog> {
+    static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| Arc::new(Catalog::bundled().expect("bundled profiles and fixtures load")))
+        .clone()
+}
+
+pub fn mac(s: &str) -> Mac {
+    s.parse().expect("test MAC")
+}
+
+/// A simulator with these phones, `scale` phone seconds per wall second.
+pub async fn start(specs: Vec<PhoneSpec>, scale: f64) -> Simulator {
+    let config = SimConfig {
+        time_scale: scale,
+        seed: 7,
+        ..SimConfig::default()
+    };
+    Simulator::start(catalog(), specs, config)
+        .await
+        .expect("simulator starts")
+}
+
+/// One fresh phone of this build.
+pub fn phone(profile: &str, firmware: &str, mac_text: &str) -> PhoneSpec {
+    PhoneSpec::new(profile, firmware, mac(mac_text), PASSWORD)
+}
+
+/// A client that accepts only this phone's certificate, sends no cookies of its own and follows no redirects.
+pub fn client(mac: Mac) -> reqwest::Client {
+    polyprov::init_tls();
+    let verifier = PhoneVerifier::new(Trust::PolyPhone(Some(mac)));
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(verifier.client_config().expect("tls config"))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+pub fn basic(password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("Polycom:{password}"))
+    )
+}
+
+/// The phone's state as the simulator's control endpoint reports it.
+pub async fn report(sim: &Simulator, mac: Mac) -> serde_json::Value {
+    let url = format!("http://{}/phones/{mac}", sim.control_addr());
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .get(url)
+        .send()
+        .await
+        .expect("control endpoint answers")
+        .json()
+        .await
+        .expect("control JSON")
+}
+
+/// Poll the control endpoint until `pred` holds, or panic after `limit`.
+pub async fn wait_for(
+    sim: &Simulator,
+    mac: Mac,
+    limit: Duration,
+    what: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let r = report(sim, mac).await;
+        if pred(&r) {
+            return r;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "phone {mac}: waited {limit:?} for {what}; last state {r:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A logged-in session-csrf web session: cookie and CSRF token.
+pub struct WebSession {
+    pub base: String,
+    pub cookie: String,
+    pub csrf: Option<String>,
+}
+
+/// Log in to a session-csrf phone and read the CSRF token from index.htm.
+pub async fn login_session(c: &reqwest::Client, base: &str, password: &str) -> WebSession {
+    let r = c
+        .post(format!("{base}/form-submit/auth.htm"))
+        .header("Authorization", basic(password))
+        .send()
+        .await
+        .expect("login answers");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let body = r.text().await.expect("body");
+    assert_eq!(body, "lockparams|SUCCESS|0");
+    let index = c
+        .get(format!("{base}/index.htm"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("index")
+        .text()
+        .await
+        .expect("index body");
+    let csrf = index
+        .split("<meta name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_string);
+    WebSession {
+        base: base.to_string(),
+        cookie,
+        csrf,
+    }
+}
