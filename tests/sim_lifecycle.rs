@@ -1,0 +1,221 @@
+//! What a phone does after its provisioning server is saved, under time scaling: it reboots, contacts the
+//! server, takes a firmware update with further reboots, and settles as Inactive; activation then registers its
+//! line. Outcomes are read from the simulator's control endpoint, never from the client.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const URL: &str = "https://prov.example.test/poly/";
+
+/// Log in, scrape the provisioning page's numeric names and save server type HTTPS + URL.
+async fn save_provisioning(
+    c: &reqwest::Client,
+    base: &str,
+    type_name: &str,
+    name_name: &str,
+) -> String {
+    let s = login_session(c, base, PASSWORD).await;
+    let mut req = c
+        .post(format!("{base}/form-submit"))
+        .header("Cookie", &s.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("{type_name}=3&{name_name}={}", urlencode(URL)));
+    if let Some(t) = &s.csrf {
+        req = req.header("anti-csrf-token", t);
+    }
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A fresh VVX on 6.4.5 saves HTTPS + URL, goes off the network, comes back with uptime reset, takes the
+/// 6.4.7 update in two more reboots and settles as Inactive, its line labelled for activation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_vvx_reboots_updates_and_settles_inactive() {
+    let m = mac("64167F000101");
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000101")],
+        300.0,
+    )
+    .await;
+    let base = format!("https://{}", sim.phones()[0].web_addr());
+    let c = client(m);
+    assert_eq!(
+        save_provisioning(&c, &base, "482", "480").await,
+        "CONF_CHANGE"
+    );
+    wait_for(
+        &sim,
+        m,
+        Duration::from_secs(5),
+        "the listener to close",
+        |p| p["up"] == false,
+    )
+    .await;
+    assert!(
+        c.get(format!("{base}/login.htm")).send().await.is_err(),
+        "a rebooting phone refuses connections"
+    );
+    let r = wait_for(&sim, m, Duration::from_secs(20), "Inactive", |p| {
+        p["phase"] == "inactive"
+    })
+    .await;
+    assert_eq!(
+        r["reboots"], 3,
+        "one reboot for the save, two for the update: {r:#}"
+    );
+    assert_eq!(r["firmware"], "6.4.7.4560");
+    assert_eq!(
+        r["firmware-history"],
+        serde_json::json!(["6.4.5.1210", "6.4.7.4560"])
+    );
+    assert_eq!(r["server-type"], "HTTPS");
+    assert_eq!(r["server-name"], URL);
+    assert_eq!(r["line"]["label"], "Inactive");
+    assert_eq!(r["line"]["registered"], false);
+    assert_eq!(r["up"], true);
+
+    // The phone's own pages agree: new version, a fresh "Initial log entry." per boot, the saved values.
+    let s = login_session(&c, &base, PASSWORD).await;
+    let get = |path: &str| {
+        let req = c
+            .get(format!("{base}{path}"))
+            .header("Cookie", s.cookie.clone());
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(
+        get("/Utilities/softwareUpgrade/getPhoneVersion").await,
+        "6.4.7.4560"
+    );
+    let log = get("/Diagnostics/log?value=app&dummyParam=1").await;
+    assert_eq!(log.matches("Initial log entry.").count(), 4, "{log}");
+    assert!(
+        log.contains(&format!("Provisioning server address is {URL}")),
+        "{log}"
+    );
+    let prov = get("/provConf.htm").await;
+    assert!(
+        prov.contains(&format!("value=\"{URL}\"")),
+        "provConf shows the saved URL"
+    );
+    assert!(
+        prov.contains("<option value=\"3\" selected=\"selected\">"),
+        "provConf shows HTTPS selected"
+    );
+    let home = get("/home.htm").await;
+    assert!(
+        home.contains("6.4.7.4560") && home.contains("64:16:7f:00:01:01"),
+        "{home}"
+    );
+    sim.shutdown().await;
+}
+
+/// A VVX on 5.6 (Authorization cookie) is updated to 6.4.5 and from then on speaks the session-CSRF login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_vvx_update_changes_the_login_generation() {
+    let m = mac("0004F2000102");
+    let sim = start(
+        vec![phone("poly-vvx-5", "5.6.3.1155", "0004F2000102")],
+        300.0,
+    )
+    .await;
+    let base = format!("https://{}", sim.phones()[0].web_addr());
+    let c = client(m);
+    let cookie = format!("Authorization={}", basic(PASSWORD));
+    let answer = c
+        .post(format!("{base}/form-submit"))
+        .header("Cookie", &cookie)
+        .body(format!("422=3&420={}", urlencode(URL)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(answer, "CONF_CHANGE");
+    let r = wait_for(&sim, m, Duration::from_secs(20), "Inactive", |p| {
+        p["phase"] == "inactive"
+    })
+    .await;
+    assert_eq!(r["profile"], "poly-vvx-6");
+    assert_eq!(r["firmware"], "6.4.5.1210");
+    assert_eq!(
+        r["server-name"], URL,
+        "the saved server survives the update"
+    );
+    let s = login_session(&c, &base, PASSWORD).await;
+    assert!(s.csrf.is_some(), "6.4.5 pages carry the CSRF meta");
+    sim.shutdown().await;
+}
+
+/// Activation by MAC in the admin console: the Inactive phone reboots, says "Software update in progress",
+/// takes the update, and comes back with its line registered under its extension.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_registers_the_line() {
+    let m = mac("482567000103");
+    let mut spec = phone("poly-ccx", "8.1.3.1301", "482567000103");
+    spec.provisioned = Some(("HTTPS".into(), URL.into()));
+    spec.extension = Some("2417".into());
+    spec.activation_update = Some("8.2.1.0433".into());
+    let sim = start(vec![spec], 300.0).await;
+    let before = report(&sim, m).await;
+    assert_eq!(before["phase"], "inactive");
+    let control = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/phones/{m}/activate", sim.control_addr());
+    assert_eq!(control.post(&url).send().await.unwrap().status(), 202);
+    let r = wait_for(&sim, m, Duration::from_secs(20), "registration", |p| {
+        p["phase"] == "registered"
+    })
+    .await;
+    assert_eq!(
+        r["line"],
+        serde_json::json!({"registered": true, "label": "2417"})
+    );
+    assert_eq!(r["firmware"], "8.2.1.0433");
+    assert!(r["reboots"].as_u64() >= Some(3), "{r:#}");
+    // Activation is refused unless the phone is Inactive.
+    let again = control.post(&url).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("not Inactive"));
+    sim.shutdown().await;
+}
+
+/// Saving the same values again changes nothing and schedules no reboot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_the_same_values_is_no_change() {
+    let m = mac("64167F000104");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000104");
+    spec.provisioned = Some(("HTTPS".into(), URL.into()));
+    let sim = start(vec![spec], 300.0).await;
+    let base = format!("https://{}", sim.phones()[0].web_addr());
+    let c = client(m);
+    assert_eq!(
+        save_provisioning(&c, &base, "482", "480").await,
+        "CONF_NO_CHANGE"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = report(&sim, m).await;
+    assert_eq!(r["reboots"], 0);
+    assert_eq!(r["up"], true);
+    assert_eq!(r["stats"]["conf-changes"], 0);
+    sim.shutdown().await;
+}
+
+/// The same seed gives the same session tokens, so a failing run can be repeated exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_makes_runs_reproducible() {
+    let mut cookies = Vec::new();
+    for _ in 0..2 {
+        let sim = start(vec![phone("poly-ccx", "7.3.0.16841", "482567000105")], 1.0).await;
+        let base = format!("https://{}", sim.phones()[0].web_addr());
+        let s = login_session(&client(mac("482567000105")), &base, PASSWORD).await;
+        cookies.push((s.cookie, s.csrf));
+        sim.shutdown().await;
+    }
+    assert_eq!(cookies[0], cookies[1]);
+}
