@@ -1,0 +1,200 @@
+//! The recorder proxies a browser session to a phone and writes it as a HAR with every secret redacted; the
+//! recording then loads as a fixture and replays against a fresh simulated phone.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use polyprov::fixture::read_har;
+use polyprov::fixture::redact::{find_secrets, secret_form_names};
+use polyprov::record::Recorder;
+
+/// A technician's session through the recorder: login, CSRF, provisioning page, a save with a server password,
+/// a password change. Nothing secret reaches the file, and the file replays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_session_is_redacted_and_replays() {
+    let m = mac("64167F000301");
+    let sim = start(vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000301")], 1.0).await;
+    let target: url::Url = format!("https://{}/", sim.phones()[0].web_addr())
+        .parse()
+        .unwrap();
+    let out = std::env::temp_dir().join(format!("polyprov-record-{}.har", std::process::id()));
+    let rec = Recorder::start(target, "127.0.0.1:0".parse().unwrap(), out.clone())
+        .await
+        .unwrap();
+    let proxy = format!("http://{}", rec.addr());
+    let browser = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    assert!(
+        browser
+            .get(format!("{proxy}/login.htm"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("password")
+    );
+    let login = browser
+        .post(format!("{proxy}/form-submit/auth.htm"))
+        .header("Authorization", basic(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        !set_cookie.contains("Secure"),
+        "the browser side is plain HTTP, so Secure is dropped: {set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let token_value = cookie.split_once('=').unwrap().1.to_string();
+    assert_eq!(login.text().await.unwrap(), "lockparams|SUCCESS|0");
+    let index = browser
+        .get(format!("{proxy}/index.htm"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = index
+        .split("<meta name=\"csrf-token\" content=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    browser
+        .get(format!("{proxy}/provConf.htm"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let saved = browser
+        .post(format!("{proxy}/form-submit"))
+        .header("Cookie", &cookie)
+        .header("anti-csrf-token", &csrf)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("482=3&480=https%3A%2F%2Fprov.example.test%2Fp%2F&474=prov-secret-99")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(saved, "CONF_CHANGE");
+    let cert = rec.certificate().expect("the phone's certificate was seen");
+    assert_eq!(cert.common_name, "64167F000301");
+    let (path, n) = rec.stop().unwrap();
+    assert_eq!(n, 5);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [
+        PASSWORD,
+        "prov-secret-99",
+        token_value.as_str(),
+        csrf.as_str(),
+        &basic(PASSWORD)[6..],
+    ] {
+        assert!(!text.contains(secret), "the recording contains {secret:?}");
+    }
+    let har = read_har(&path).unwrap();
+    let mut names = BTreeSet::new();
+    for e in &har.log.entries {
+        names.extend(
+            e.response
+                .content
+                .text
+                .as_deref()
+                .map(secret_form_names)
+                .unwrap_or_default(),
+        );
+    }
+    assert!(
+        names.contains("474"),
+        "the provisioning page marks its password field"
+    );
+    for e in &har.log.entries {
+        assert!(find_secrets(e, &names).is_empty(), "{}", e.request.url);
+    }
+    assert_eq!(
+        har.log.entries[1].request.header("authorization"),
+        Some("Basic [REDACTED]")
+    );
+    assert!(
+        har.log.entries[4]
+            .request
+            .post_data
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("474=%5BREDACTED%5D")
+    );
+    sim.shutdown().await;
+
+    // Replay against a fresh phone: same statuses and answers.
+    let sim = start(vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000301")], 1.0).await;
+    let base = format!("https://{}", sim.phones()[0].web_addr());
+    let c = client(m);
+    let mut session = String::new();
+    let mut token = String::new();
+    for e in &har.log.entries {
+        let path = e.request.path_and_query();
+        let mut req = c.request(e.request.method.parse().unwrap(), format!("{base}{path}"));
+        if e.request.header("authorization").is_some() {
+            req = req.header("Authorization", basic(PASSWORD));
+        }
+        if e.request.header("cookie").is_some() {
+            req = req.header("Cookie", format!("session={session}"));
+        }
+        if e.request.header("anti-csrf-token").is_some() {
+            req = req.header("anti-csrf-token", &token);
+        }
+        if let Some(pd) = &e.request.post_data {
+            req = req.body(pd.text.replace("%5BREDACTED%5D", "x"));
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), e.response.status, "{path}");
+        if let Some(c) = resp.headers().get("set-cookie") {
+            session = c
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .split_once('=')
+                .unwrap()
+                .1
+                .to_string();
+        }
+        let body = resp.text().await.unwrap();
+        if let Some(t) = body.split("<meta name=\"csrf-token\" content=\"").nth(1) {
+            token = t.split('"').next().unwrap().to_string();
+        }
+        if path.contains("auth.htm") || path == "/form-submit" {
+            assert_eq!(body, e.response.body(), "{path}");
+        }
+    }
+    assert_eq!(report(&sim, m).await["server-type"], "HTTPS");
+    sim.shutdown().await;
+    std::fs::remove_file(&path).ok();
+}
+
+/// The recorder refuses to listen anywhere but loopback: the proxy carries an admin session.
+#[tokio::test]
+async fn recorder_listens_on_loopback_only() {
+    let target: url::Url = "https://198.18.0.10/".parse().unwrap();
+    let err = Recorder::start(
+        target,
+        "0.0.0.0:0".parse().unwrap(),
+        std::env::temp_dir().join("x.har"),
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("loopback only"), "{err}");
+}
