@@ -16,7 +16,7 @@ use crate::sim::{self, Faults, PhoneSpec, SimConfig, Simulator};
 
 /// Onboard Poly desk phones: point them at a provisioning server and follow them until they are Inactive.
 #[derive(Debug, Parser)]
-#[command(name = "polyprov", version, about, long_about = None)]
+#[command(name = "polyprov", version, about, long_about = None, term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
