@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! Data flows top to bottom:
-//! - [`mac`]: the MAC address type every phone is keyed by.
+//! - [`mac`]: the MAC address type every phone is keyed by; [`clock`]: phone time, scaled for simulations;
+//!   [`secret`]: passwords that never reach logs.
 //! - [`profile`]: `device-profiles/*.toml` → checked [`profile::Profile`]: everything that differs per family.
 //! - [`fixture`]: recorded web UIs (HAR 1.2 files and their sidecars) → typed page sets and scenarios.
 //! - [`sim`]: the phone simulator: serves fixtures made live over HTTPS with each family's login, lockout,
@@ -13,11 +14,13 @@
 //! - [`cli`]: command-line definitions; `main.rs` only parses them and maps errors to exit codes.
 
 pub mod cli;
+pub mod clock;
 pub mod fixture;
 pub mod mac;
 pub mod phone;
 pub mod profile;
 pub mod record;
+pub mod secret;
 pub mod sim;
 
 use std::path::PathBuf;

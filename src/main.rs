@@ -1,4 +1,5 @@
-//! The `polyprov` binary: parse the command line, run it, map the outcome to an exit code.
+//! The `polyprov` binary: parse the command line, run it, map the outcome to an exit code: 0 done, 1 failed,
+//! 2 bad input (usage, configuration, files), 3 a phone needs a person.
 
 use clap::Parser;
 
@@ -12,7 +13,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = polyprov::cli::Cli::parse();
     match polyprov::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("polyprov: {e:#}");
             std::process::ExitCode::from(2)

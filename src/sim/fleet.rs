@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::clock::Clock;
 use super::lockout::LockoutState;
 use super::phone::{Line, Phase, PhoneState, Session, Stats, phone_rng};
 use super::{PhoneSpec, SimError};
+use crate::clock::Clock;
 use crate::fixture::Catalog;
 use crate::mac::Mac;
 use crate::profile::UpdateTarget;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::phone::Phase;
 use super::runtime::SimPhone;
+use crate::profile::UpdateTarget;
 
 /// What the lifecycle task is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,11 @@ pub async fn run(phone: Arc<SimPhone>, mut rx: tokio::sync::mpsc::UnboundedRecei
 
 /// Down for `boot-secs`, then up with a fresh boot. False when the phone never comes back.
 async fn reboot(phone: &SimPhone) -> bool {
+    reboot_into(phone, None).await
+}
+
+/// A reboot that comes back running the firmware of `update` (the last reboot of an update).
+async fn reboot_into(phone: &SimPhone, update: Option<&UpdateTarget>) -> bool {
     let boot = phone.with(|p| {
         p.up = false;
         if p.phase != Phase::UpdateLoop
@@ -49,6 +55,9 @@ async fn reboot(phone: &SimPhone) -> bool {
     });
     phone.power_down();
     phone.clock.sleep(boot as f64).await;
+    if let (Some(target), false) = (update, phone.with(|p| p.faults.never_returns)) {
+        phone.apply_update(target);
+    }
     let back = phone.with(|p| {
         if p.faults.never_returns {
             p.phase = Phase::Dead;
@@ -101,16 +110,21 @@ async fn provisioning_path(phone: &SimPhone) -> bool {
                 format!("Upgrading application to {}", target.firmware),
             );
         });
-        for _ in 0..reboots {
-            if !reboot(phone).await {
+        for i in 0..reboots {
+            let last = i + 1 == reboots;
+            let looping = phone.with(|p| p.faults.update_loop);
+            // The update is installed by the last of its reboots (never, in an update loop).
+            let into = (last && !looping).then_some(&target);
+            if !reboot_into(phone, into).await {
                 return false;
             }
-            if phone.with(|p| p.faults.update_loop) {
+            if looping {
                 return update_loop(phone).await;
             }
-            phone.clock.sleep(fetch as f64).await;
+            if !last {
+                phone.clock.sleep(fetch as f64).await;
+            }
         }
-        phone.apply_update(&target);
     }
     if phone.with(|p| p.faults.update_loop) {
         return update_loop(phone).await;

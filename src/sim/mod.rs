@@ -3,13 +3,11 @@
 //! sessions, CSRF, provisioning form, reboots, firmware updates, Inactive, activation) and showing faults on
 //! demand. A control endpoint reports every phone's true state as JSON.
 //!
-//! - `clock`: phone time, scaled.
 //! - `lockout`: the web-UI lockout state machine.
 //! - `phone`: one phone's state; `web`: its web UI, one request at a time; `live`: recorded pages made live.
 //! - `lifecycle`: reboots, updates, Inactive, activation; `runtime`: listeners and connections.
 //! - `control`: the JSON control endpoint; `fleet`: mixed fleets for `polyprov sim` and the demo.
 
-pub mod clock;
 pub mod control;
 pub mod fleet;
 pub mod lifecycle;
@@ -26,7 +24,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-pub use clock::Clock;
+pub use crate::clock::Clock;
 pub use lifecycle::Command;
 pub use phone::{Faults, Phase, PhoneReport};
 pub use runtime::SimPhone;

@@ -12,8 +12,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::clock::Clock;
 use super::lockout::LockoutState;
+use crate::clock::Clock;
 use crate::fixture::PageSet;
 use crate::mac::Mac;
 use crate::profile::{Profile, UpdateTarget};
@@ -24,6 +24,8 @@ use crate::profile::{Profile, UpdateTarget};
 pub struct Faults {
     /// Cut this many of the next responses off mid-body (the connection is dropped).
     pub reset_next: u32,
+    /// Cut off the answers to this many of the next provisioning-form saves (after applying them).
+    pub reset_saves: u32,
     /// Probability (0–1) that any response is cut off mid-body (seeded, reproducible).
     pub reset_rate: f64,
     /// Delay every response by this many wall-clock milliseconds.
@@ -219,7 +221,6 @@ impl PhoneState {
 
     /// Run a new firmware version from now on.
     pub fn set_firmware(&mut self, firmware: String) {
-        self.log("so", format!("Application version {firmware}"));
         self.firmware_history.push(firmware.clone());
         self.firmware = firmware;
     }

@@ -18,11 +18,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use super::clock::Clock;
 use super::lifecycle::Command;
 use super::phone::{PhoneReport, PhoneState};
 use super::tls;
 use super::web::{self, Then};
+use crate::clock::Clock;
 use crate::fixture::Catalog;
 use crate::mac::Mac;
 use crate::profile::UpdateTarget;
@@ -292,7 +292,13 @@ async fn respond(
         } else {
             web::handle(p, &request, phone.wall_epoch)
         };
-        let cut = p.draw_reset();
+        let is_save = request.method == "POST" && p.profile.pages.form_submit.as_deref() == Some(request.path_and_query.as_str());
+        let cut = if is_save && p.faults.reset_saves > 0 {
+            p.faults.reset_saves -= 1;
+            true
+        } else {
+            p.draw_reset()
+        };
         if cut {
             p.stats.responses_cut += 1;
         }

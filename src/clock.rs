@@ -1,6 +1,6 @@
-//! Phone time. Every duration in a profile is in seconds of phone time; the simulator divides them by the time
-//! scale, so with `--time-scale 180` a 3-minute reboot takes one second. Built on `tokio::time`, so tests may
-//! pause and advance time.
+//! Phone time, shared by the simulator and the agent. Every duration in a profile is in seconds of phone time;
+//! simulated phones divide them by the time scale, so with `--time-scale 180` a 3-minute reboot takes one second,
+//! and an agent talking to them scales its own waits alike. Built on `tokio::time`, so tests may pause time.
 
 use std::time::Duration;
 

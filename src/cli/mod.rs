@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+pub mod provision;
+
 use crate::fixture::Catalog;
 use crate::mac::Mac;
 use crate::sim::{self, Faults, PhoneSpec, SimConfig, Simulator};
@@ -28,6 +30,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Start a simulated mixed fleet on loopback and show where each phone listens.
     Demo(DemoArgs),
+    /// Point one phone at a provisioning server and follow it until it is Inactive.
+    Provision(provision::ProvisionArgs),
     /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
     Record(crate::record::RecordArgs),
 }
@@ -77,12 +81,16 @@ pub fn sim_password() -> String {
     std::env::var("POLYPROV_SIM_PASSWORD").unwrap_or_else(|_| "123".into())
 }
 
-/// Run the parsed command.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Run the parsed command; the result is the process exit code (0 done, 1 failed, 3 needs attention).
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Sim(args) => run_sim(args).await,
-        Command::Demo(args) => run_demo(args).await,
-        Command::Record(args) => crate::record::run(args).await.map_err(Into::into),
+        Command::Sim(args) => run_sim(args).await.map(|()| 0),
+        Command::Demo(args) => run_demo(args).await.map(|()| 0),
+        Command::Provision(args) => provision::run(args).await,
+        Command::Record(args) => crate::record::run(args)
+            .await
+            .map(|()| 0)
+            .map_err(Into::into),
     }
 }
 
@@ -208,7 +216,10 @@ fn describe_faults(f: &Faults, factory_password: bool, rest: bool) -> String {
         (f.foreign_cert, "foreign certificate"),
         (f.locked, "locked"),
         (f.new_ip.is_some(), "new IP after reboot"),
-        (f.reset_next > 0 || f.reset_rate > 0.0, "connection resets"),
+        (
+            f.reset_next > 0 || f.reset_saves > 0 || f.reset_rate > 0.0,
+            "connection resets",
+        ),
         (f.slow_ms > 0, "slow"),
         (f.server_errors > 0, "5xx"),
         (f.busy_secs > 0, "web UI in use"),

@@ -1,0 +1,240 @@
+//! The HTTP(S) connection to one phone: its address, the certificate trust, timeouts, and transport failures as
+//! typed values (refused = the phone is down, reset = it dropped the connection, TLS = wrong device).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use super::tls::{CertInfo, PhoneVerifier, Trust};
+
+/// A transport-level failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "{target} refused the connection or is unreachable (phone off, rebooting, or a wrong address)"
+    )]
+    Down { target: String },
+    #[error("{target} did not answer within {secs} s")]
+    Timeout { target: String, secs: u64 },
+    #[error("{target} dropped the connection mid-answer")]
+    Reset { target: String },
+    #[error("{target}: certificate refused: {reason}")]
+    Certificate { target: String, reason: String },
+    #[error(
+        "{target}: TLS handshake failed ({reason}); old firmware may only speak TLS 1.0/3DES: retry with --http if the phone serves plain HTTP"
+    )]
+    Tls { target: String, reason: String },
+    #[error("{target}: {reason}")]
+    Other { target: String, reason: String },
+}
+
+impl ClientError {
+    /// Worth retrying the same request (the phone may be mid-reboot or flaky).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Down { .. } | ClientError::Timeout { .. } | ClientError::Reset { .. }
+        )
+    }
+}
+
+/// An answer from the phone.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One phone's web server.
+#[derive(Debug, Clone)]
+pub struct PhoneClient {
+    base: url::Url,
+    http: reqwest::Client,
+    verifier: Arc<PhoneVerifier>,
+    timeout: Duration,
+}
+
+impl PhoneClient {
+    /// A client for `base` (`https://198.18.0.10:443/`) trusting certificates per `trust`.
+    pub fn new(
+        base: url::Url,
+        trust: Trust,
+        timeout: Duration,
+    ) -> Result<PhoneClient, ClientError> {
+        crate::init_tls();
+        let target = base.to_string();
+        let verifier = PhoneVerifier::new(trust);
+        let tls = verifier.client_config().map_err(|e| ClientError::Other {
+            target: target.clone(),
+            reason: e.to_string(),
+        })?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .pool_max_idle_per_host(2)
+            .user_agent(concat!("polyprov/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Other {
+                target,
+                reason: e.to_string(),
+            })?;
+        Ok(PhoneClient {
+            base,
+            http,
+            verifier,
+            timeout,
+        })
+    }
+
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// The same client pointed at another address (the phone moved).
+    pub fn moved_to(&self, host: std::net::IpAddr) -> PhoneClient {
+        let mut base = self.base.clone();
+        let _ = base.set_ip_host(host);
+        PhoneClient {
+            base,
+            ..self.clone()
+        }
+    }
+
+    /// The certificate the phone presented last.
+    pub fn certificate(&self) -> Option<CertInfo> {
+        self.verifier.seen()
+    }
+
+    /// Send a request; `headers` are added as given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<String>,
+    ) -> Result<Reply, ClientError> {
+        let target = self.base.to_string();
+        let url = self.base.join(path).map_err(|e| ClientError::Other {
+            target: target.clone(),
+            reason: format!("bad path {path}: {e}"),
+        })?;
+        let method =
+            reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ClientError::Other {
+                target: target.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut req = self.http.request(method, url);
+        for (k, v) in headers {
+            req = req.header(*k, v.as_str());
+        }
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(b);
+        }
+        let resp = req.send().await.map_err(|e| self.classify(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.map_err(|e| match self.classify(&e) {
+            ClientError::Other { target, .. } => ClientError::Reset { target },
+            other => other,
+        })?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// GET with retries on transient failures (up to `attempts`, short backoff).
+    pub async fn get_retrying(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        attempts: u32,
+    ) -> Result<Reply, ClientError> {
+        let mut last = None;
+        for i in 0..attempts.max(1) {
+            match self.send("GET", path, headers, None).await {
+                Ok(r) => return Ok(r),
+                Err(e) if e.is_transient() && !matches!(e, ClientError::Down { .. }) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(i + 1))).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(ClientError::Other {
+            target: self.base.to_string(),
+            reason: "no attempt made".into(),
+        }))
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> ClientError {
+        let target = self.base.to_string();
+        let chain = error_chain(e);
+        if chain.contains("not a Poly phone") || chain.contains("but this phone's MAC is") {
+            let reason = chain
+                .split("the certificate")
+                .nth(1)
+                .map(|r| format!("the certificate{r}"))
+                .unwrap_or(chain.clone());
+            return ClientError::Certificate { target, reason };
+        }
+        if e.is_timeout() {
+            return ClientError::Timeout {
+                target,
+                secs: self.timeout.as_secs(),
+            };
+        }
+        let lower = chain.to_ascii_lowercase();
+        if lower.contains("handshake")
+            || lower.contains("protocol version")
+            || lower.contains("peer is incompatible")
+        {
+            return ClientError::Tls {
+                target,
+                reason: chain,
+            };
+        }
+        if e.is_connect() {
+            return ClientError::Down { target };
+        }
+        if lower.contains("reset")
+            || lower.contains("connection closed")
+            || lower.contains("incomplete")
+            || lower.contains("unexpected eof")
+            || e.is_body()
+            || e.is_request()
+        {
+            return ClientError::Reset { target };
+        }
+        ClientError::Other {
+            target,
+            reason: chain,
+        }
+    }
+}
+
+/// The whole `source()` chain of an error, joined.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
+}

@@ -1,0 +1,152 @@
+//! What happens to one phone, as it happens: the phases the CLI prints, the fleet display shows and the journal
+//! records. Events carry no secret.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::mac::Mac;
+
+/// One step of a phone's onboarding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    Probing {
+        target: String,
+    },
+    Recognised {
+        profile: String,
+        family: String,
+        generation: String,
+    },
+    Certificate {
+        subject: String,
+        sha256: String,
+    },
+    LoggingIn {
+        attempt: u32,
+        candidate: usize,
+    },
+    WrongPassword {
+        candidate: usize,
+    },
+    Locked {
+        seconds: u64,
+    },
+    Busy {
+        retry_in_secs: u64,
+    },
+    LoggedIn,
+    Identified {
+        mac: Option<Mac>,
+        model: Option<String>,
+        firmware: Option<String>,
+    },
+    Warning {
+        message: String,
+    },
+    PasswordChanged,
+    Plan {
+        changes: Vec<String>,
+    },
+    AlreadyProvisioned,
+    Saving,
+    Saved {
+        answer: String,
+    },
+    Verified,
+    Rebooting {
+        reboot: u32,
+    },
+    Back {
+        reboot: u32,
+        firmware: Option<String>,
+    },
+    Updating {
+        from: String,
+        to: String,
+    },
+    Moved {
+        from: String,
+        to: String,
+    },
+    Settling {
+        for_secs: u64,
+    },
+    Inactive,
+    LoggedOut,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Probing { target } => write!(f, "probing {target}"),
+            Event::Recognised {
+                profile,
+                family,
+                generation,
+            } => {
+                write!(
+                    f,
+                    "recognised {family} (profile {profile}, {generation} login)"
+                )
+            }
+            Event::Certificate { subject, sha256 } => {
+                write!(f, "certificate {subject}, SHA-256 {sha256}")
+            }
+            Event::LoggingIn { attempt, candidate } => write!(
+                f,
+                "logging in (attempt {attempt}, password #{})",
+                candidate + 1
+            ),
+            Event::WrongPassword { candidate } => {
+                write!(f, "password #{} was not accepted", candidate + 1)
+            }
+            Event::Locked { seconds } => write!(
+                f,
+                "web UI locked by earlier failed logins: waiting {seconds} s"
+            ),
+            Event::Busy { retry_in_secs } => write!(
+                f,
+                "someone else has the web UI open (one session at a time): retrying in {retry_in_secs} s"
+            ),
+            Event::LoggedIn => write!(f, "logged in"),
+            Event::Identified {
+                mac,
+                model,
+                firmware,
+            } => write!(
+                f,
+                "phone {} {} firmware {}",
+                mac.map_or("?".to_string(), |m| m.to_string()),
+                model.as_deref().unwrap_or("?"),
+                firmware.as_deref().unwrap_or("?")
+            ),
+            Event::Warning { message } => write!(f, "warning: {message}"),
+            Event::PasswordChanged => write!(f, "admin password changed"),
+            Event::Plan { changes } => write!(f, "plan: {}", changes.join("; ")),
+            Event::AlreadyProvisioned => {
+                write!(f, "already provisioned as wanted: nothing to write")
+            }
+            Event::Saving => write!(f, "saving"),
+            Event::Saved { answer } => write!(f, "saved ({answer})"),
+            Event::Verified => write!(f, "verified the saved values"),
+            Event::Rebooting { reboot } => write!(f, "rebooting ({reboot})"),
+            Event::Back { reboot, firmware } => {
+                write!(f, "back after reboot {reboot}")?;
+                if let Some(fw) = firmware {
+                    write!(f, ", firmware {fw}")?;
+                }
+                Ok(())
+            }
+            Event::Updating { from, to } => write!(f, "updating firmware {from} → {to}"),
+            Event::Moved { from, to } => write!(f, "phone moved from {from} to {to}"),
+            Event::Settling { for_secs } => write!(f, "settling (no reboot for {for_secs} s)"),
+            Event::Inactive => write!(f, "Inactive: ready for activation"),
+            Event::LoggedOut => write!(f, "logged out"),
+        }
+    }
+}
+
+/// Where events go.
+pub type Sink<'a> = &'a (dyn Fn(Event) + Send + Sync);

@@ -1,0 +1,115 @@
+//! Finding a phone again by MAC after it came back on another address (a new DHCP lease after a reboot): first
+//! the system's neighbour table, then — only within a range the user named — a gentle, rate-limited look at
+//! each address's certificate, whose subject names the phone's MAC.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::tls::{PhoneVerifier, Trust};
+use crate::mac::Mac;
+
+/// Where to look.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub mac: Mac,
+    /// The phone's web port (unchanged by a new lease).
+    pub port: u16,
+    pub https: bool,
+    /// A range the user named (`--cidr`); without one only the neighbour table is read.
+    pub range: Option<IpNet>,
+    /// Addresses probed per second.
+    pub rate: u32,
+}
+
+/// Parse `/proc/net/arp` text: the address whose hardware address is `mac`.
+pub fn neighbour_lookup(table: &str, mac: Mac) -> Option<IpAddr> {
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (ip, hw) = (cols.first()?, cols.get(3)?);
+        (hw.parse::<Mac>().ok()? == mac)
+            .then(|| ip.parse().ok())
+            .flatten()
+    })
+}
+
+/// Look for the phone; `skip` is the address it left.
+pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
+    if let Ok(table) = std::fs::read_to_string("/proc/net/arp") {
+        if let Some(ip) = neighbour_lookup(&table, search.mac).filter(|ip| *ip != skip) {
+            if certificate_names(search, ip).await {
+                return Some(ip);
+            }
+        }
+    }
+    let range = search.range?;
+    let pause = Duration::from_secs_f64(1.0 / f64::from(search.rate.max(1)));
+    let mut probes = tokio::task::JoinSet::new();
+    for ip in range.hosts().filter(|ip| *ip != skip) {
+        let s = search.clone();
+        probes.spawn(async move { certificate_names(&s, ip).await.then_some(ip) });
+        tokio::time::sleep(pause).await;
+        while let Some(done) = probes.try_join_next() {
+            if let Ok(Some(ip)) = done {
+                return Some(ip);
+            }
+        }
+    }
+    while let Some(done) = probes.join_next().await {
+        if let Ok(Some(ip)) = done {
+            return Some(ip);
+        }
+    }
+    None
+}
+
+/// Whether `ip` serves a certificate naming the phone's MAC (plain HTTP phones: whether the port answers at all).
+async fn certificate_names(search: &Search, ip: IpAddr) -> bool {
+    let addr = SocketAddr::new(ip, search.port);
+    let Ok(Ok(tcp)) = tokio::time::timeout(
+        Duration::from_millis(800),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    else {
+        return false;
+    };
+    if !search.https {
+        return true;
+    }
+    crate::init_tls();
+    let verifier = PhoneVerifier::new(Trust::PolyPhone(Some(search.mac)));
+    let Ok(config) = verifier.client_config() else {
+        return false;
+    };
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let name = rustls::pki_types::ServerName::IpAddress(ip.into());
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), connector.connect(name, tcp)).await,
+        Ok(Ok(_))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The neighbour table's hardware column is matched in any spelling.
+    #[test]
+    fn neighbour_table() {
+        let table = "IP address       HW type     Flags       HW address            Mask     Device\n\
+                     198.18.0.23      0x1         0x2         64:16:7f:a1:b6:45     *        eth0\n\
+                     198.18.0.1       0x1         0x2         02:00:00:00:00:01     *        eth0\n";
+        let mac: Mac = "64167FA1B645".parse().unwrap();
+        assert_eq!(
+            neighbour_lookup(table, mac),
+            Some("198.18.0.23".parse().unwrap())
+        );
+        assert_eq!(
+            neighbour_lookup(table, "0004F2000000".parse().unwrap()),
+            None
+        );
+        assert_eq!(neighbour_lookup("garbage", mac), None);
+    }
+}

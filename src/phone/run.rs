@@ -1,0 +1,667 @@
+//! One phone end to end: recognise it, log in, preflight, optionally change a factory admin password, read →
+//! plan → save the provisioning server, then follow it to Inactive. Every outcome — including every failure —
+//! ends in a [`Report`], so nothing already done is lost.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use super::client::{ClientError, PhoneClient};
+use super::event::{Event, Sink};
+use super::locate::{self, Search};
+use super::monitor::{Expect, Failure, Monitor, Observation, Verdict};
+use super::page;
+use super::probe;
+use super::provisioning::{self, Current, Saved, Wanted};
+use super::session::{self, Auth, Login, LoginError, Patience};
+use super::tls::Trust;
+use crate::clock::Clock;
+use crate::mac::Mac;
+use crate::profile::{Profile, ProfileSet};
+use crate::secret::Secret;
+
+/// Everything needed to onboard one phone.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// `https://HOST[:PORT]/` (or `http://` for phones served over plain HTTP).
+    pub base: url::Url,
+    pub wanted: Wanted,
+    /// Admin passwords to try, in order.
+    pub passwords: Vec<Secret>,
+    /// Also try the profile's factory passwords (after the given ones).
+    pub allow_factory: bool,
+    /// Replace a factory admin password with this one before provisioning.
+    pub new_password: Option<Secret>,
+    /// Log in, read and show the plan; change nothing.
+    pub dry_run: bool,
+    /// The phone's MAC when known (discovery, neighbour table): the certificate must name it.
+    pub expected_mac: Option<Mac>,
+    /// A range the user named, to look for the phone by MAC if it comes back elsewhere.
+    pub search_range: Option<IpNet>,
+    /// Phone time, scaled when the phones are simulated.
+    pub clock: Clock,
+    pub timing: Timing,
+    pub patience: Patience,
+}
+
+/// Overrides of the profile's timeline, phone seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    pub return_secs: Option<f64>,
+    pub settle_secs: Option<f64>,
+    pub timeout_secs: Option<f64>,
+    pub poll_secs: Option<f64>,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Provisioned, settled, waiting for activation.
+    Inactive,
+    /// Already pointed at the wanted server: nothing written.
+    AlreadyProvisioned,
+    /// Dry run: the changes that would be made.
+    DryRun { changes: Vec<String> },
+    /// A person must act (wrong password, locked, busy, unsupported family, foreign certificate …).
+    NeedsAttention { reason: String },
+    /// This family cannot be provisioned from the web; what to do instead.
+    Unsupported { reason: String },
+    /// Something went wrong on the way.
+    Failed { reason: String },
+}
+
+impl Outcome {
+    /// 0 success, 3 needs attention, 1 failed.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Inactive | Outcome::AlreadyProvisioned | Outcome::DryRun { .. } => 0,
+            Outcome::NeedsAttention { .. } | Outcome::Unsupported { .. } => 3,
+            Outcome::Failed { .. } => 1,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Inactive => "Inactive",
+            Outcome::AlreadyProvisioned => "already provisioned",
+            Outcome::DryRun { .. } => "dry run",
+            Outcome::NeedsAttention { .. } => "needs attention",
+            Outcome::Unsupported { .. } => "unsupported",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// What happened to one phone.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Report {
+    pub target: String,
+    /// Where the phone was last seen (differs from target when it moved).
+    pub address: String,
+    pub mac: Option<Mac>,
+    pub model: Option<String>,
+    pub profile: Option<String>,
+    pub family: Option<String>,
+    pub firmware_before: Option<String>,
+    pub firmware_after: Option<String>,
+    pub server_before: Option<Current>,
+    pub server_after: Option<Current>,
+    pub certificate_sha256: Option<String>,
+    pub reboots: u32,
+    pub password_changed: bool,
+    pub warnings: Vec<String>,
+    /// Phone seconds from start to end.
+    pub elapsed_secs: f64,
+    pub outcome: Outcome,
+}
+
+impl Report {
+    fn new(target: &url::Url) -> Report {
+        Report {
+            target: target.to_string(),
+            address: target.host_str().unwrap_or("").to_string(),
+            mac: None,
+            model: None,
+            profile: None,
+            family: None,
+            firmware_before: None,
+            firmware_after: None,
+            server_before: None,
+            server_after: None,
+            certificate_sha256: None,
+            reboots: 0,
+            password_changed: false,
+            warnings: Vec::new(),
+            elapsed_secs: 0.0,
+            outcome: Outcome::Failed {
+                reason: "not started".into(),
+            },
+        }
+    }
+}
+
+/// Onboard one phone; always returns a report.
+pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Report {
+    let mut report = Report::new(&job.base);
+    let start = job.clock.now();
+    report.outcome = match run(job, profiles, events, &mut report).await {
+        Ok(o) => o,
+        Err(o) => o,
+    };
+    report.elapsed_secs = job.clock.since(start);
+    report
+}
+
+fn attention(reason: impl ToString) -> Outcome {
+    Outcome::NeedsAttention {
+        reason: reason.to_string(),
+    }
+}
+
+fn failed(reason: impl ToString) -> Outcome {
+    Outcome::Failed {
+        reason: reason.to_string(),
+    }
+}
+
+fn client_outcome(e: ClientError) -> Outcome {
+    match e {
+        ClientError::Certificate { .. } => attention(format!(
+            "{e}. Fix: make sure the address is the phone's (compare the MAC on its label)"
+        )),
+        ClientError::Tls { .. } => attention(e),
+        _ => failed(e),
+    }
+}
+
+fn login_outcome(e: LoginError) -> Outcome {
+    match e {
+        LoginError::Client(c) => client_outcome(c),
+        LoginError::Page(p) => failed(p),
+        other => attention(other),
+    }
+}
+
+async fn run(
+    job: &Job,
+    profiles: &ProfileSet,
+    events: Sink<'_>,
+    report: &mut Report,
+) -> Result<Outcome, Outcome> {
+    events(Event::Probing {
+        target: job.base.to_string(),
+    });
+    let timeout = std::time::Duration::from_secs(15);
+    let mut client = PhoneClient::new(
+        job.base.clone(),
+        Trust::PolyPhone(job.expected_mac),
+        timeout,
+    )
+    .map_err(client_outcome)?;
+    let recognised = probe::recognise(&client, profiles).await;
+    if let Some(cert) = client.certificate() {
+        report.certificate_sha256 = Some(cert.sha256.clone());
+        report.mac = cert.mac().or(job.expected_mac);
+        events(Event::Certificate {
+            subject: format!("CN={}, O={}", cert.common_name, cert.organization),
+            sha256: cert.sha256,
+        });
+    }
+    let (profile, _signals) = recognised.map_err(|e| match e {
+        probe::ProbeError::Client(c) => client_outcome(c),
+        other => attention(other),
+    })?;
+    report.profile = Some(profile.id.clone());
+    report.family = Some(profile.family.clone());
+    events(Event::Recognised {
+        profile: profile.id.clone(),
+        family: profile.family.clone(),
+        generation: profile.login.generation.to_string(),
+    });
+    if !profile.provisioning.web {
+        return Ok(Outcome::Unsupported {
+            reason: format!(
+                "{} cannot set the provisioning server from its web UI; nothing was changed. Instead: {}",
+                profile.family,
+                profile.provisioning.instead.clone().unwrap_or_default()
+            ),
+        });
+    }
+    let mut candidates = job.passwords.clone();
+    if job.allow_factory {
+        for f in &profile.login.factory_passwords {
+            let s = Secret::new(f.clone());
+            if !candidates.contains(&s) {
+                candidates.push(s);
+            }
+        }
+    }
+    let login = session::login(
+        &client,
+        &profile,
+        &candidates,
+        &job.clock,
+        job.patience,
+        events,
+    )
+    .await
+    .map_err(login_outcome)?;
+    let mut password = candidates[login.candidate].clone();
+    let auth = login.auth.clone();
+    identify(&client, &profile, &auth, &login, report, events).await;
+    preflight(&profile, report, events);
+
+    if let Some(new) = &job.new_password {
+        if profile
+            .login
+            .factory_passwords
+            .iter()
+            .any(|f| f == password.expose())
+        {
+            if job.dry_run {
+                events(Event::Plan {
+                    changes: vec!["Admin password: factory default → (new)".into()],
+                });
+            } else {
+                change_password(&client, &profile, &auth, &password, new).await?;
+                report.password_changed = true;
+                password = new.clone();
+                events(Event::PasswordChanged);
+            }
+        } else {
+            warn(
+                report,
+                events,
+                "the admin password was not changed: the phone is not on its factory password",
+            );
+        }
+    }
+
+    let fields = provisioning::read(&client, &profile, &auth)
+        .await
+        .map_err(failed)?;
+    let firmware = report.firmware_before.clone().unwrap_or_default();
+    let plan = provisioning::plan(&profile, &firmware, &fields, &job.wanted).map_err(failed)?;
+    report.server_before = Some(plan.current.clone());
+    if plan.changes.is_empty() {
+        events(Event::AlreadyProvisioned);
+        report.server_after = Some(plan.current.clone());
+        logout(&client, &profile, &auth, events).await;
+        return Ok(Outcome::AlreadyProvisioned);
+    }
+    events(Event::Plan {
+        changes: plan.describe(),
+    });
+    if job.dry_run {
+        logout(&client, &profile, &auth, events).await;
+        return Ok(Outcome::DryRun {
+            changes: plan.describe(),
+        });
+    }
+    let boots_before = read_boots(&client, &profile, &auth).await;
+    events(Event::Saving);
+    let saved = provisioning::save(&client, &profile, &auth, &plan)
+        .await
+        .map_err(failed)?;
+    match saved {
+        Saved::Unchanged if plan.visible_unchanged() => {
+            events(Event::AlreadyProvisioned);
+            report.server_after = Some(plan.current.clone());
+            logout(&client, &profile, &auth, events).await;
+            return Ok(Outcome::AlreadyProvisioned);
+        }
+        Saved::Unchanged => {
+            return Err(failed(format!(
+                "the phone answered {} to the save: it did not take the change",
+                profile
+                    .provisioning
+                    .unchanged_body
+                    .clone()
+                    .unwrap_or_default()
+            )));
+        }
+        Saved::Changed => events(Event::Saved {
+            answer: profile
+                .provisioning
+                .changed_body
+                .clone()
+                .unwrap_or_default(),
+        }),
+        Saved::AnswerLost => warn(
+            report,
+            events,
+            "the connection dropped during the save; checking whether the phone took it",
+        ),
+    }
+    // Verify while the phone is still up (it reboots a few seconds after the save).
+    if let Ok(fields) = provisioning::read(&client, &profile, &auth).await {
+        let now = provisioning::current(&profile, &fields);
+        if super::monitor::same_server(&now.url, &job.wanted.url) {
+            events(Event::Verified);
+        } else if saved == Saved::AnswerLost {
+            return Err(failed(
+                "the save did not reach the phone (connection dropped and the page still shows the old server); run again",
+            ));
+        }
+        logout(&client, &profile, &auth, events).await;
+    }
+    let outcome = follow(
+        job,
+        &profile,
+        &mut client,
+        &password,
+        boots_before,
+        report,
+        events,
+    )
+    .await;
+    report.address = client.base().host_str().unwrap_or("").to_string();
+    outcome
+}
+
+async fn identify(
+    client: &PhoneClient,
+    profile: &Profile,
+    auth: &Auth,
+    login: &Login,
+    report: &mut Report,
+    events: Sink<'_>,
+) {
+    let home = client
+        .get_retrying(&profile.pages.home, &auth.headers(false), 3)
+        .await
+        .ok();
+    let info = home
+        .as_ref()
+        .map(|r| page::parse_home(&r.body))
+        .unwrap_or_default();
+    let title_model = home.as_ref().and_then(|r| page::model_from_title(&r.body));
+    let answer_model = profile
+        .recognise
+        .models
+        .iter()
+        .find(|m| login.answer.contains(m.as_str()))
+        .cloned();
+    report.model = info.model.or(title_model).or(answer_model);
+    report.firmware_before = match info.firmware {
+        Some(f) => Some(f),
+        None => read_version(client, profile, auth).await,
+    };
+    report.firmware_after = report.firmware_before.clone();
+    if report.mac.is_none() {
+        report.mac = info.mac;
+    }
+    events(Event::Identified {
+        mac: report.mac,
+        model: report.model.clone(),
+        firmware: report.firmware_before.clone(),
+    });
+}
+
+fn warn(report: &mut Report, events: Sink<'_>, message: &str) {
+    report.warnings.push(message.to_string());
+    events(Event::Warning {
+        message: message.to_string(),
+    });
+}
+
+/// Preflight checks from the profile: minimum firmware, MAC-only activation, foreign OUI.
+fn preflight(profile: &Profile, report: &mut Report, events: Sink<'_>) {
+    if let (Some(min), Some(fw)) = (&profile.service.min_firmware, &report.firmware_before) {
+        if version_lt(fw, min) {
+            let m = format!(
+                "firmware {fw} is below the service's minimum {min}: the line stays unregistered unless the provisioning server updates it"
+            );
+            warn(report, events, &m);
+        }
+    }
+    if let Some(model) = &report.model {
+        if profile
+            .service
+            .mac_activation_only
+            .iter()
+            .any(|m| m == model)
+        {
+            let m = format!(
+                "{model} can only be activated by MAC in the admin console (not by activation code)"
+            );
+            warn(report, events, &m);
+        }
+    }
+    if let Some(mac) = report.mac {
+        if !profile.recognise.ouis.contains(&mac.oui()) {
+            let m = format!("MAC {mac} has no Poly OUI known to profile {}", profile.id);
+            warn(report, events, &m);
+        }
+    }
+}
+
+/// Dotted numeric version comparison (`5.9.4.3247` < `6.4.5.1210`); non-numeric parts compare as 0.
+pub fn version_lt(a: &str, b: &str) -> bool {
+    let parse = |s: &str| -> Vec<u64> {
+        s.split('.')
+            .map(|p| p.trim().parse().unwrap_or(0))
+            .collect()
+    };
+    parse(a) < parse(b)
+}
+
+async fn change_password(
+    client: &PhoneClient,
+    profile: &Profile,
+    auth: &Auth,
+    old: &Secret,
+    new: &Secret,
+) -> Result<(), Outcome> {
+    let Some(path) = profile.pages.change_password.as_deref() else {
+        return Err(attention(
+            "this family has no web page to change the admin password; change it on the phone",
+        ));
+    };
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("oldadminpswd", old.expose())
+        .append_pair("newadminpswd", new.expose())
+        .append_pair("cnfmadminpswd", new.expose())
+        .finish();
+    let r = client
+        .send("POST", path, &auth.headers(true), Some(body))
+        .await
+        .map_err(client_outcome)?;
+    let changed = profile
+        .provisioning
+        .changed_body
+        .clone()
+        .unwrap_or_default();
+    if r.status == 200 && r.body.trim() == changed {
+        Ok(())
+    } else {
+        Err(attention(format!(
+            "the phone refused the new admin password (HTTP {}, {:?}); it may not meet the phone's password rules",
+            r.status,
+            r.body.chars().take(40).collect::<String>()
+        )))
+    }
+}
+
+async fn logout(client: &PhoneClient, profile: &Profile, auth: &Auth, events: Sink<'_>) {
+    if session::logout(client, profile, auth).await.is_ok() && matches!(auth, Auth::Session { .. })
+    {
+        events(Event::LoggedOut);
+    }
+}
+
+async fn read_version(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<String> {
+    let r = client
+        .send("GET", &profile.pages.version, &auth.headers(false), None)
+        .await
+        .ok()?;
+    (r.status == 200 && !r.body.trim().is_empty() && !r.body.contains('<'))
+        .then(|| r.body.trim().to_string())
+}
+
+async fn read_boots(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<usize> {
+    let path = profile.pages.app_log.as_deref()?;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let r = client
+        .send(
+            "GET",
+            &format!("{path}{sep}dummyParam={ms}"),
+            &auth.headers(false),
+            None,
+        )
+        .await
+        .ok()?;
+    (r.status == 200).then(|| page::log_boots(&r.body))
+}
+
+/// Watch the phone from the save to Inactive (or a named failure).
+async fn follow(
+    job: &Job,
+    profile: &Profile,
+    client: &mut PhoneClient,
+    password: &Secret,
+    boots_before: Option<usize>,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Result<Outcome, Outcome> {
+    let t = &profile.timeline;
+    let expect = Expect {
+        boot_secs: t.boot_secs as f64,
+        return_secs: job.timing.return_secs.unwrap_or(t.boot_secs as f64 * 3.0),
+        update_reboots: t.update_reboots,
+        settle_secs: job.timing.settle_secs.unwrap_or(t.settle_secs as f64),
+        timeout_secs: job.timing.timeout_secs.unwrap_or(t.timeout_secs as f64),
+    };
+    let poll = job
+        .timing
+        .poll_secs
+        .unwrap_or((t.boot_secs as f64 / 30.0).clamp(1.0, 5.0));
+    let mut monitor = Monitor::new(
+        expect,
+        &job.wanted.url,
+        boots_before,
+        report.firmware_before.clone(),
+    );
+    let start = job.clock.now();
+    let mut auth: Option<Auth> = None;
+    let mut last_search: Option<f64> = None;
+    let passwords = vec![password.clone()];
+    loop {
+        job.clock.sleep(poll).await;
+        let at = job.clock.since(start);
+        let up = client
+            .send("GET", &profile.pages.login, &[], None)
+            .await
+            .is_ok_and(|r| r.status < 500);
+        let mut obs = Observation {
+            at,
+            up,
+            ..Observation::default()
+        };
+        if up {
+            if auth.is_none() {
+                let quiet: Sink<'_> = &|_| {};
+                auth = session::login(client, profile, &passwords, &job.clock, job.patience, quiet)
+                    .await
+                    .ok()
+                    .map(|l| l.auth);
+            }
+            if let Some(a) = &auth {
+                obs.firmware = read_version(client, profile, a).await;
+                obs.boots = read_boots(client, profile, a).await;
+                if monitor.wants_server(at) {
+                    match provisioning::read(client, profile, a).await {
+                        Ok(fields) => {
+                            obs.server = Some(provisioning::current(profile, &fields).url)
+                        }
+                        Err(_) => auth = None,
+                    }
+                }
+                if obs.firmware.is_none() && obs.boots.is_none() {
+                    // The session expired or the phone went down mid-look: log in again next time.
+                    auth = None;
+                }
+            }
+        } else {
+            auth = None;
+            let down_for = monitor.down_since().map_or(0.0, |s| at - s);
+            let due = last_search.is_none_or(|l| at - l >= expect.boot_secs);
+            if down_for > expect.boot_secs * 1.2 && due {
+                last_search = Some(at);
+                if let Some(ip) = relocate(job, client, report).await {
+                    let from = client.base().host_str().unwrap_or("").to_string();
+                    *client = client.moved_to(ip);
+                    events(Event::Moved {
+                        from,
+                        to: ip.to_string(),
+                    });
+                    continue;
+                }
+            }
+        }
+        let (evs, verdict) = monitor.observe(&obs);
+        for e in evs {
+            events(e);
+        }
+        report.reboots = monitor.reboots;
+        report.firmware_after = monitor
+            .firmware()
+            .map(str::to_string)
+            .or(report.firmware_after.clone());
+        match verdict {
+            Verdict::Watching => {}
+            Verdict::Inactive => {
+                if let Some(a) = &auth {
+                    if let Ok(fields) = provisioning::read(client, profile, a).await {
+                        report.server_after = Some(provisioning::current(profile, &fields));
+                    }
+                    logout(client, profile, a, events).await;
+                }
+                return Ok(Outcome::Inactive);
+            }
+            Verdict::Failed(f) => {
+                if let Some(a) = &auth {
+                    logout(client, profile, a, events).await;
+                }
+                return Err(match f {
+                    Failure::Reverted { .. } => attention(f),
+                    _ => failed(f),
+                });
+            }
+        }
+    }
+}
+
+async fn relocate(job: &Job, client: &PhoneClient, report: &Report) -> Option<IpAddr> {
+    let mac = report.mac.or(job.expected_mac)?;
+    let base = client.base();
+    let skip: IpAddr = base.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+    let search = Search {
+        mac,
+        port: base.port_or_known_default()?,
+        https: base.scheme() == "https",
+        range: job.search_range,
+        rate: 20,
+    };
+    locate::find(&search, skip).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Firmware versions compare numerically, part by part.
+    #[test]
+    fn versions() {
+        assert!(version_lt("5.6.3.1155", "5.9.4.3247"));
+        assert!(version_lt("4.0.8.1608", "4.0.15.1047"));
+        assert!(!version_lt("6.4.5.1210", "5.9.4.3247"));
+        assert!(!version_lt("5.9.4.3247", "5.9.4.3247"));
+    }
+}
