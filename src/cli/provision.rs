@@ -52,6 +52,9 @@ pub struct ProvisionArgs {
     /// A range to look for the phone in by MAC if it comes back on a new address (at most a /16).
     #[arg(long)]
     pub cidr: Option<IpNet>,
+    /// Addresses per second probed while looking for the phone in --cidr.
+    #[arg(long, default_value_t = 20)]
+    pub search_rate: u32,
     /// Talk plain HTTP (for old firmware whose TLS 1.0/3DES modern TLS refuses; the password then crosses the LAN in the clear).
     #[arg(long)]
     pub http: bool,
@@ -141,6 +144,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         dry_run: args.dry_run,
         expected_mac: args.mac,
         search_range: args.cidr,
+        search_rate: args.search_rate,
         clock: Clock::new(args.time_scale),
         timing: Timing {
             return_secs: args.return_secs,

@@ -39,6 +39,8 @@ pub struct Job {
     pub expected_mac: Option<Mac>,
     /// A range the user named, to look for the phone by MAC if it comes back elsewhere.
     pub search_range: Option<IpNet>,
+    /// Addresses probed per second while looking for it (politeness on the customer's LAN).
+    pub search_rate: u32,
     /// Phone time, scaled when the phones are simulated.
     pub clock: Clock,
     pub timing: Timing,
@@ -350,6 +352,7 @@ async fn run(
     }
     let outcome = follow(
         job,
+        profiles,
         &profile,
         &mut client,
         &password,
@@ -521,8 +524,10 @@ async fn read_boots(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Opt
 }
 
 /// Watch the phone from the save to Inactive (or a named failure).
+#[allow(clippy::too_many_arguments)]
 async fn follow(
     job: &Job,
+    profiles: &ProfileSet,
     profile: &Profile,
     client: &mut PhoneClient,
     password: &Secret,
@@ -530,7 +535,8 @@ async fn follow(
     report: &mut Report,
     events: Sink<'_>,
 ) -> Result<Outcome, Outcome> {
-    let t = &profile.timeline;
+    let mut profile = profile.clone();
+    let t = profile.timeline.clone();
     let expect = Expect {
         boot_secs: t.boot_secs as f64,
         return_secs: job.timing.return_secs.unwrap_or(t.boot_secs as f64 * 3.0),
@@ -566,19 +572,38 @@ async fn follow(
         };
         if up {
             if auth.is_none() {
+                // A firmware update may bring another login generation: recognise the phone again.
+                if let Ok((now, _)) = probe::recognise(client, profiles).await {
+                    if now.id != profile.id {
+                        events(Event::Recognised {
+                            profile: now.id.clone(),
+                            family: now.family.clone(),
+                            generation: now.login.generation.to_string(),
+                        });
+                        report.profile = Some(now.id.clone());
+                        profile = now;
+                    }
+                }
                 let quiet: Sink<'_> = &|_| {};
-                auth = session::login(client, profile, &passwords, &job.clock, job.patience, quiet)
-                    .await
-                    .ok()
-                    .map(|l| l.auth);
+                auth = session::login(
+                    client,
+                    &profile,
+                    &passwords,
+                    &job.clock,
+                    job.patience,
+                    quiet,
+                )
+                .await
+                .ok()
+                .map(|l| l.auth);
             }
             if let Some(a) = &auth {
-                obs.firmware = read_version(client, profile, a).await;
-                obs.boots = read_boots(client, profile, a).await;
+                obs.firmware = read_version(client, &profile, a).await;
+                obs.boots = read_boots(client, &profile, a).await;
                 if monitor.wants_server(at) {
-                    match provisioning::read(client, profile, a).await {
+                    match provisioning::read(client, &profile, a).await {
                         Ok(fields) => {
-                            obs.server = Some(provisioning::current(profile, &fields).url)
+                            obs.server = Some(provisioning::current(&profile, &fields).url)
                         }
                         Err(_) => auth = None,
                     }
@@ -591,8 +616,9 @@ async fn follow(
         } else {
             auth = None;
             let down_for = monitor.down_since().map_or(0.0, |s| at - s);
-            let due = last_search.is_none_or(|l| at - l >= expect.boot_secs);
-            if down_for > expect.boot_secs * 1.2 && due {
+            // Once a boot should be over, look for the phone elsewhere on every poll (each look is rate-limited).
+            let due = last_search.is_none_or(|l| at > l);
+            if down_for > expect.boot_secs && due {
                 last_search = Some(at);
                 if let Some(ip) = relocate(job, client, report).await {
                     let from = client.base().host_str().unwrap_or("").to_string();
@@ -618,16 +644,16 @@ async fn follow(
             Verdict::Watching => {}
             Verdict::Inactive => {
                 if let Some(a) = &auth {
-                    if let Ok(fields) = provisioning::read(client, profile, a).await {
-                        report.server_after = Some(provisioning::current(profile, &fields));
+                    if let Ok(fields) = provisioning::read(client, &profile, a).await {
+                        report.server_after = Some(provisioning::current(&profile, &fields));
                     }
-                    logout(client, profile, a, events).await;
+                    logout(client, &profile, a, events).await;
                 }
                 return Ok(Outcome::Inactive);
             }
             Verdict::Failed(f) => {
                 if let Some(a) = &auth {
-                    logout(client, profile, a, events).await;
+                    logout(client, &profile, a, events).await;
                 }
                 return Err(match f {
                     Failure::Reverted { .. } => attention(f),
@@ -647,7 +673,7 @@ async fn relocate(job: &Job, client: &PhoneClient, report: &Report) -> Option<Ip
         port: base.port_or_known_default()?,
         https: base.scheme() == "https",
         range: job.search_range,
-        rate: 20,
+        rate: job.search_rate,
     };
     locate::find(&search, skip).await
 }

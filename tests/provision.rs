@@ -1,0 +1,452 @@
+//! `provision` against simulated phones of every family, and against every fault a site throws at it. Outcomes
+//! are checked on the simulator's control endpoint (what the phone really did), not only on the agent's report.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use polyprov::clock::Clock;
+
+use polyprov::phone::provisioning::Wanted;
+use polyprov::phone::session::Patience;
+use polyprov::phone::{Event, Job, Outcome, Report, Timing, provision};
+use polyprov::profile::ProfileSet;
+use polyprov::secret::Secret;
+use polyprov::sim::{PhoneSpec, Simulator};
+
+const URL: &str = "https://prov.example.test/poly/";
+const SCALE: f64 = 300.0;
+
+fn job(sim: &Simulator) -> Job {
+    let addr = sim.phones()[0].web_addr();
+    let scheme = if sim.phones()[0].addrs().0.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    Job {
+        base: format!("{scheme}://{addr}/").parse().unwrap(),
+        wanted: Wanted {
+            server_type: "HTTPS".into(),
+            url: URL.into(),
+            user: None,
+            password: None,
+        },
+        passwords: vec![Secret::new(PASSWORD)],
+        allow_factory: false,
+        new_password: None,
+        dry_run: false,
+        expected_mac: None,
+        search_range: None,
+        search_rate: 20,
+        clock: Clock::new(SCALE),
+        timing: Timing::default(),
+        patience: Patience::default(),
+    }
+}
+
+async fn run(job: &Job) -> (Report, Vec<Event>) {
+    let profiles = ProfileSet::bundled().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let seen = seen.clone();
+        move |e: Event| seen.lock().unwrap().push(e)
+    };
+    let report = tokio::time::timeout(Duration::from_secs(60), provision(job, &profiles, &sink))
+        .await
+        .expect("provision finishes");
+    let events = seen.lock().unwrap().clone();
+    (report, events)
+}
+
+fn reason(r: &Report) -> String {
+    match &r.outcome {
+        Outcome::NeedsAttention { reason }
+        | Outcome::Failed { reason }
+        | Outcome::Unsupported { reason } => reason.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A fresh phone of this build is provisioned once, reboots as its profile says (one reboot, plus the update's),
+/// takes its firmware update and ends Inactive — on the phone, not just in the report.
+async fn fresh_phone_to_inactive(profile: &str, firmware: &str, mac_text: &str) {
+    let m = mac(mac_text);
+    let sim = start(vec![phone(profile, firmware, mac_text)], SCALE).await;
+    let before = report(&sim, m).await;
+    let (r, events) = run(&job(&sim)).await;
+    assert_eq!(
+        r.outcome,
+        Outcome::Inactive,
+        "{profile}/{firmware}: {}",
+        reason(&r)
+    );
+    let after = report(&sim, m).await;
+    assert_eq!(after["phase"], "inactive", "{after:#}");
+    assert_eq!(after["server-type"], "HTTPS");
+    assert_eq!(after["server-name"], URL);
+    assert_eq!(after["stats"]["conf-changes"], 1, "exactly one save");
+    assert_eq!(after["session-active"], false, "the agent logged out");
+    assert_eq!(
+        r.reboots as u64,
+        after["reboots"].as_u64().unwrap(),
+        "the agent counted every reboot"
+    );
+    assert_eq!(r.firmware_after.as_deref(), after["firmware"].as_str());
+    assert_eq!(r.mac, Some(m));
+    let updated = after["firmware-history"].as_array().unwrap().len() > 1;
+    if updated {
+        assert!(
+            after["reboots"].as_u64().unwrap() >= 2,
+            "an update adds reboots"
+        );
+        assert!(
+            events.iter().any(|e| matches!(e, Event::Updating { .. })),
+            "{events:?}"
+        );
+        assert_ne!(before["firmware"], after["firmware"]);
+    } else {
+        assert_eq!(after["reboots"], 1);
+    }
+    sim.shutdown().await;
+}
+
+/// CCX 7.x and 8.x: session login, CSRF, update, Inactive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ccx_fresh_to_inactive() {
+    fresh_phone_to_inactive("poly-ccx", "7.3.0.16841", "482567000401").await;
+    fresh_phone_to_inactive("poly-ccx", "8.1.3.1301", "482567000402").await;
+}
+
+/// VVX 5.9 (no CSRF meta) and 6.4.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vvx6_fresh_to_inactive() {
+    fresh_phone_to_inactive("poly-vvx-6", "5.9.4.3247", "64167F000403").await;
+    fresh_phone_to_inactive("poly-vvx-6", "6.4.5.1210", "64167F000404").await;
+}
+
+/// VVX 5.6: cookie login; the update brings 6.4 and its session login, which the agent recognises mid-way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vvx5_fresh_to_inactive_across_a_login_generation() {
+    fresh_phone_to_inactive("poly-vvx-5", "5.6.3.1155", "0004F2000405").await;
+}
+
+/// SoundPoint IP on UCS 4.0: auth.htm login; the old build is updated, the current one only reboots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soundpoint_ucs4_fresh_to_inactive() {
+    fresh_phone_to_inactive("soundpoint-ucs4", "4.0.8.1608", "0004F2000406").await;
+    fresh_phone_to_inactive("soundpoint-ucs4", "4.0.15.1047", "0004F2000407").await;
+}
+
+/// SoundPoint SIP 3.x: recognised by its realm, reported unsupported with what to do instead, never logged into.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sip3_is_unsupported_and_untouched() {
+    let m = mac("0004F2000408");
+    let sim = start(
+        vec![phone("soundpoint-sip3", "3.2.7.0198", "0004F2000408")],
+        SCALE,
+    )
+    .await;
+    let (r, _) = run(&job(&sim)).await;
+    assert!(
+        matches!(r.outcome, Outcome::Unsupported { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(r.outcome.exit_code(), 3);
+    assert!(reason(&r).contains("DHCP option 160"), "{}", reason(&r));
+    let after = report(&sim, m).await;
+    assert_eq!(after["stats"]["logins"], 0);
+    assert_eq!(after["stats"]["saves"], 0);
+    sim.shutdown().await;
+}
+
+/// Already pointed at the server: nothing is written and no reboot is waited for; a second run is a no-op too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn already_provisioned_is_not_written() {
+    let m = mac("64167F000409");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000409");
+    spec.provisioned = Some(("HTTPS".into(), URL.into()));
+    let sim = start(vec![spec], SCALE).await;
+    for _ in 0..2 {
+        let (r, events) = run(&job(&sim)).await;
+        assert_eq!(r.outcome, Outcome::AlreadyProvisioned);
+        assert!(events.contains(&Event::AlreadyProvisioned));
+    }
+    let after = report(&sim, m).await;
+    assert_eq!(after["stats"]["saves"], 0);
+    assert_eq!(after["reboots"], 0);
+    sim.shutdown().await;
+}
+
+/// Wrong passwords: the agent stops when the phone says one attempt is left, so the web UI never locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_stops_before_lockout() {
+    let m = mac("64167F00040A");
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F00040A")],
+        SCALE,
+    )
+    .await;
+    let mut j = job(&sim);
+    j.passwords = ["a", "b", "c", "d", "e", "f"].map(Secret::new).to_vec();
+    let (r, _) = run(&j).await;
+    assert!(
+        matches!(r.outcome, Outcome::NeedsAttention { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(r.outcome.exit_code(), 3);
+    assert!(reason(&r).contains("one attempt is left"), "{}", reason(&r));
+    let after = report(&sim, m).await;
+    assert_eq!(
+        after["locked-for"],
+        serde_json::Value::Null,
+        "the phone is not locked"
+    );
+    assert_eq!(after["stats"]["failed-logins"], 4);
+    sim.shutdown().await;
+}
+
+/// On a cookie-login VVX the phone cannot say how many attempts are left: the agent keeps one more in reserve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_on_cookie_phone_keeps_a_reserve() {
+    let m = mac("0004F200040B");
+    let sim = start(
+        vec![phone("poly-vvx-5", "5.6.3.1155", "0004F200040B")],
+        SCALE,
+    )
+    .await;
+    let mut j = job(&sim);
+    j.passwords = ["a", "b", "c", "d", "e"].map(Secret::new).to_vec();
+    let (r, _) = run(&j).await;
+    assert!(
+        matches!(r.outcome, Outcome::NeedsAttention { .. }),
+        "{:?}",
+        r.outcome
+    );
+    let after = report(&sim, m).await;
+    assert_eq!(after["locked-for"], serde_json::Value::Null);
+    assert_eq!(after["stats"]["failed-logins"], 3);
+    sim.shutdown().await;
+}
+
+/// A phone locked by someone else's failures: the agent waits the lock out (and says so), then goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_phone_is_waited_out() {
+    let mut spec = phone("poly-ccx", "8.1.3.1301", "48256700040C");
+    spec.faults.locked = true;
+    let sim = start(vec![spec], SCALE).await;
+    let mut j = job(&sim);
+    j.dry_run = true;
+    let (r, events) = run(&j).await;
+    assert!(
+        matches!(r.outcome, Outcome::DryRun { .. }),
+        "{}",
+        reason(&r)
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Locked { .. })),
+        "{events:?}"
+    );
+    sim.shutdown().await;
+}
+
+/// Someone has the web UI open: the agent backs off and retries until the session is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_conflict_is_retried() {
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F00040D");
+    spec.faults.busy_secs = 40;
+    let sim = start(vec![spec], SCALE).await;
+    let mut j = job(&sim);
+    j.dry_run = true;
+    let (r, events) = run(&j).await;
+    assert!(
+        matches!(r.outcome, Outcome::DryRun { .. }),
+        "{}",
+        reason(&r)
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Busy { .. })),
+        "{events:?}"
+    );
+    sim.shutdown().await;
+}
+
+/// The connection drops while saving: the agent checks the page, sees the save took, and follows the phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_reset_mid_save() {
+    let m = mac("64167F00040E");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F00040E");
+    spec.faults.reset_saves = 1;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, events) = run(&job(&sim)).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    assert!(events.contains(&Event::Verified), "{events:?}");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("dropped during the save"))
+    );
+    let after = report(&sim, m).await;
+    assert_eq!(after["stats"]["conf-changes"], 1, "saved once, never twice");
+    assert_eq!(after["stats"]["responses-cut"], 1);
+    sim.shutdown().await;
+}
+
+/// A phone that never returns from its reboot ends as a named failure once its return window is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_that_never_returns_is_named() {
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F00040F");
+    spec.faults.never_returns = true;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    assert!(
+        matches!(r.outcome, Outcome::Failed { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert!(reason(&r).contains("did not come back"), "{}", reason(&r));
+    assert_eq!(r.outcome.exit_code(), 1);
+    sim.shutdown().await;
+}
+
+/// Reboot after reboot: the agent names the update loop instead of waiting forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_loop_is_named() {
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000410");
+    spec.faults.update_loop = true;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    assert!(reason(&r).contains("update loop"), "{}", reason(&r));
+    sim.shutdown().await;
+}
+
+/// The phone comes back on a new address: found again by its certificate's MAC within the range the user named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_address_is_found_by_mac() {
+    let m = mac("64167F000411");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000411");
+    spec.faults.new_ip = Some("127.0.0.206".parse().unwrap());
+    let sim = start(vec![spec], SCALE).await;
+    let mut j = job(&sim);
+    j.search_range = Some("127.0.0.200/29".parse().unwrap());
+    j.search_rate = 200;
+    let (r, events) = run(&j).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{} {events:?}", reason(&r));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Moved { to, .. } if to == "127.0.0.206")),
+        "{events:?}"
+    );
+    assert_eq!(r.address, "127.0.0.206");
+    assert_eq!(report(&sim, m).await["phase"], "inactive");
+    sim.shutdown().await;
+}
+
+/// A certificate that is not a Poly phone's is refused before any request; nothing reaches the phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_certificate_is_refused() {
+    let m = mac("64167F000412");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000412");
+    spec.faults.foreign_cert = true;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    assert!(
+        matches!(r.outcome, Outcome::NeedsAttention { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert!(reason(&r).contains("not a Poly phone"), "{}", reason(&r));
+    assert_eq!(report(&sim, m).await["stats"]["requests"], 0);
+    sim.shutdown().await;
+}
+
+/// With the MAC known, a phone whose certificate names another MAC is refused: a wrong device at that address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_for_another_mac_is_refused() {
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000413")],
+        SCALE,
+    )
+    .await;
+    let mut j = job(&sim);
+    j.expected_mac = Some(mac("64167F0004FF"));
+    let (r, _) = run(&j).await;
+    assert!(
+        reason(&r).contains("64167F000413") && reason(&r).contains("64167F0004FF"),
+        "{}",
+        reason(&r)
+    );
+    sim.shutdown().await;
+}
+
+/// A dry run logs in, shows the change and leaves the phone exactly as it was (and its web session free).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_changes_nothing() {
+    let m = mac("482567000414");
+    let sim = start(
+        vec![phone("poly-ccx", "7.3.0.16841", "482567000414")],
+        SCALE,
+    )
+    .await;
+    let before = report(&sim, m).await;
+    let mut j = job(&sim);
+    j.dry_run = true;
+    let (r, _) = run(&j).await;
+    match &r.outcome {
+        Outcome::DryRun { changes } => {
+            assert!(changes.iter().any(|c| c.contains(URL)), "{changes:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let after = report(&sim, m).await;
+    assert_eq!(after["stats"]["saves"], 0);
+    assert_eq!(after["server-name"], before["server-name"]);
+    assert_eq!(after["session-active"], false);
+    assert_eq!(after["reboots"], 0);
+    sim.shutdown().await;
+}
+
+/// A phone still on its factory password: with the factory password allowed and a new one given, the agent
+/// changes it first (reported, never shown), then provisions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factory_password_is_replaced() {
+    let m = mac("64167F000415");
+    let mut spec: PhoneSpec = phone("poly-vvx-6", "6.4.5.1210", "64167F000415");
+    spec.password = "456".into();
+    let sim = start(vec![spec], SCALE).await;
+    let mut j = job(&sim);
+    j.allow_factory = true;
+    j.new_password = Some(Secret::new("brand-new-pw"));
+    let (r, events) = run(&j).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    assert!(r.password_changed);
+    assert!(events.contains(&Event::PasswordChanged));
+    assert!(
+        !format!("{events:?}{r:?}").contains("brand-new-pw"),
+        "the password never appears"
+    );
+    let after = report(&sim, m).await;
+    assert_eq!(after["password-is-factory"], false);
+    assert_eq!(after["stats"]["password-changes"], 1);
+    sim.shutdown().await;
+}
+
+/// Preflight warnings come from the profile: firmware below the service minimum, MAC-only activation models.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_warnings() {
+    let mut sp = phone("soundpoint-ucs4", "4.0.8.1608", "0004F2000416");
+    sp.model = Some("SoundPoint IP 450".into());
+    let sim = start(vec![sp], SCALE).await;
+    let mut j = job(&sim);
+    j.dry_run = true;
+    let (r, _) = run(&j).await;
+    let w = r.warnings.join(" | ");
+    assert!(w.contains("below the service's minimum 4.0.15.1047"), "{w}");
+    assert!(w.contains("only be activated by MAC"), "{w}");
+    sim.shutdown().await;
+}
