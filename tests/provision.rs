@@ -450,3 +450,49 @@ async fn preflight_warnings() {
     assert!(w.contains("only be activated by MAC"), "{w}");
     sim.shutdown().await;
 }
+
+/// A CCX that drops connections now and then (as CCX firmware does): the agent retries, never mistakes a dropped
+/// connection for a reboot, and counts exactly the reboots the phone made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flaky_connections_are_survived() {
+    let m = mac("482567000417");
+    let mut spec = phone("poly-ccx", "8.1.3.1301", "482567000417");
+    spec.faults.reset_rate = 0.15;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    let after = report(&sim, m).await;
+    assert!(
+        after["stats"]["responses-cut"].as_u64().unwrap() > 0,
+        "resets happened"
+    );
+    assert_eq!(r.reboots as u64, after["reboots"].as_u64().unwrap());
+    assert_eq!(after["stats"]["conf-changes"], 1);
+    sim.shutdown().await;
+}
+
+/// Old firmware that only speaks TLS 1.0: the agent says so and points to --http; over HTTP it then works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_tls_is_explained_and_http_works() {
+    let mut spec = phone("poly-vvx-5", "5.6.3.1155", "0004F2000418");
+    spec.faults.legacy_tls = true;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    assert!(
+        matches!(r.outcome, Outcome::NeedsAttention { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert!(reason(&r).contains("--http"), "{}", reason(&r));
+    let mut j = job(&sim);
+    let http = sim.phones()[0].addrs().1.expect("VVX 5 serves HTTP");
+    j.base = format!("http://{http}/").parse().unwrap();
+    j.dry_run = true;
+    let (r, _) = run(&j).await;
+    assert!(
+        matches!(r.outcome, Outcome::DryRun { .. }),
+        "{}",
+        reason(&r)
+    );
+    sim.shutdown().await;
+}

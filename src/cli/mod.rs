@@ -223,6 +223,7 @@ fn describe_faults(f: &Faults, factory_password: bool, rest: bool) -> String {
         (f.slow_ms > 0, "slow"),
         (f.server_errors > 0, "5xx"),
         (f.busy_secs > 0, "web UI in use"),
+        (f.legacy_tls, "TLS 1.0 only"),
     ] {
         if on {
             out.push(name.into());

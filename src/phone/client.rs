@@ -157,6 +157,18 @@ impl PhoneClient {
         })
     }
 
+    /// Is the phone's web server there? `None` when the answer was inconclusive (a reset or a slow answer twice).
+    pub async fn alive(&self, path: &str) -> Option<bool> {
+        for _ in 0..2 {
+            match self.send("GET", path, &[], None).await {
+                Ok(_) => return Some(true),
+                Err(ClientError::Down { .. }) => return Some(false),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        None
+    }
+
     /// GET with retries on transient failures (up to `attempts`, short backoff).
     pub async fn get_retrying(
         &self,
@@ -192,25 +204,34 @@ impl PhoneClient {
                 .unwrap_or(chain.clone());
             return ClientError::Certificate { target, reason };
         }
+
+        let lower = chain.to_ascii_lowercase();
+        let tls_trouble = [
+            "handshake",
+            "protocol version",
+            "protocolversion",
+            "peer is incompatible",
+            "alert",
+        ]
+        .iter()
+        .any(|m| lower.contains(m));
+        // A connection that cannot be made (refused, no route, connect timeout) means the phone is not there.
+        if e.is_connect() && !tls_trouble {
+            return ClientError::Down { target };
+        }
         if e.is_timeout() {
             return ClientError::Timeout {
                 target,
                 secs: self.timeout.as_secs(),
             };
         }
-        let lower = chain.to_ascii_lowercase();
-        if lower.contains("handshake")
-            || lower.contains("protocol version")
-            || lower.contains("peer is incompatible")
-        {
+        if tls_trouble {
             return ClientError::Tls {
                 target,
                 reason: chain,
             };
         }
-        if e.is_connect() {
-            return ClientError::Down { target };
-        }
+
         if lower.contains("reset")
             || lower.contains("connection closed")
             || lower.contains("incomplete")

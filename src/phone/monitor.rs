@@ -40,6 +40,9 @@ pub struct Observation {
     pub firmware: Option<String>,
     /// Provisioning server address, when read.
     pub server: Option<String>,
+    /// The phone is up but its pages cannot be read (its single web session is held by another client):
+    /// settling is then judged from reachability alone.
+    pub blind: bool,
 }
 
 /// Why the phone did not reach Inactive.
@@ -196,7 +199,7 @@ impl Monitor {
             });
         }
         let quiet = o.at - self.last_change;
-        if self.reboots > 0 && quiet >= self.expect.settle_secs && o.server.is_some() {
+        if self.reboots > 0 && quiet >= self.expect.settle_secs && (o.server.is_some() || o.blind) {
             events.push(Event::Inactive);
             return (events, Verdict::Inactive);
         }
@@ -249,6 +252,7 @@ mod tests {
             boots: Some(boots),
             firmware: Some(fw.into()),
             server: Some(URL.into()),
+            blind: false,
         }
     }
 
@@ -351,6 +355,16 @@ mod tests {
                 now: "tftp.example.test".into()
             })
         );
+    }
+
+    /// With the web session held by someone else, a quiet phone settles on reachability alone.
+    #[test]
+    fn blind_settling() {
+        let mut m = Monitor::new(expect(), URL, Some(1), None);
+        m.observe(&down(5.0));
+        let blind = |at| Observation { at, up: true, blind: true, ..Observation::default() };
+        assert_eq!(m.observe(&blind(160.0)).1, Verdict::Watching);
+        assert_eq!(m.observe(&blind(345.0)).1, Verdict::Inactive);
     }
 
     /// Past the overall timeout: timed out.

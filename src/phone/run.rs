@@ -557,14 +557,14 @@ async fn follow(
     let start = job.clock.now();
     let mut auth: Option<Auth> = None;
     let mut last_search: Option<f64> = None;
+    let mut blind_told = false;
     let passwords = vec![password.clone()];
     loop {
         job.clock.sleep(poll).await;
         let at = job.clock.since(start);
-        let up = client
-            .send("GET", &profile.pages.login, &[], None)
-            .await
-            .is_ok_and(|r| r.status < 500);
+        let Some(up) = client.alive(&profile.pages.login).await else {
+            continue;
+        };
         let mut obs = Observation {
             at,
             up,
@@ -585,17 +585,28 @@ async fn follow(
                     }
                 }
                 let quiet: Sink<'_> = &|_| {};
-                auth = session::login(
-                    client,
-                    &profile,
-                    &passwords,
-                    &job.clock,
-                    job.patience,
-                    quiet,
-                )
-                .await
-                .ok()
-                .map(|l| l.auth);
+                // Never wait for a busy web session while watching: look again at the next poll instead.
+                let patience = Patience {
+                    busy_secs: 0,
+                    ..job.patience
+                };
+                match session::login(client, &profile, &passwords, &job.clock, patience, quiet)
+                    .await
+                {
+                    Ok(l) => auth = Some(l.auth),
+                    Err(LoginError::Busy { .. }) => {
+                        obs.blind = true;
+                        if !blind_told {
+                            blind_told = true;
+                            warn(
+                                report,
+                                events,
+                                "the phone's web session is held by another client (perhaps a login whose answer was lost): watching reachability only until it frees",
+                            );
+                        }
+                    }
+                    Err(_) => {}
+                }
             }
             if let Some(a) = &auth {
                 obs.firmware = read_version(client, &profile, a).await;

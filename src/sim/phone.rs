@@ -44,6 +44,9 @@ pub struct Faults {
     pub busy_secs: u64,
     /// The web UI starts locked out (as after someone's five wrong passwords).
     pub locked: bool,
+    /// HTTPS speaks only TLS 1.0 with old ciphers (answers modern handshakes with a protocol_version alert);
+    /// plain HTTP, where the profile serves it, still works.
+    pub legacy_tls: bool,
 }
 
 /// Where the phone is on its way from the box to a registered line.

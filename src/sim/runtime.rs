@@ -226,8 +226,11 @@ pub async fn serve(phone: Arc<SimPhone>, mut listeners: Option<Listeners>) {
                 r = accept(&ls.https) => if let Ok(s) = r {
                     let acceptor = TlsAcceptor::from(phone.tls.lock().unwrap_or_else(|e| e.into_inner()).clone());
                     let phone = phone.clone();
+                    let legacy = phone.with(|p| p.faults.legacy_tls);
                     conns.spawn(async move {
-                        if let Ok(tls) = acceptor.accept(s).await {
+                        if legacy {
+                            refuse_modern_tls(s).await;
+                        } else if let Ok(tls) = acceptor.accept(s).await {
                             serve_conn(phone, TokioIo::new(tls)).await;
                         }
                     });
@@ -246,6 +249,17 @@ pub async fn serve(phone: Arc<SimPhone>, mut listeners: Option<Listeners>) {
         drop(ls);
         conns.shutdown().await;
     }
+}
+
+/// What a TLS 1.0-only phone answers a modern ClientHello: a fatal `protocol_version` alert, then close.
+async fn refuse_modern_tls(mut s: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut hello = [0u8; 512];
+    let _ = s.read(&mut hello).await;
+    let _ = s
+        .write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46])
+        .await;
+    let _ = s.shutdown().await;
 }
 
 async fn serve_conn<I>(phone: Arc<SimPhone>, io: I)
