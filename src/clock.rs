@@ -47,3 +47,54 @@ impl Clock {
         Instant::now()
     }
 }
+
+/// (year, month, day, hour, minute, second, millisecond) of a wall-clock time, UTC (Howard Hinnant's
+/// `civil_from_days`).
+pub fn civil(t: std::time::SystemTime) -> (i64, u64, u64, u64, u64, u64, u32) {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let z = (secs / 86400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u64;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let rem = secs % 86400;
+    (
+        year,
+        month,
+        day,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis(),
+    )
+}
+
+/// ISO 8601 UTC with milliseconds, as HAR files and logs write it: `2026-11-23T11:16:13.000Z`.
+pub fn iso8601(t: std::time::SystemTime) -> String {
+    let (y, mo, d, h, mi, s, ms) = civil(t);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+}
+
+/// A compact stamp for directory names: `20261123-111613`.
+pub fn stamp(t: std::time::SystemTime) -> String {
+    let (y, mo, d, h, mi, s, _) = civil(t);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A known instant: 2026-11-23 11:16:13 UTC.
+    #[test]
+    fn calendar() {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_795_432_573);
+        assert_eq!(iso8601(t), "2026-11-23T11:16:13.000Z");
+        assert_eq!(stamp(t), "20261123-111613");
+    }
+}

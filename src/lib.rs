@@ -10,16 +10,23 @@
 //! - [`fixture`]: recorded web UIs (HAR 1.2 files and their sidecars) → typed page sets and scenarios.
 //! - [`sim`]: the phone simulator: serves fixtures made live over HTTPS with each family's login, lockout,
 //!   sessions, provisioning form, reboot/firmware timeline and faults, plus a JSON control endpoint.
+//! - [`phone`]: one phone from the agent's side: certificate trust, recognition, login, provisioning, monitoring.
+//! - [`fleet`]: many phones at once, bounded, with live progress; [`config`]: the site file.
+//! - [`journal`]: the crash-safe run log and resume; [`report`]: tables, JSON, CSV and MAC lists.
 //! - [`record`]: the recorder, a local reverse proxy that writes a redacted HAR of a browser session.
 //! - [`cli`]: command-line definitions; `main.rs` only parses them and maps errors to exit codes.
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod fixture;
+pub mod fleet;
+pub mod journal;
 pub mod mac;
 pub mod phone;
 pub mod profile;
 pub mod record;
+pub mod report;
 pub mod secret;
 pub mod sim;
 

@@ -411,7 +411,7 @@ fn entry(
         .flat_map(|(_, v)| cookies(v.split(';').next()))
         .collect();
     Entry {
-        started_date_time: httpdate_iso(started),
+        started_date_time: crate::clock::iso8601(started),
         time: t0.elapsed().as_secs_f64() * 1000.0,
         request: Request {
             method: parts.method.to_string(),
@@ -456,30 +456,6 @@ fn entry(
         timings: serde_json::json!({ "send": 0, "wait": t0.elapsed().as_secs_f64() * 1000.0, "receive": 0 }),
         comment: None,
     }
-}
-
-/// ISO 8601 UTC timestamp with milliseconds, as HAR wants.
-fn httpdate_iso(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let days = (secs / 86400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let rem = secs % 86400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_millis()
-    )
 }
 
 /// `polyprov record`: run until Ctrl-C.

@@ -44,6 +44,9 @@ fn job(sim: &Simulator) -> Job {
         clock: Clock::new(SCALE),
         timing: Timing::default(),
         patience: Patience::default(),
+        stop: None,
+        resume: None,
+        allow: Default::default(),
     }
 }
 

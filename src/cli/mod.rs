@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+pub mod onboard;
 pub mod provision;
 
 use crate::fixture::Catalog;
@@ -32,6 +33,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Point one phone at a provisioning server and follow it until it is Inactive.
     Provision(provision::ProvisionArgs),
+    /// Onboard a batch of phones: bounded concurrency, live progress, crash-safe journal, reports.
+    Onboard(onboard::OnboardArgs),
+    /// Continue an interrupted onboard run from its journal.
+    Resume(onboard::ResumeArgs),
+    /// Print or export the report of a run.
+    Report(onboard::ReportArgs),
     /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
     Record(crate::record::RecordArgs),
 }
@@ -87,6 +94,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sim(args) => run_sim(args).await.map(|()| 0),
         Command::Demo(args) => run_demo(args).await.map(|()| 0),
         Command::Provision(args) => provision::run(args).await,
+        Command::Onboard(args) => onboard::onboard(args).await,
+        Command::Resume(args) => onboard::resume(args).await,
+        Command::Report(args) => onboard::print_report(args),
         Command::Record(args) => crate::record::run(args)
             .await
             .map(|()| 0)

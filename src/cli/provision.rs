@@ -108,6 +108,20 @@ pub fn check_range(range: &IpNet) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A flag that turns true at the first Ctrl-C.
+pub fn stop_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nInterrupted: finishing the step in progress (a save is never abandoned half-way)…"
+            );
+            let _ = tx.send(true);
+        }
+    });
+    rx
+}
+
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     let base = target_url(&args.target, args.http)?;
     if let Some(r) = &args.cidr {
@@ -156,6 +170,9 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
             locked_secs: args.patience_secs,
             busy_secs: args.patience_secs,
         },
+        stop: Some(stop_on_ctrl_c()),
+        resume: None,
+        allow: Default::default(),
     };
     let started = Instant::now();
     let json = args.json;

@@ -18,4 +18,4 @@ pub mod session;
 pub mod tls;
 
 pub use event::Event;
-pub use run::{Job, Outcome, Report, Timing, provision};
+pub use run::{Allow, Job, Outcome, Report, Resume, Timing, provision};

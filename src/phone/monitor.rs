@@ -87,6 +87,8 @@ pub struct Monitor {
     down_since: Option<f64>,
     last_change: f64,
     settling_told: bool,
+    /// Watching resumed after an interruption: the reboots may already be over.
+    resumed: bool,
 }
 
 impl Monitor {
@@ -107,7 +109,19 @@ impl Monitor {
             down_since: None,
             last_change: 0.0,
             settling_told: false,
+            resumed: false,
         }
+    }
+
+    /// Watching a phone saved before an interruption: it may settle without a reboot being seen, and its log's
+    /// boot count is taken as the baseline when first read.
+    pub fn resumed(mut self) -> Monitor {
+        self.resumed = true;
+        self
+    }
+
+    fn rebooted_or_resumed(&self) -> bool {
+        self.reboots > 0 || self.resumed
     }
 
     /// The firmware last seen.
@@ -149,6 +163,9 @@ impl Monitor {
             return (events, self.loop_check());
         }
         let was_down = self.down_since.take().is_some();
+        if self.baseline_boots.is_none() {
+            self.baseline_boots = o.boots.map(|b| b.saturating_sub(self.reboots as usize));
+        }
         if let (Some(base), Some(now)) = (self.baseline_boots, o.boots) {
             // The log counts every boot, including ones that happened between two looks.
             let seen = now.saturating_sub(base) as u32;
@@ -179,7 +196,7 @@ impl Monitor {
             }
         }
         if let Some(server) = &o.server {
-            if self.reboots > 0 && !same_server(server, &self.wanted_server) {
+            if self.rebooted_or_resumed() && !same_server(server, &self.wanted_server) {
                 return (
                     events,
                     Verdict::Failed(Failure::Reverted {
@@ -192,14 +209,17 @@ impl Monitor {
         if verdict != Verdict::Watching {
             return (events, verdict);
         }
-        if !self.settling_told && self.reboots > 0 {
+        if !self.settling_told && self.rebooted_or_resumed() {
             self.settling_told = true;
             events.push(Event::Settling {
                 for_secs: self.expect.settle_secs as u64,
             });
         }
         let quiet = o.at - self.last_change;
-        if self.reboots > 0 && quiet >= self.expect.settle_secs && (o.server.is_some() || o.blind) {
+        if self.rebooted_or_resumed()
+            && quiet >= self.expect.settle_secs
+            && (o.server.is_some() || o.blind)
+        {
             events.push(Event::Inactive);
             return (events, Verdict::Inactive);
         }
@@ -218,7 +238,7 @@ impl Monitor {
 
     /// Whether the next observation should read the provisioning server (the settle window is nearly over).
     pub fn wants_server(&self, at: f64) -> bool {
-        self.reboots > 0 && at - self.last_change >= self.expect.settle_secs * 0.8
+        self.rebooted_or_resumed() && at - self.last_change >= self.expect.settle_secs * 0.8
     }
 }
 
@@ -362,7 +382,12 @@ mod tests {
     fn blind_settling() {
         let mut m = Monitor::new(expect(), URL, Some(1), None);
         m.observe(&down(5.0));
-        let blind = |at| Observation { at, up: true, blind: true, ..Observation::default() };
+        let blind = |at| Observation {
+            at,
+            up: true,
+            blind: true,
+            ..Observation::default()
+        };
         assert_eq!(m.observe(&blind(160.0)).1, Verdict::Watching);
         assert_eq!(m.observe(&blind(345.0)).1, Verdict::Inactive);
     }

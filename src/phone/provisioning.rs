@@ -18,7 +18,7 @@ pub struct Wanted {
 }
 
 /// What the phone has now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Current {
     pub server_type: String,
     pub url: String,

@@ -45,6 +45,65 @@ pub struct Job {
     pub clock: Clock,
     pub timing: Timing,
     pub patience: Patience,
+    /// Turns true when the user interrupts: stop before a save, or stop watching after one.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// A phone an interrupted run already saved: only watch it (never save twice).
+    pub resume: Option<Resume>,
+    /// Only phones passing this filter are logged into.
+    pub allow: Allow,
+}
+
+/// Which phones may be touched (an empty list allows all).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Allow {
+    pub macs: Vec<Mac>,
+    /// OUIs (6 uppercase hex digits).
+    pub ouis: Vec<String>,
+    pub models: Vec<String>,
+}
+
+impl Allow {
+    /// Why a phone with this MAC may not be touched, if it may not.
+    pub fn refuse_mac(&self, mac: Option<Mac>) -> Option<String> {
+        let mac = mac?;
+        if !self.macs.is_empty() && !self.macs.contains(&mac) {
+            return Some(format!("MAC {mac} is not on the allow-list"));
+        }
+        if !self.ouis.is_empty() && !self.ouis.contains(&mac.oui()) {
+            return Some(format!(
+                "MAC {mac} has an OUI ({}) outside the allowed ones",
+                mac.oui()
+            ));
+        }
+        None
+    }
+
+    /// Why a phone of this model may not be touched, if it may not.
+    pub fn refuse_model(&self, model: Option<&str>) -> Option<String> {
+        if self.models.is_empty() {
+            return None;
+        }
+        match model {
+            Some(m) if self.models.iter().any(|a| a.eq_ignore_ascii_case(m)) => None,
+            Some(m) => Some(format!("model {m} is not among the allowed models")),
+            None => Some("its model could not be read and a model allow-list is set".into()),
+        }
+    }
+}
+
+/// What the journal knew of an already-saved phone.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    pub profile: String,
+    pub mac: Option<Mac>,
+    pub firmware_before: Option<String>,
+}
+
+impl Job {
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| *s.borrow())
+    }
 }
 
 /// Overrides of the profile's timeline, phone seconds.
@@ -57,7 +116,7 @@ pub struct Timing {
 }
 
 /// How it ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum Outcome {
     /// Provisioned, settled, waiting for activation.
@@ -70,17 +129,25 @@ pub enum Outcome {
     NeedsAttention { reason: String },
     /// This family cannot be provisioned from the web; what to do instead.
     Unsupported { reason: String },
+    /// The user interrupted the run; `saved` says whether the phone already took the change.
+    Interrupted { saved: bool },
     /// Something went wrong on the way.
     Failed { reason: String },
+    /// Left alone: outside the allow-list.
+    Skipped { reason: String },
 }
 
 impl Outcome {
-    /// 0 success, 3 needs attention, 1 failed.
+    /// 0 success, 3 needs attention, 1 failed, 130 interrupted.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Inactive | Outcome::AlreadyProvisioned | Outcome::DryRun { .. } => 0,
+            Outcome::Inactive
+            | Outcome::AlreadyProvisioned
+            | Outcome::DryRun { .. }
+            | Outcome::Skipped { .. } => 0,
             Outcome::NeedsAttention { .. } | Outcome::Unsupported { .. } => 3,
             Outcome::Failed { .. } => 1,
+            Outcome::Interrupted { .. } => 130,
         }
     }
 
@@ -92,12 +159,14 @@ impl Outcome {
             Outcome::NeedsAttention { .. } => "needs attention",
             Outcome::Unsupported { .. } => "unsupported",
             Outcome::Failed { .. } => "failed",
+            Outcome::Interrupted { .. } => "interrupted",
+            Outcome::Skipped { .. } => "skipped",
         }
     }
 }
 
 /// What happened to one phone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Report {
     pub target: String,
@@ -114,6 +183,10 @@ pub struct Report {
     pub certificate_sha256: Option<String>,
     pub reboots: u32,
     pub password_changed: bool,
+    /// The model can only be activated by MAC in the admin console.
+    pub mac_activation_only: bool,
+    /// The firmware is below the service's minimum.
+    pub below_min_firmware: bool,
     pub warnings: Vec<String>,
     /// Phone seconds from start to end.
     pub elapsed_secs: f64,
@@ -121,6 +194,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a phone a run was interrupted before finishing.
+    pub fn interrupted(target: &url::Url, saved: bool) -> Report {
+        Report {
+            outcome: Outcome::Interrupted { saved },
+            ..Report::new(target)
+        }
+    }
+
     fn new(target: &url::Url) -> Report {
         Report {
             target: target.to_string(),
@@ -136,6 +217,8 @@ impl Report {
             certificate_sha256: None,
             reboots: 0,
             password_changed: false,
+            mac_activation_only: false,
+            below_min_firmware: false,
             warnings: Vec::new(),
             elapsed_secs: 0.0,
             outcome: Outcome::Failed {
@@ -193,6 +276,12 @@ async fn run(
     events: Sink<'_>,
     report: &mut Report,
 ) -> Result<Outcome, Outcome> {
+    if job.stopped() {
+        return Ok(Outcome::Interrupted { saved: false });
+    }
+    if let Some(resume) = &job.resume {
+        return watch_resumed(job, profiles, resume, report, events).await;
+    }
     events(Event::Probing {
         target: job.base.to_string(),
     });
@@ -211,6 +300,9 @@ async fn run(
             subject: format!("CN={}, O={}", cert.common_name, cert.organization),
             sha256: cert.sha256,
         });
+    }
+    if let Some(why) = job.allow.refuse_mac(report.mac) {
+        return Ok(Outcome::Skipped { reason: why });
     }
     let (profile, _signals) = recognised.map_err(|e| match e {
         probe::ProbeError::Client(c) => client_outcome(c),
@@ -255,6 +347,10 @@ async fn run(
     let auth = login.auth.clone();
     identify(&client, &profile, &auth, &login, report, events).await;
     preflight(&profile, report, events);
+    if let Some(why) = job.allow.refuse_model(report.model.as_deref()) {
+        logout(&client, &profile, &auth, events).await;
+        return Ok(Outcome::Skipped { reason: why });
+    }
 
     if let Some(new) = &job.new_password {
         if profile
@@ -302,6 +398,10 @@ async fn run(
         return Ok(Outcome::DryRun {
             changes: plan.describe(),
         });
+    }
+    if job.stopped() {
+        logout(&client, &profile, &auth, events).await;
+        return Ok(Outcome::Interrupted { saved: false });
     }
     let boots_before = read_boots(&client, &profile, &auth).await;
     events(Event::Saving);
@@ -415,6 +515,7 @@ fn warn(report: &mut Report, events: Sink<'_>, message: &str) {
 fn preflight(profile: &Profile, report: &mut Report, events: Sink<'_>) {
     if let (Some(min), Some(fw)) = (&profile.service.min_firmware, &report.firmware_before) {
         if version_lt(fw, min) {
+            report.below_min_firmware = true;
             let m = format!(
                 "firmware {fw} is below the service's minimum {min}: the line stays unregistered unless the provisioning server updates it"
             );
@@ -554,6 +655,9 @@ async fn follow(
         boots_before,
         report.firmware_before.clone(),
     );
+    if job.resume.is_some() {
+        monitor = monitor.resumed();
+    }
     let start = job.clock.now();
     let mut auth: Option<Auth> = None;
     let mut last_search: Option<f64> = None;
@@ -561,6 +665,12 @@ async fn follow(
     let passwords = vec![password.clone()];
     loop {
         job.clock.sleep(poll).await;
+        if job.stopped() {
+            if let Some(a) = &auth {
+                logout(client, &profile, a, events).await;
+            }
+            return Ok(Outcome::Interrupted { saved: true });
+        }
         let at = job.clock.since(start);
         let Some(up) = client.alive(&profile.pages.login).await else {
             continue;
@@ -673,6 +783,52 @@ async fn follow(
             }
         }
     }
+}
+
+/// Watch a phone an interrupted run already saved, from wherever it is now.
+async fn watch_resumed(
+    job: &Job,
+    profiles: &ProfileSet,
+    resume: &Resume,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Result<Outcome, Outcome> {
+    let profile = profiles
+        .get(&resume.profile)
+        .ok_or_else(|| {
+            failed(format!(
+                "the journal names profile {:?}, which is not installed",
+                resume.profile
+            ))
+        })?
+        .clone();
+    let timeout = std::time::Duration::from_secs(15);
+    let mac = resume.mac.or(job.expected_mac);
+    let mut client = PhoneClient::new(job.base.clone(), Trust::PolyPhone(mac), timeout)
+        .map_err(client_outcome)?;
+    report.mac = mac;
+    report.profile = Some(profile.id.clone());
+    report.family = Some(profile.family.clone());
+    report.firmware_before = resume.firmware_before.clone();
+    report.firmware_after = resume.firmware_before.clone();
+    let password = job
+        .passwords
+        .first()
+        .cloned()
+        .ok_or_else(|| attention(LoginError::NoPassword))?;
+    let outcome = follow(
+        job,
+        profiles,
+        &profile,
+        &mut client,
+        &password,
+        None,
+        report,
+        events,
+    )
+    .await;
+    report.address = client.base().host_str().unwrap_or("").to_string();
+    outcome
 }
 
 async fn relocate(job: &Job, client: &PhoneClient, report: &Report) -> Option<IpAddr> {

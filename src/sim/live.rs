@@ -148,32 +148,13 @@ pub fn render_log(p: &PhoneState, wall_epoch: std::time::SystemTime) -> String {
     let mut out = String::new();
     for l in &p.log {
         let t = wall_epoch + std::time::Duration::from_secs_f64(l.at.max(0.0));
-        let secs = t
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let (mo, d, h, mi, s) = month_day_time(secs);
+        let (_, mo, d, h, mi, s, _) = crate::clock::civil(t);
         out.push_str(&format!(
             "{mo:02}{d:02}{h:02}{mi:02}{s:02}|{}|4|00|{}\n",
             l.module, l.text
         ));
     }
     out
-}
-
-/// (month, day, hour, minute, second) of a Unix time, UTC.
-fn month_day_time(secs: u64) -> (u64, u64, u64, u64, u64) {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u64;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u64;
-    (m, d, rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -205,11 +186,5 @@ mod tests {
             out,
             r#"<select name="482" paramname="device.prov.serverType"><option value="2">HTTP</option><option value="3" selected="selected">HTTPS</option></select><p/>"#
         );
-    }
-
-    /// Calendar conversion of a known instant (2026-11-23 11:16:13 UTC).
-    #[test]
-    fn log_timestamp() {
-        assert_eq!(month_day_time(1_795_432_573), (11, 23, 11, 16, 13));
     }
 }

@@ -1,0 +1,516 @@
+//! `polyprov onboard`, `resume` and `report`: a whole batch of phones, crash-safe, with live progress.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::config::{Site, layer};
+use crate::fleet::progress::{Mode, Progress};
+use crate::fleet::targets::{self, Target};
+use crate::fleet::{self, Done, Settings};
+use crate::journal::{Journal, Run};
+use crate::mac::Mac;
+use crate::phone::provisioning::Wanted;
+use crate::phone::session::Patience;
+use crate::phone::{Allow, Timing};
+use crate::profile::ProfileSet;
+use crate::report::{self, Row};
+use crate::secret::{self, Secret};
+
+/// `polyprov onboard`.
+#[derive(Debug, Args)]
+pub struct OnboardArgs {
+    /// Site file (TOML) with server, password sources, allow-lists, concurrency, timeouts; flags override it.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// Targets: one address per line, or a CSV with ip/mac/extension/user columns.
+    #[arg(long)]
+    pub targets: Option<PathBuf>,
+    /// Provisioning server type [default: https].
+    #[arg(long, value_parser = ["https", "http", "ftp", "tftp", "ftps"])]
+    pub server_type: Option<String>,
+    /// Provisioning server address (URL).
+    #[arg(long)]
+    pub server_url: Option<String>,
+    /// Provisioning server user name.
+    #[arg(long)]
+    pub server_user: Option<String>,
+    /// File holding the provisioning server's password.
+    #[arg(long)]
+    pub server_password_file: Option<PathBuf>,
+    /// File with the phones' admin password(s), one per line [env: POLYPROV_PASSWORD; else a prompt].
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// Also try the factory password (456).
+    #[arg(long)]
+    pub allow_factory_password: bool,
+    /// Replace factory admin passwords with the one in this file.
+    #[arg(long)]
+    pub new_password_file: Option<PathBuf>,
+    /// Phones worked on at once [default: 16, gentle on a switch and on the phones' web servers].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Only phones whose MAC is listed in this file (one per line).
+    #[arg(long)]
+    pub allow_mac_file: Option<PathBuf>,
+    /// Only these models (repeatable), e.g. --allow-model "VVX 411".
+    #[arg(long = "allow-model")]
+    pub allow_models: Vec<String>,
+    /// Only these MAC prefixes (repeatable) [default: the Poly OUIs of the device profiles].
+    #[arg(long = "allow-oui")]
+    pub allow_ouis: Vec<String>,
+    /// Where run directories (journal, reports) are written [default: ./polyprov-runs].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Do not ask for confirmation (unattended runs).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Log in and show every phone's planned change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Newline-delimited JSON events instead of a display.
+    #[arg(long)]
+    pub json: bool,
+    /// Talk plain HTTP to the targets (old firmware; passwords cross the LAN in the clear).
+    #[arg(long)]
+    pub http: bool,
+    /// A range to look for phones in by MAC when they come back on new addresses (at most a /16).
+    #[arg(long)]
+    pub cidr: Option<IpNet>,
+    /// Give up on a phone that stays down this long after a reboot (phone seconds).
+    #[arg(long)]
+    pub return_secs: Option<f64>,
+    /// No reboot for this long means settled (phone seconds).
+    #[arg(long)]
+    pub settle_secs: Option<f64>,
+    /// Limit from save to Inactive per phone (phone seconds).
+    #[arg(long)]
+    pub timeout_secs: Option<f64>,
+    /// How long to wait for a locked web UI or a busy web session (seconds).
+    #[arg(long)]
+    pub patience_secs: Option<u64>,
+    /// Phone seconds per wall second: only for simulated phones.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}
+
+/// `polyprov resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run directory printed by `onboard`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Admin password file, if the run's was given some other way [env: POLYPROV_PASSWORD].
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// Newline-delimited JSON events instead of a display.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `polyprov report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run directory.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// What to print.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "macs", "activation"])]
+    pub format: String,
+}
+
+/// What a run records about its settings (secrets by source only), so `resume` can continue it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Recorded {
+    pub server_type: String,
+    pub server_url: String,
+    pub server_user: Option<String>,
+    pub server_password_file: Option<PathBuf>,
+    pub password_file: Option<PathBuf>,
+    pub allow_factory_password: bool,
+    pub new_password_file: Option<PathBuf>,
+    pub concurrency: usize,
+    pub allow: Allow,
+    pub dry_run: bool,
+    pub cidr: Option<IpNet>,
+    pub return_secs: Option<f64>,
+    pub settle_secs: Option<f64>,
+    pub timeout_secs: Option<f64>,
+    pub patience_secs: u64,
+    pub time_scale: f64,
+    pub targets: Vec<Target>,
+}
+
+fn read_one(path: &Option<PathBuf>) -> anyhow::Result<Option<Secret>> {
+    Ok(match path {
+        Some(p) => Some(secret::from_file(p)?.remove(0)),
+        None => None,
+    })
+}
+
+impl Recorded {
+    /// Settings for the fleet, reading secrets from their sources.
+    pub fn settings(&self, password_file: Option<&Path>) -> anyhow::Result<Settings> {
+        let passwords = secret::candidates(
+            password_file.or(self.password_file.as_deref()),
+            "POLYPROV_PASSWORD",
+            Some("Phones' admin password: "),
+        )?;
+        Ok(Settings {
+            wanted: Wanted {
+                server_type: self.server_type.to_ascii_uppercase(),
+                url: self.server_url.clone(),
+                user: self.server_user.clone(),
+                password: read_one(&self.server_password_file)?,
+            },
+            passwords,
+            allow_factory: self.allow_factory_password,
+            new_password: read_one(&self.new_password_file)?,
+            dry_run: self.dry_run,
+            concurrency: self.concurrency,
+            clock: Clock::new(self.time_scale),
+            timing: Timing {
+                return_secs: self.return_secs,
+                settle_secs: self.settle_secs,
+                timeout_secs: self.timeout_secs,
+                poll_secs: None,
+            },
+            patience: Patience {
+                locked_secs: self.patience_secs,
+                busy_secs: self.patience_secs,
+            },
+            allow: self.allow.clone(),
+            search_range: self.cidr,
+            search_rate: 20,
+        })
+    }
+}
+
+fn read_macs(path: &Path) -> anyhow::Result<Vec<Mac>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading MAC allow-list {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, l)| {
+            l.trim()
+                .parse::<Mac>()
+                .with_context(|| format!("MAC allow-list {}, line {}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Layer the command line over the site file into what the run records.
+pub fn recorded(args: &OnboardArgs, profiles: &ProfileSet) -> anyhow::Result<Recorded> {
+    let site = match &args.site {
+        Some(p) => Site::load(p)?,
+        None => Site::default(),
+    };
+    let Some(server_url) = args.server_url.clone().or(site.server_url.clone()) else {
+        bail!("no provisioning server: give --server-url or server-url in the site file");
+    };
+    let targets = match &args.targets {
+        Some(p) => targets::load(p, args.http)?,
+        None => bail!(
+            "no phones to onboard: give --targets FILE (discovery on an interface comes with `polyprov discover`)"
+        ),
+    };
+    let allow_mac_file = args.allow_mac_file.clone().or(site.allow_mac_file.clone());
+    let mut ouis = if args.allow_ouis.is_empty() {
+        site.allow_ouis.clone()
+    } else {
+        args.allow_ouis.clone()
+    };
+    if ouis.is_empty() {
+        ouis = profiles
+            .iter()
+            .flat_map(|p| p.recognise.ouis.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+    }
+    let ouis = ouis
+        .iter()
+        .map(|o| o.replace([':', '-'], "").to_ascii_uppercase())
+        .collect();
+    if let Some(r) = &args.cidr {
+        super::provision::check_range(r)?;
+    }
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        bail!("--time-scale must be a positive number");
+    }
+    Ok(Recorded {
+        server_type: layer(
+            args.server_type.clone(),
+            site.server_type.clone(),
+            "https".into(),
+        ),
+        server_url,
+        server_user: args.server_user.clone().or(site.server_user.clone()),
+        server_password_file: args
+            .server_password_file
+            .clone()
+            .or(site.server_password_file.clone()),
+        password_file: args.password_file.clone().or(site.password_file.clone()),
+        allow_factory_password: args.allow_factory_password
+            || site.allow_factory_password.unwrap_or(false),
+        new_password_file: args
+            .new_password_file
+            .clone()
+            .or(site.new_password_file.clone()),
+        concurrency: layer(args.concurrency, site.concurrency, 16).max(1),
+        allow: Allow {
+            macs: match &allow_mac_file {
+                Some(p) => read_macs(p)?,
+                None => Vec::new(),
+            },
+            ouis,
+            models: if args.allow_models.is_empty() {
+                site.allow_models.clone()
+            } else {
+                args.allow_models.clone()
+            },
+        },
+        dry_run: args.dry_run,
+        cidr: args.cidr,
+        return_secs: args.return_secs.or(site.timeouts.return_secs),
+        settle_secs: args.settle_secs.or(site.timeouts.settle_secs),
+        timeout_secs: args.timeout_secs.or(site.timeouts.timeout_secs),
+        patience_secs: layer(args.patience_secs, site.timeouts.patience_secs, 600),
+        time_scale: args.time_scale,
+        targets,
+    })
+}
+
+fn mode(json: bool) -> Mode {
+    if json {
+        Mode::Json
+    } else if std::io::stderr().is_terminal() {
+        Mode::Terminal
+    } else {
+        Mode::Plain
+    }
+}
+
+fn confirm(rec: &Recorded, yes: bool) -> anyhow::Result<()> {
+    if rec.dry_run || yes {
+        return Ok(());
+    }
+    println!(
+        "About to point {} phone(s) at {} {} and follow each until it is Inactive:",
+        rec.targets.len(),
+        rec.server_type.to_ascii_uppercase(),
+        rec.server_url
+    );
+    for t in rec.targets.iter().take(20) {
+        println!(
+            "  {}{}",
+            t.key,
+            t.mac.map_or(String::new(), |m| format!("  {m}"))
+        );
+    }
+    if rec.targets.len() > 20 {
+        println!("  … and {} more", rec.targets.len() - 20);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to change phones without confirmation: run on a terminal, or add --yes for unattended runs"
+        );
+    }
+    print!("Continue? [y/N] ");
+    std::io::Write::flush(&mut std::io::stdout())?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!("nothing changed");
+    }
+    Ok(())
+}
+
+/// A new run directory under `state_dir`.
+fn run_dir(state_dir: &Path) -> anyhow::Result<PathBuf> {
+    let stamp = crate::clock::stamp(std::time::SystemTime::now());
+    for n in 0..100 {
+        let name = if n == 0 {
+            format!("run-{stamp}")
+        } else {
+            format!("run-{stamp}-{n}")
+        };
+        let dir = state_dir.join(name);
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating run directory {}", dir.display()))?;
+            return Ok(dir);
+        }
+    }
+    bail!("cannot create a run directory in {}", state_dir.display())
+}
+
+pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
+    let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
+    let rec = recorded(&args, &profiles)?;
+    let settings = rec.settings(None)?;
+    confirm(&rec, args.yes)?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .or_else(|| {
+            args.site
+                .as_ref()
+                .and_then(|s| Site::load(s).ok())
+                .and_then(|s| s.state_dir)
+        })
+        .unwrap_or_else(|| PathBuf::from("polyprov-runs"));
+    let dir = run_dir(&state_dir)?;
+    let journal = Arc::new(Journal::open(&dir)?);
+    journal.started(
+        serde_json::to_value(&rec)?,
+        rec.targets.iter().map(|t| t.key.clone()).collect(),
+    )?;
+    execute(
+        &dir,
+        rec.targets.clone(),
+        settings,
+        profiles,
+        journal,
+        mode(args.json),
+        None,
+    )
+    .await
+}
+
+/// Run the fleet, write the reports, print the table; returns the exit code.
+pub async fn execute(
+    dir: &Path,
+    targets: Vec<Target>,
+    settings: Settings,
+    profiles: Arc<ProfileSet>,
+    journal: Arc<Journal>,
+    mode: Mode,
+    previous: Option<&Run>,
+) -> anyhow::Result<u8> {
+    let progress = Arc::new(Progress::new(mode, targets.len()));
+    progress.note(&format!("run directory {}", dir.display()));
+    let stop = super::provision::stop_on_ctrl_c();
+    let done = fleet::run(
+        targets,
+        Arc::new(settings),
+        profiles,
+        journal.clone(),
+        progress.clone(),
+        stop.clone(),
+        previous,
+    )
+    .await;
+    progress.finish();
+    if *stop.borrow() {
+        journal.interrupted()?;
+    }
+    finish(dir, &done, mode)
+}
+
+fn finish(dir: &Path, done: &[Done], mode: Mode) -> anyhow::Result<u8> {
+    let rows: Vec<Row> = done.iter().map(|(t, r)| Row::new(t, r)).collect();
+    let files = report::write_files(dir, &rows)?;
+    if mode == Mode::Json {
+        println!(
+            "{}",
+            serde_json::json!({ "summary": report::summary(&rows), "run": dir, "files": files })
+        );
+    } else {
+        println!("\n{}", report::table(&rows));
+        println!(
+            "Reports: {}",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if fleet::incomplete(done) {
+        let msg = format!(
+            "The run was interrupted. Resume with: polyprov resume --run {}",
+            dir.display()
+        );
+        if mode == Mode::Json {
+            println!("{}", serde_json::json!({ "note": msg }));
+        } else {
+            println!("{msg}");
+        }
+    }
+    Ok(fleet::exit_code(done))
+}
+
+pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {
+    let run = Run::load(&args.run)?;
+    let rec: Recorded = serde_json::from_value(run.settings.clone()).with_context(|| {
+        format!(
+            "the journal in {} does not record its settings",
+            args.run.display()
+        )
+    })?;
+    let settings = rec.settings(args.password_file.as_deref())?;
+    let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
+    let journal = Arc::new(Journal::open(&args.run)?);
+    journal.resumed()?;
+    execute(
+        &args.run,
+        rec.targets.clone(),
+        settings,
+        profiles,
+        journal,
+        mode(args.json),
+        Some(&run),
+    )
+    .await
+}
+
+pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
+    let run = Run::load(&args.run)?;
+    let rec: Recorded = serde_json::from_value(run.settings.clone()).with_context(|| {
+        format!(
+            "the journal in {} does not record its settings",
+            args.run.display()
+        )
+    })?;
+    let rows: Vec<Row> = rec
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let r = run.phones.get(&t.key)?.report.clone()?;
+            serde_json::from_value::<crate::phone::Report>(r)
+                .ok()
+                .map(|r| Row::new(t, &r))
+        })
+        .collect();
+    report::write_files(&args.run, &rows)?;
+    match args.format.as_str() {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "summary": report::summary(&rows), "phones": rows })
+            )?
+        ),
+        "csv" => print!("{}", report::csv(&rows)?),
+        "macs" => print!("{}", report::mac_list(&rows)),
+        "activation" => print!("{}", report::activation_csv(&rows)?),
+        _ => print!("{}", report::table(&rows)),
+    }
+    let pending = rec.targets.len() - rows.len();
+    if pending > 0 {
+        eprintln!(
+            "{pending} phone(s) have no final result yet: polyprov resume --run {}",
+            args.run.display()
+        );
+    }
+    Ok(0)
+}

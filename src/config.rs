@@ -1,0 +1,129 @@
+//! The site file (`--site site.toml`): what a technician reuses from one closet to the next — server type and
+//! URL, server user, where passwords come from, allow-lists, concurrency, timeouts. Command-line flags override it;
+//! unknown keys are refused with the file and line.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A site file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Site {
+    pub server_type: Option<String>,
+    pub server_url: Option<String>,
+    pub server_user: Option<String>,
+    /// File holding the provisioning server's password.
+    pub server_password_file: Option<PathBuf>,
+    /// File with the phones' admin password(s), one per line.
+    pub password_file: Option<PathBuf>,
+    pub allow_factory_password: Option<bool>,
+    /// File with the new admin password for phones still on the factory one.
+    pub new_password_file: Option<PathBuf>,
+    pub concurrency: Option<usize>,
+    /// File listing the MACs that may be touched, one per line.
+    pub allow_mac_file: Option<PathBuf>,
+    #[serde(default)]
+    pub allow_models: Vec<String>,
+    #[serde(default)]
+    pub allow_ouis: Vec<String>,
+    /// Where run directories go.
+    pub state_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+/// `[timeouts]`, phone seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Timeouts {
+    pub return_secs: Option<f64>,
+    pub settle_secs: Option<f64>,
+    pub timeout_secs: Option<f64>,
+    pub patience_secs: Option<u64>,
+}
+
+/// A site file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("cannot read site file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("site file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl Site {
+    /// Read a site file; relative paths inside it are taken relative to the file.
+    pub fn load(path: &Path) -> Result<Site, SiteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SiteError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut site: Site = toml::from_str(&text).map_err(|e| SiteError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut site.server_password_file,
+            &mut site.password_file,
+            &mut site.new_password_file,
+            &mut site.allow_mac_file,
+            &mut site.state_dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(site)
+    }
+}
+
+/// The first value that is set: command line, then site file, then default.
+pub fn layer<T>(cli: Option<T>, site: Option<T>, default: T) -> T {
+    cli.or(site).unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A misspelt key is refused with its line.
+    #[test]
+    fn unknown_key_names_the_line() {
+        let path = std::env::temp_dir().join(format!("polyprov-site-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "server-url = \"https://p.example.test/\"\nconcurency = 4\n",
+        )
+        .unwrap();
+        let e = Site::load(&path).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("concurency"), "{e}");
+        std::fs::remove_file(&path).ok();
+    }
+
+    /// Paths in the file are relative to it; the command line wins over the file.
+    #[test]
+    fn paths_and_layering() {
+        let dir = std::env::temp_dir().join(format!("polyprov-site-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("site.toml");
+        std::fs::write(
+            &path,
+            "password-file = \"pw.txt\"\nconcurrency = 8\n[timeouts]\nsettle-secs = 90\n",
+        )
+        .unwrap();
+        let s = Site::load(&path).unwrap();
+        assert_eq!(s.password_file, Some(dir.join("pw.txt")));
+        assert_eq!(layer(Some(4), s.concurrency, 16), 4);
+        assert_eq!(layer(None, s.concurrency, 16), 8);
+        assert_eq!(s.timeouts.settle_secs, Some(90.0));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,163 @@
+//! Many phones at once: each target runs `phone::provision` with bounded concurrency; every event goes to the
+//! journal (synced) and to the display; Ctrl-C stops new phones from starting and interrupted phones are
+//! recorded, so `resume` continues exactly where the run stopped.
+//!
+//! - `targets`: the targets file; `progress`: what a person sees while it runs.
+
+pub mod progress;
+pub mod targets;
+
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, watch};
+
+use crate::clock::Clock;
+use crate::journal::{Journal, Run};
+use crate::phone::provisioning::Wanted;
+use crate::phone::session::Patience;
+use crate::phone::{Allow, Event, Job, Outcome, Report, Resume, Timing, provision};
+use crate::profile::ProfileSet;
+use crate::secret::Secret;
+use progress::Progress;
+use targets::Target;
+
+/// What every phone of a run shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub wanted: Wanted,
+    pub passwords: Vec<Secret>,
+    pub allow_factory: bool,
+    pub new_password: Option<Secret>,
+    pub dry_run: bool,
+    pub concurrency: usize,
+    pub clock: Clock,
+    pub timing: Timing,
+    pub patience: Patience,
+    pub allow: Allow,
+    pub search_range: Option<ipnet::IpNet>,
+    pub search_rate: u32,
+}
+
+impl Settings {
+    fn job(&self, t: &Target, stop: watch::Receiver<bool>, resume: Option<Resume>) -> Job {
+        Job {
+            base: t.base.clone(),
+            wanted: self.wanted.clone(),
+            passwords: self.passwords.clone(),
+            allow_factory: self.allow_factory,
+            new_password: self.new_password.clone(),
+            dry_run: self.dry_run,
+            expected_mac: t.mac,
+            search_range: self.search_range,
+            search_rate: self.search_rate,
+            clock: self.clock,
+            timing: self.timing,
+            patience: self.patience,
+            stop: Some(stop),
+            resume,
+            allow: self.allow.clone(),
+        }
+    }
+}
+
+/// A finished phone: its target and report.
+pub type Done = (Target, Report);
+
+/// Onboard `targets`. With `previous` (a resumed run) finished phones keep their recorded report, saved phones
+/// are only watched, the rest start over.
+pub async fn run(
+    targets: Vec<Target>,
+    settings: Arc<Settings>,
+    profiles: Arc<ProfileSet>,
+    journal: Arc<Journal>,
+    progress: Arc<Progress>,
+    stop: watch::Receiver<bool>,
+    previous: Option<&Run>,
+) -> Vec<Done> {
+    let sem = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut done: Vec<Done> = Vec::new();
+    for (i, t) in targets.into_iter().enumerate() {
+        let before = previous.and_then(|r| r.phones.get(&t.key));
+        if let Some(report) = before
+            .and_then(|p| p.report.clone())
+            .filter(|_| previous.is_some_and(|r| r.finished(&t.key)))
+        {
+            if let Ok(r) = serde_json::from_value::<Report>(report) {
+                progress.finished(&t.key, &r);
+                done.push((t, r));
+                continue;
+            }
+        }
+        let resume = before.filter(|p| p.saved).map(|p| Resume {
+            profile: p.profile.clone().unwrap_or_default(),
+            mac: p.mac.or(t.mac),
+            firmware_before: p.firmware_before.clone(),
+        });
+        let (settings, profiles, journal, progress, sem, stop) = (
+            settings.clone(),
+            profiles.clone(),
+            journal.clone(),
+            progress.clone(),
+            sem.clone(),
+            stop.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await.ok();
+            let key = t.key.clone();
+            if *stop.borrow() {
+                let mut r = Report::interrupted(&t.base, resume.is_some());
+                r.mac = t.mac;
+                let _ = journal.finished(&key, &r);
+                progress.finished(&key, &r);
+                return (i, t, r);
+            }
+            progress.started(&key);
+            let job = settings.job(&t, stop, resume);
+            let sink = {
+                let (journal, progress, key) = (journal.clone(), progress.clone(), key.clone());
+                move |e: Event| {
+                    if let Err(err) = journal.event(&key, &e) {
+                        tracing::error!("{err}");
+                    }
+                    progress.event(&key, &e);
+                }
+            };
+            let report = provision(&job, &profiles, &sink).await;
+            if let Err(err) = journal.finished(&key, &report) {
+                tracing::error!("{err}");
+            }
+            progress.finished(&key, &report);
+            (i, t, report)
+        });
+    }
+    let mut finished: Vec<(usize, Target, Report)> = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        if let Ok(x) = r {
+            finished.push(x);
+        }
+    }
+    finished.sort_by_key(|(i, _, _)| *i);
+    done.extend(finished.into_iter().map(|(_, t, r)| (t, r)));
+    done
+}
+
+/// The exit code of a whole run: 130 interrupted, 1 any failure, 3 anything needing a person, else 0.
+pub fn exit_code(done: &[Done]) -> u8 {
+    let codes: Vec<u8> = done.iter().map(|(_, r)| r.outcome.exit_code()).collect();
+    if codes.contains(&130) {
+        130
+    } else if codes.contains(&1) {
+        1
+    } else if codes.contains(&3) {
+        3
+    } else {
+        0
+    }
+}
+
+/// True when some phone still has work to do (interrupted).
+pub fn incomplete(done: &[Done]) -> bool {
+    done.iter()
+        .any(|(_, r)| matches!(r.outcome, Outcome::Interrupted { .. }))
+}

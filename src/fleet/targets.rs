@@ -1,0 +1,210 @@
+//! The phones of a run from a targets file: one address per line (`198.18.0.10`, `198.18.0.10:8443`,
+//! `https://…`), or a CSV whose header names an `ip` column and optionally `mac`, `extension`, `user`. Mistakes
+//! are reported with the file and line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::mac::Mac;
+
+/// One phone to onboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Target {
+    /// The phone's key in the journal and reports: `host:port`.
+    pub key: String,
+    pub base: url::Url,
+    pub mac: Option<Mac>,
+    pub extension: Option<String>,
+    pub user: Option<String>,
+}
+
+/// A targets file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsError {
+    #[error("cannot read targets file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("targets file {path}, line {line}: {problem}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
+    #[error("targets file {0} lists no phone")]
+    Empty(PathBuf),
+}
+
+/// Parse `HOST[:PORT]` or a URL into a phone's base URL (HTTPS unless `http`).
+pub fn parse_address(text: &str, http: bool) -> Result<url::Url, String> {
+    let text = text.trim();
+    let scheme = if http { "http" } else { "https" };
+    let full = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("{scheme}://{text}/")
+    };
+    let url = url::Url::parse(&full).map_err(|e| format!("{text:?} is not an address ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{text:?} is not HOST[:PORT] or an http(s) URL"));
+    }
+    Ok(url)
+}
+
+/// The journal key of a base URL: `host:port`.
+pub fn key_of(base: &url::Url) -> String {
+    format!(
+        "{}:{}",
+        base.host_str().unwrap_or(""),
+        base.port_or_known_default().unwrap_or(0)
+    )
+}
+
+impl Target {
+    /// A target from an address alone.
+    pub fn from_address(text: &str, http: bool) -> Result<Target, String> {
+        let base = parse_address(text, http)?;
+        Ok(Target {
+            key: key_of(&base),
+            base,
+            mac: None,
+            extension: None,
+            user: None,
+        })
+    }
+}
+
+/// Parse a targets file's text; `path` names it in errors.
+pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, TargetsError> {
+    let bad = |line: usize, problem: String| TargetsError::Line {
+        path: path.to_path_buf(),
+        line,
+        problem,
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let mut out: Vec<Target> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut push = |line: usize, t: Target, out: &mut Vec<Target>| -> Result<(), TargetsError> {
+        if let Some(first) = seen.insert(t.key.clone(), line) {
+            return Err(bad(
+                line,
+                format!("{} is listed twice (first on line {first})", t.key),
+            ));
+        }
+        out.push(t);
+        Ok(())
+    };
+    let Some((first_no, first)) = lines.next() else {
+        return Err(TargetsError::Empty(path.to_path_buf()));
+    };
+    let header: Vec<String> = first
+        .split(',')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let is_csv = header.iter().any(|h| h == "ip" || h == "address");
+    if !is_csv {
+        for (n, l) in std::iter::once((first_no, first)).chain(lines) {
+            let addr = l.split([',', ' ', '\t']).next().unwrap_or("");
+            let t = Target::from_address(addr, http).map_err(|p| bad(n, p))?;
+            push(n, t, &mut out)?;
+        }
+    } else {
+        let col = |name: &str| header.iter().position(|h| h == name);
+        let ip = col("ip").or_else(|| col("address")).unwrap_or(0);
+        let (mac, ext, user) = (
+            col("mac"),
+            col("extension").or_else(|| col("ext")),
+            col("user"),
+        );
+        for (n, l) in lines {
+            let cells: Vec<&str> = l.split(',').map(str::trim).collect();
+            let cell = |i: Option<usize>| {
+                i.and_then(|i| cells.get(i))
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.to_string())
+            };
+            let addr = cell(Some(ip)).ok_or_else(|| bad(n, "the ip column is empty".into()))?;
+            let mut t = Target::from_address(&addr, http).map_err(|p| bad(n, p))?;
+            t.mac = match cell(mac) {
+                Some(m) => Some(
+                    m.parse()
+                        .map_err(|e: crate::mac::MacParseError| bad(n, e.to_string()))?,
+                ),
+                None => None,
+            };
+            t.extension = cell(ext);
+            t.user = cell(user);
+            push(n, t, &mut out)?;
+        }
+    }
+    if out.is_empty() {
+        return Err(TargetsError::Empty(path.to_path_buf()));
+    }
+    Ok(out)
+}
+
+/// Read and parse a targets file.
+pub fn load(path: &Path, http: bool) -> Result<Vec<Target>, TargetsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TargetsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text, http)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Vec<Target>, TargetsError> {
+        parse(Path::new("targets.csv"), text, false)
+    }
+
+    /// A plain list of addresses, with comments and ports.
+    #[test]
+    fn plain_list() {
+        let t = p("# closet 2\n198.18.0.10\n198.18.0.11:8443\nhttps://198.18.0.12/\n").unwrap();
+        assert_eq!(
+            t.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+            ["198.18.0.10:443", "198.18.0.11:8443", "198.18.0.12:443"]
+        );
+    }
+
+    /// A CSV with MAC, extension and user columns in any order.
+    #[test]
+    fn csv_with_columns() {
+        let t =
+            p("user,IP,mac,extension\nalice,198.18.0.10,64:16:7f:a1:b6:45,2001\n,198.18.0.11,,\n")
+                .unwrap();
+        assert_eq!(t[0].mac, Some("64167FA1B645".parse().unwrap()));
+        assert_eq!(t[0].extension.as_deref(), Some("2001"));
+        assert_eq!(t[0].user.as_deref(), Some("alice"));
+        assert_eq!(t[1].mac, None);
+    }
+
+    /// Mistakes name the line.
+    #[test]
+    fn errors_name_the_line() {
+        let e = p("ip,mac\n198.18.0.10,0004F2\n").unwrap_err().to_string();
+        assert!(
+            e.contains("targets.csv, line 2") && e.contains("0004F2"),
+            "{e}"
+        );
+        let e = p("198.18.0.10\n\n198.18.0.10\n").unwrap_err().to_string();
+        assert!(
+            e.contains("line 3") && e.contains("twice") && e.contains("line 1"),
+            "{e}"
+        );
+        let e = p("198.18.0.10\n198.18.0.300\n").unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        assert!(matches!(p("# nothing\n"), Err(TargetsError::Empty(_))));
+    }
+}

@@ -1,0 +1,289 @@
+//! A run's report: a table on screen and files on disk — `report.json`, `report.csv`, and what the administrator
+//! needs next: `macs.txt` (one MAC per line) and `activation.csv` (MAC with extension and user, flagged where a
+//! phone can only be activated by MAC or runs firmware below the service's minimum).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::fleet::targets::Target;
+use crate::phone::{Outcome, Report};
+
+/// One phone's line of the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Row {
+    pub mac: String,
+    pub ip: String,
+    pub model: String,
+    pub profile: String,
+    pub firmware_before: String,
+    pub firmware_after: String,
+    pub server_before: String,
+    pub server_after: String,
+    pub state: String,
+    pub reboots: u32,
+    pub duration_secs: u64,
+    pub error: String,
+    pub fix: String,
+    pub mac_activation_only: bool,
+    pub below_min_firmware: bool,
+    pub extension: String,
+    pub user: String,
+}
+
+/// Split an outcome's reason into what went wrong and what to do about it.
+fn error_and_fix(o: &Outcome) -> (String, String) {
+    let reason = match o {
+        Outcome::NeedsAttention { reason }
+        | Outcome::Unsupported { reason }
+        | Outcome::Failed { reason }
+        | Outcome::Skipped { reason } => reason.clone(),
+        Outcome::Interrupted { saved: true } => {
+            "interrupted after the save. Fix: polyprov resume".into()
+        }
+        Outcome::Interrupted { saved: false } => {
+            "interrupted before the save. Fix: polyprov resume".into()
+        }
+        _ => return (String::new(), String::new()),
+    };
+    for marker in [" Fix: ", " Instead: "] {
+        if let Some((e, f)) = reason.split_once(marker) {
+            return (e.trim_end_matches(['.', ';']).to_string(), f.to_string());
+        }
+    }
+    (reason, String::new())
+}
+
+impl Row {
+    pub fn new(target: &Target, r: &Report) -> Row {
+        let (error, fix) = error_and_fix(&r.outcome);
+        let server = |c: &Option<crate::phone::provisioning::Current>| {
+            c.as_ref().map_or(String::new(), |c| {
+                format!("{} {}", c.server_type, c.url).trim().to_string()
+            })
+        };
+        Row {
+            mac: r
+                .mac
+                .or(target.mac)
+                .map_or(String::new(), |m| m.to_string()),
+            ip: r.address.clone(),
+            model: r.model.clone().unwrap_or_default(),
+            profile: r.profile.clone().unwrap_or_default(),
+            firmware_before: r.firmware_before.clone().unwrap_or_default(),
+            firmware_after: r.firmware_after.clone().unwrap_or_default(),
+            server_before: server(&r.server_before),
+            server_after: server(&r.server_after),
+            state: r.outcome.label().to_string(),
+            reboots: r.reboots,
+            duration_secs: r.elapsed_secs.round() as u64,
+            error,
+            fix,
+            mac_activation_only: r.mac_activation_only,
+            below_min_firmware: r.below_min_firmware,
+            extension: target.extension.clone().unwrap_or_default(),
+            user: target.user.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Ready for activation in the admin console.
+    pub fn ready(&self) -> bool {
+        matches!(self.state.as_str(), "Inactive" | "already provisioned") && !self.mac.is_empty()
+    }
+}
+
+/// Counts per final state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Summary {
+    pub phones: usize,
+    pub inactive: usize,
+    pub already_provisioned: usize,
+    pub needs_attention: usize,
+    pub unsupported: usize,
+    pub failed: usize,
+    pub other: usize,
+}
+
+pub fn summary(rows: &[Row]) -> Summary {
+    let mut s = Summary {
+        phones: rows.len(),
+        ..Summary::default()
+    };
+    for r in rows {
+        match r.state.as_str() {
+            "Inactive" => s.inactive += 1,
+            "already provisioned" => s.already_provisioned += 1,
+            "needs attention" => s.needs_attention += 1,
+            "unsupported" => s.unsupported += 1,
+            "failed" => s.failed += 1,
+            _ => s.other += 1,
+        }
+    }
+    s
+}
+
+/// The table shown at the end of a run.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let header = [
+        "MAC",
+        "IP",
+        "model",
+        "firmware",
+        "state",
+        "reboots",
+        "what to do",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            let fw = if r.firmware_before != r.firmware_after && !r.firmware_after.is_empty() {
+                format!("{} → {}", r.firmware_before, r.firmware_after)
+            } else {
+                r.firmware_before.clone()
+            };
+            let todo = if !r.fix.is_empty() {
+                r.fix.clone()
+            } else if !r.error.is_empty() {
+                r.error.clone()
+            } else if r.mac_activation_only {
+                "activate by MAC in the admin console".into()
+            } else if r.ready() {
+                "activate".into()
+            } else {
+                String::new()
+            };
+            [
+                r.mac.clone(),
+                r.ip.clone(),
+                r.model.clone(),
+                fw,
+                r.state.clone(),
+                r.reboots.to_string(),
+                todo,
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain(std::iter::once(header[i].len()))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..6).map(width).collect();
+    let line = |c: &[String]| {
+        let mut l = String::new();
+        for (i, w) in widths.iter().enumerate() {
+            l.push_str(&format!("{:<w$}  ", c[i], w = w));
+        }
+        l.push_str(&c[6]);
+        l.trim_end().to_string()
+    };
+    out.push_str(&line(&header.map(String::from)));
+    out.push('\n');
+    for c in &cells {
+        out.push_str(&line(c));
+        out.push('\n');
+    }
+    let s = summary(rows);
+    out.push_str(&format!(
+        "\n{} phones: {} Inactive, {} already provisioned, {} need attention, {} unsupported, {} failed",
+        s.phones, s.inactive, s.already_provisioned, s.needs_attention, s.unsupported, s.failed
+    ));
+    if s.other > 0 {
+        out.push_str(&format!(", {} other", s.other));
+    }
+    out.push('\n');
+    out
+}
+
+/// The report as CSV.
+pub fn csv(rows: &[Row]) -> Result<String, ReportError> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)
+            .map_err(|e| ReportError::Csv(e.to_string()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ReportError::Csv(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// MACs ready for activation, one per line.
+pub fn mac_list(rows: &[Row]) -> String {
+    rows.iter()
+        .filter(|r| r.ready())
+        .map(|r| format!("{}\n", r.mac))
+        .collect()
+}
+
+/// Activation CSV: MAC, extension, user, model, and the flags the administrator must see.
+pub fn activation_csv(rows: &[Row]) -> Result<String, ReportError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct Activation<'a> {
+        mac: &'a str,
+        extension: &'a str,
+        user: &'a str,
+        model: &'a str,
+        activate_by_mac_only: bool,
+        firmware_below_minimum: bool,
+    }
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    for r in rows.iter().filter(|r| r.ready()) {
+        w.serialize(Activation {
+            mac: &r.mac,
+            extension: &r.extension,
+            user: &r.user,
+            model: &r.model,
+            activate_by_mac_only: r.mac_activation_only,
+            firmware_below_minimum: r.below_min_firmware,
+        })
+        .map_err(|e| ReportError::Csv(e.to_string()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ReportError::Csv(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Why report files could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("CSV: {0}")]
+    Csv(String),
+}
+
+/// Write every report file into the run directory; returns their paths.
+pub fn write_files(dir: &Path, rows: &[Row]) -> Result<Vec<PathBuf>, ReportError> {
+    let json = serde_json::to_string_pretty(
+        &serde_json::json!({ "summary": summary(rows), "phones": rows }),
+    )
+    .map_err(|e| ReportError::Csv(e.to_string()))?;
+    let files = [
+        ("report.json", json + "\n"),
+        ("report.csv", csv(rows)?),
+        ("macs.txt", mac_list(rows)),
+        ("activation.csv", activation_csv(rows)?),
+    ];
+    let mut paths = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
