@@ -70,7 +70,10 @@ struct Shared {
     target: url::Url,
     out: PathBuf,
     client: reqwest::Client,
+    /// The HAR skeleton; entries are kept raw in memory and redacted on every write, so form names learned from
+    /// a later page still redact earlier entries.
     har: Mutex<Har>,
+    raw: Mutex<Vec<Entry>>,
     /// Form names the pages seen so far mark as passwords.
     secret_names: Mutex<BTreeSet<String>>,
     verifier: Arc<PhoneVerifier>,
@@ -129,6 +132,7 @@ impl Recorder {
                     comment: Some("Recorded with polyprov record; passwords, credentials, cookies and CSRF tokens redacted.".into()),
                 },
             }),
+            raw: Mutex::new(Vec::new()),
             secret_names: Mutex::new(BTreeSet::new()),
             verifier,
             last_error: Mutex::new(None),
@@ -168,11 +172,9 @@ impl Recorder {
         self.state.write()?;
         let n = self
             .state
-            .har
+            .raw
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .log
-            .entries
             .len();
         if let Some(e) = self
             .state
@@ -190,9 +192,26 @@ impl Recorder {
 impl Shared {
     /// Write the HAR atomically (temporary file, then rename).
     fn write(&self) -> Result<(), RecordError> {
+        let names = self
+            .secret_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let entries: Vec<Entry> = self
+            .raw
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                redact::redact_entry(&mut e, &names);
+                e
+            })
+            .collect();
         let text = {
-            let har = self.har.lock().unwrap_or_else(|e| e.into_inner());
-            serde_json::to_string_pretty(&*har).unwrap_or_default()
+            let mut har = self.har.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            har.log.entries = entries;
+            serde_json::to_string_pretty(&har).unwrap_or_default()
         };
         write_atomic(&self.out, text.as_bytes()).map_err(|source| RecordError::Write {
             path: self.out.clone(),
@@ -232,9 +251,11 @@ async fn proxy(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let url = match shared.target.join(pq) {
-        Ok(u) => u,
-        Err(e) => return Ok(plain(400, format!("bad path {pq}: {e}"))),
+    let Some(url) = upstream_url(&shared.target, pq) else {
+        return Ok(plain(
+            400,
+            format!("polyprov record: refusing path {pq:?} (only paths on the phone are proxied)"),
+        ));
     };
     let origin = shared.target.origin().ascii_serialization();
     let local = format!(
@@ -294,7 +315,7 @@ async fn proxy(
             .unwrap_or_else(|e| e.into_inner())
             .extend(redact::secret_form_names(t));
     }
-    let mut entry = entry(
+    let entry = entry(
         &parts,
         &url,
         sent_headers,
@@ -307,18 +328,10 @@ async fn proxy(
         started,
         t0,
     );
-    let names = shared
-        .secret_names
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    redact::redact_entry(&mut entry, &names);
     shared
-        .har
+        .raw
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .log
-        .entries
         .push(entry);
     if let Err(e) = shared.write() {
         *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
@@ -339,6 +352,22 @@ async fn proxy(
     Ok(builder
         .body(Full::new(bytes))
         .unwrap_or_else(|_| plain(502, "unreadable answer".into())))
+}
+
+/// The phone's URL for a browser path: only the path and query change, never the host (`//other.host/x` is
+/// refused rather than followed).
+fn upstream_url(target: &url::Url, path_and_query: &str) -> Option<url::Url> {
+    if !path_and_query.starts_with('/') || path_and_query.starts_with("//") {
+        return None;
+    }
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let mut url = target.clone();
+    url.set_path(path);
+    url.set_query(query);
+    (url.host_str() == target.host_str() && url.port() == target.port()).then_some(url)
 }
 
 fn plain(status: u16, text: String) -> hyper::Response<Full<Bytes>> {
@@ -474,4 +503,21 @@ pub async fn run(args: RecordArgs) -> Result<(), RecordError> {
     let (path, n) = rec.stop()?;
     eprintln!("Wrote {n} exchanges to {} (redacted).", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Browser paths map onto the phone; a path naming another host is refused.
+    #[test]
+    fn upstream_stays_on_the_phone() {
+        let t: url::Url = "https://198.18.0.10/".parse().unwrap();
+        assert_eq!(
+            upstream_url(&t, "/provConf.htm?x=1").unwrap().as_str(),
+            "https://198.18.0.10/provConf.htm?x=1"
+        );
+        assert!(upstream_url(&t, "//evil.example.test/x").is_none());
+        assert!(upstream_url(&t, "http://evil.example.test/").is_none());
+    }
 }

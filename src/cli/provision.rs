@@ -114,9 +114,13 @@ pub fn stop_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!(
-                "\nInterrupted: finishing the step in progress (a save is never abandoned half-way)…"
+                "\nInterrupted: finishing the step in progress (a save is never abandoned half-way); Ctrl-C again quits at once."
             );
             let _ = tx.send(true);
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Quitting now; everything done so far is in the journal.");
+            std::process::exit(130);
         }
     });
     rx

@@ -101,6 +101,11 @@ impl PhoneClient {
         &self.base
     }
 
+    /// The same client, trusting only the certificate of the phone with this MAC from now on.
+    pub fn pinned_to(&self, mac: crate::mac::Mac) -> Result<PhoneClient, ClientError> {
+        PhoneClient::new(self.base.clone(), Trust::PolyPhone(Some(mac)), self.timeout)
+    }
+
     /// The same client pointed at another address (the phone moved).
     pub fn moved_to(&self, host: std::net::IpAddr) -> PhoneClient {
         let mut base = self.base.clone();
@@ -162,7 +167,10 @@ impl PhoneClient {
         for _ in 0..2 {
             match self.send("GET", path, &[], None).await {
                 Ok(_) => return Some(true),
-                Err(ClientError::Down { .. }) => return Some(false),
+                // A certificate for another device: whatever answers there now is not this phone.
+                Err(ClientError::Down { .. } | ClientError::Certificate { .. }) => {
+                    return Some(false);
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }

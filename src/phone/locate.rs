@@ -43,7 +43,9 @@ pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
             }
         }
     }
-    let range = search.range?;
+    // Over plain HTTP an open port proves nothing about who answers (and the admin credentials would follow):
+    // only a certificate naming the MAC identifies the phone, so without TLS the range is not searched.
+    let range = search.range.filter(|_| search.https)?;
     let pause = Duration::from_secs_f64(1.0 / f64::from(search.rate.max(1)));
     let mut probes = tokio::task::JoinSet::new();
     for ip in range.hosts().filter(|ip| *ip != skip) {
@@ -64,7 +66,8 @@ pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
     None
 }
 
-/// Whether `ip` serves a certificate naming the phone's MAC (plain HTTP phones: whether the port answers at all).
+/// Whether `ip` serves a certificate naming the phone's MAC (plain HTTP: whether the port answers, which is only
+/// used for an address the neighbour table gave for that MAC).
 async fn certificate_names(search: &Search, ip: IpAddr) -> bool {
     let addr = SocketAddr::new(ip, search.port);
     let Ok(Ok(tcp)) = tokio::time::timeout(

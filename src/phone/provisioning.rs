@@ -25,8 +25,8 @@ pub struct Current {
     pub user: String,
 }
 
-/// One field to change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One field to change. Its `Debug` hides the value of a secret field.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Change {
     pub label: &'static str,
     /// The firmware's form name.
@@ -35,6 +35,18 @@ pub struct Change {
     pub to: String,
     /// A password: shown as `(set)`, never printed.
     pub secret: bool,
+}
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let to: &str = if self.secret { "[secret]" } else { &self.to };
+        f.debug_struct("Change")
+            .field("label", &self.label)
+            .field("name", &self.name)
+            .field("from", &self.from)
+            .field("to", &to)
+            .finish()
+    }
 }
 
 /// The planned write.

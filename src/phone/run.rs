@@ -66,7 +66,10 @@ pub struct Allow {
 impl Allow {
     /// Why a phone with this MAC may not be touched, if it may not.
     pub fn refuse_mac(&self, mac: Option<Mac>) -> Option<String> {
-        let mac = mac?;
+        let Some(mac) = mac else {
+            return (!self.macs.is_empty())
+                .then(|| "its MAC could not be read and a MAC allow-list is set".to_string());
+        };
         if !self.macs.is_empty() && !self.macs.contains(&mac) {
             return Some(format!("MAC {mac} is not on the allow-list"));
         }
@@ -277,7 +280,9 @@ async fn run(
     report: &mut Report,
 ) -> Result<Outcome, Outcome> {
     if job.stopped() {
-        return Ok(Outcome::Interrupted { saved: false });
+        return Ok(Outcome::Interrupted {
+            saved: job.resume.is_some(),
+        });
     }
     if let Some(resume) = &job.resume {
         return watch_resumed(job, profiles, resume, report, events).await;
@@ -285,11 +290,10 @@ async fn run(
     events(Event::Probing {
         target: job.base.to_string(),
     });
-    let timeout = std::time::Duration::from_secs(15);
     let mut client = PhoneClient::new(
         job.base.clone(),
         Trust::PolyPhone(job.expected_mac),
-        timeout,
+        CLIENT_TIMEOUT,
     )
     .map_err(client_outcome)?;
     let recognised = probe::recognise(&client, profiles).await;
@@ -301,7 +305,16 @@ async fn run(
             sha256: cert.sha256,
         });
     }
-    if let Some(why) = job.allow.refuse_mac(report.mac) {
+    // From here on only the phone whose MAC the certificate named is trusted (another Poly phone taking this
+    // address after a reboot must not be mistaken for it).
+    if let (Some(mac), None) = (report.mac, job.expected_mac) {
+        client = client.pinned_to(mac).map_err(client_outcome)?;
+    }
+    if let Some(why) = job
+        .allow
+        .refuse_mac(report.mac)
+        .filter(|_| report.mac.is_some())
+    {
         return Ok(Outcome::Skipped { reason: why });
     }
     let (profile, _signals) = recognised.map_err(|e| match e {
@@ -343,31 +356,109 @@ async fn run(
     )
     .await
     .map_err(login_outcome)?;
-    let mut password = candidates[login.candidate].clone();
-    let auth = login.auth.clone();
-    identify(&client, &profile, &auth, &login, report, events).await;
-    preflight(&profile, report, events);
-    if let Some(why) = job.allow.refuse_model(report.model.as_deref()) {
-        logout(&client, &profile, &auth, events).await;
-        return Ok(Outcome::Skipped { reason: why });
-    }
+    let password = candidates[login.candidate].clone();
+    let mut session = LoggedIn {
+        auth: login.auth.clone(),
+        password,
+    };
+    // Everything after the login ends with a logout, whatever happens, so the phone's single web session is
+    // never left taken by us.
+    let result = configure(job, &client, &profile, &login, &mut session, report, events).await;
+    logout(&client, &profile, &session.auth, events).await;
+    let boots_before = match result {
+        Ok(b) => b,
+        Err(
+            o @ (Outcome::AlreadyProvisioned | Outcome::DryRun { .. } | Outcome::Skipped { .. }),
+        ) => return Ok(o),
+        Err(o) => return Err(o),
+    };
+    let outcome = follow(
+        job,
+        profiles,
+        &profile,
+        &mut client,
+        &session.password,
+        boots_before,
+        report,
+        events,
+    )
+    .await;
+    report.address = client.base().host_str().unwrap_or("").to_string();
+    outcome
+}
 
+/// How long one request to a phone may take.
+const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The logged-in state: credentials for requests and the password that works now.
+struct LoggedIn {
+    auth: Auth,
+    password: Secret,
+}
+
+/// Identify, preflight, change a factory password, then read → plan → save. `Ok(Some(boots))`: saved, watch it
+/// (with the log's boot count before the save); `Err`: the final outcome (including the successful ones that need
+/// no watching: already provisioned, dry run, skipped).
+async fn configure(
+    job: &Job,
+    client: &PhoneClient,
+    profile: &Profile,
+    login: &Login,
+    session: &mut LoggedIn,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Result<Option<usize>, Outcome> {
+    identify(client, profile, &session.auth, login, report, events).await;
+    preflight(profile, report, events);
+    if let Some(why) = job
+        .allow
+        .refuse_mac(report.mac)
+        .or_else(|| job.allow.refuse_model(report.model.as_deref()))
+    {
+        return Err(Outcome::Skipped { reason: why });
+    }
+    if profile
+        .login
+        .factory_passwords
+        .iter()
+        .any(|f| f == session.password.expose())
+        && job.new_password.is_none()
+    {
+        warn(
+            report,
+            events,
+            "the phone is still on its factory admin password; give --new-password-file to replace it",
+        );
+    }
     if let Some(new) = &job.new_password {
         if profile
             .login
             .factory_passwords
             .iter()
-            .any(|f| f == password.expose())
+            .any(|f| f == session.password.expose())
         {
             if job.dry_run {
                 events(Event::Plan {
                     changes: vec!["Admin password: factory default → (new)".into()],
                 });
             } else {
-                change_password(&client, &profile, &auth, &password, new).await?;
+                change_password(client, profile, &session.auth, &session.password, new).await?;
                 report.password_changed = true;
-                password = new.clone();
                 events(Event::PasswordChanged);
+                // The old credentials are dead: log in again with the new password.
+                logout(client, profile, &session.auth, events).await;
+                let relogin = session::login(
+                    client,
+                    profile,
+                    std::slice::from_ref(new),
+                    &job.clock,
+                    job.patience,
+                    events,
+                )
+                .await
+                .map_err(login_outcome)?;
+                session.auth = relogin.auth;
+                session.password = new.clone();
             }
         } else {
             warn(
@@ -377,43 +468,39 @@ async fn run(
             );
         }
     }
-
-    let fields = provisioning::read(&client, &profile, &auth)
+    let auth = &session.auth;
+    let fields = provisioning::read(client, profile, auth)
         .await
         .map_err(failed)?;
     let firmware = report.firmware_before.clone().unwrap_or_default();
-    let plan = provisioning::plan(&profile, &firmware, &fields, &job.wanted).map_err(failed)?;
+    let plan = provisioning::plan(profile, &firmware, &fields, &job.wanted).map_err(failed)?;
     report.server_before = Some(plan.current.clone());
     if plan.changes.is_empty() {
         events(Event::AlreadyProvisioned);
         report.server_after = Some(plan.current.clone());
-        logout(&client, &profile, &auth, events).await;
-        return Ok(Outcome::AlreadyProvisioned);
+        return Err(Outcome::AlreadyProvisioned);
     }
     events(Event::Plan {
         changes: plan.describe(),
     });
     if job.dry_run {
-        logout(&client, &profile, &auth, events).await;
-        return Ok(Outcome::DryRun {
+        return Err(Outcome::DryRun {
             changes: plan.describe(),
         });
     }
     if job.stopped() {
-        logout(&client, &profile, &auth, events).await;
-        return Ok(Outcome::Interrupted { saved: false });
+        return Err(Outcome::Interrupted { saved: false });
     }
-    let boots_before = read_boots(&client, &profile, &auth).await;
+    let boots_before = read_boots(client, profile, auth).await;
     events(Event::Saving);
-    let saved = provisioning::save(&client, &profile, &auth, &plan)
+    let saved = provisioning::save(client, profile, auth, &plan)
         .await
         .map_err(failed)?;
     match saved {
         Saved::Unchanged if plan.visible_unchanged() => {
             events(Event::AlreadyProvisioned);
             report.server_after = Some(plan.current.clone());
-            logout(&client, &profile, &auth, events).await;
-            return Ok(Outcome::AlreadyProvisioned);
+            return Err(Outcome::AlreadyProvisioned);
         }
         Saved::Unchanged => {
             return Err(failed(format!(
@@ -439,8 +526,8 @@ async fn run(
         ),
     }
     // Verify while the phone is still up (it reboots a few seconds after the save).
-    if let Ok(fields) = provisioning::read(&client, &profile, &auth).await {
-        let now = provisioning::current(&profile, &fields);
+    if let Ok(fields) = provisioning::read(client, profile, auth).await {
+        let now = provisioning::current(profile, &fields);
         if super::monitor::same_server(&now.url, &job.wanted.url) {
             events(Event::Verified);
         } else if saved == Saved::AnswerLost {
@@ -448,21 +535,8 @@ async fn run(
                 "the save did not reach the phone (connection dropped and the page still shows the old server); run again",
             ));
         }
-        logout(&client, &profile, &auth, events).await;
     }
-    let outcome = follow(
-        job,
-        profiles,
-        &profile,
-        &mut client,
-        &password,
-        boots_before,
-        report,
-        events,
-    )
-    .await;
-    report.address = client.base().host_str().unwrap_or("").to_string();
-    outcome
+    Ok(boots_before)
 }
 
 async fn identify(
@@ -662,18 +736,24 @@ async fn follow(
     let mut auth: Option<Auth> = None;
     let mut last_search: Option<f64> = None;
     let mut blind_told = false;
+    // After a refused password (the provisioning config may change it) no more logins: each would count
+    // toward the lockout. The phone is then watched by reachability alone.
+    let mut logins_allowed = true;
     let passwords = vec![password.clone()];
     loop {
         job.clock.sleep(poll).await;
         if job.stopped() {
-            if let Some(a) = &auth {
-                logout(client, &profile, a, events).await;
+            if let Some(a) = auth.take() {
+                logout(client, &profile, &a, events).await;
             }
             return Ok(Outcome::Interrupted { saved: true });
         }
         let at = job.clock.since(start);
-        let Some(up) = client.alive(&profile.pages.login).await else {
-            continue;
+        let up = match client.alive(&profile.pages.login).await {
+            Some(up) => up,
+            // Inconclusive (resets, slow answers): look again, unless time is up.
+            None if at <= expect.timeout_secs => continue,
+            None => false,
         };
         let mut obs = Observation {
             at,
@@ -681,7 +761,8 @@ async fn follow(
             ..Observation::default()
         };
         if up {
-            if auth.is_none() {
+            let mut busy = false;
+            if auth.is_none() && logins_allowed {
                 // A firmware update may bring another login generation: recognise the phone again.
                 if let Ok((now, _)) = probe::recognise(client, profiles).await {
                     if now.id != profile.id {
@@ -704,44 +785,61 @@ async fn follow(
                     .await
                 {
                     Ok(l) => auth = Some(l.auth),
-                    Err(LoginError::Busy { .. }) => {
-                        obs.blind = true;
-                        if !blind_told {
-                            blind_told = true;
-                            warn(
-                                report,
-                                events,
-                                "the phone's web session is held by another client (perhaps a login whose answer was lost): watching reachability only until it frees",
-                            );
-                        }
+                    Err(LoginError::Busy { .. }) => busy = true,
+                    Err(LoginError::Client(_)) => {}
+                    Err(e) => {
+                        logins_allowed = false;
+                        warn(
+                            report,
+                            events,
+                            &format!(
+                                "stopped logging in while watching ({e}); following the phone by reachability only"
+                            ),
+                        );
                     }
-                    Err(_) => {}
+                }
+            }
+            if auth.is_none() && (busy || !logins_allowed) {
+                obs.blind = true;
+                if !blind_told {
+                    blind_told = true;
+                    warn(
+                        report,
+                        events,
+                        "the phone's pages could not be read (its single web session is held by another client, or the login was refused): settling is judged by reachability, and the provisioning server is not re-checked",
+                    );
                 }
             }
             if let Some(a) = &auth {
                 obs.firmware = read_version(client, &profile, a).await;
                 obs.boots = read_boots(client, &profile, a).await;
-                if monitor.wants_server(at) {
+                let mut lost = obs.firmware.is_none() && obs.boots.is_none();
+                if monitor.wants_server(at) && !lost {
                     match provisioning::read(client, &profile, a).await {
                         Ok(fields) => {
                             obs.server = Some(provisioning::current(&profile, &fields).url)
                         }
-                        Err(_) => auth = None,
+                        Err(_) => lost = true,
                     }
                 }
-                if obs.firmware.is_none() && obs.boots.is_none() {
-                    // The session expired or the phone went down mid-look: log in again next time.
-                    auth = None;
+                if lost {
+                    // The session expired or the phone went down mid-look: end it (if it still exists) and log in
+                    // again next time, so our own stale session never blocks us.
+                    if let Some(a) = auth.take() {
+                        let _ = session::logout(client, &profile, &a).await;
+                    }
                 }
             }
         } else {
             auth = None;
             let down_for = monitor.down_since().map_or(0.0, |s| at - s);
-            // Once a boot should be over, look for the phone elsewhere on every poll (each look is rate-limited).
+            // Once a boot should be over, look for the phone elsewhere on every poll (each look is rate-limited
+            // and bounded by what is left of the return window).
             let due = last_search.is_none_or(|l| at > l);
             if down_for > expect.boot_secs && due {
                 last_search = Some(at);
-                if let Some(ip) = relocate(job, client, report).await {
+                let left = (expect.return_secs - down_for).max(0.0);
+                if let Some(ip) = relocate(job, client, report, job.clock.wall(left)).await {
                     let from = client.base().host_str().unwrap_or("").to_string();
                     *client = client.moved_to(ip);
                     events(Event::Moved {
@@ -831,7 +929,12 @@ async fn watch_resumed(
     outcome
 }
 
-async fn relocate(job: &Job, client: &PhoneClient, report: &Report) -> Option<IpAddr> {
+async fn relocate(
+    job: &Job,
+    client: &PhoneClient,
+    report: &Report,
+    budget: std::time::Duration,
+) -> Option<IpAddr> {
     let mac = report.mac.or(job.expected_mac)?;
     let base = client.base();
     let skip: IpAddr = base.host_str()?.trim_matches(['[', ']']).parse().ok()?;
@@ -842,7 +945,10 @@ async fn relocate(job: &Job, client: &PhoneClient, report: &Report) -> Option<Ip
         range: job.search_range,
         rate: job.search_rate,
     };
-    locate::find(&search, skip).await
+    tokio::time::timeout(budget, locate::find(&search, skip))
+        .await
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

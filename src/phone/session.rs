@@ -11,8 +11,8 @@ use crate::clock::Clock;
 use crate::profile::{Generation, Profile};
 use crate::secret::Secret;
 
-/// How the agent proves itself on every request after login.
-#[derive(Debug, Clone)]
+/// How the agent proves itself on every request after login. Its `Debug` shows no credential.
+#[derive(Clone)]
 pub enum Auth {
     /// session-csrf: the session cookie and, where the build has one, the CSRF token.
     Session {
@@ -28,12 +28,16 @@ pub enum Auth {
 
 impl Auth {
     /// Headers for a request; `post` adds the CSRF token.
-    pub fn headers(&self, post: bool) -> Vec<(&'static str, String)> {
+    pub fn headers(&self, post: bool) -> Vec<(&str, String)> {
         match self {
-            Auth::Session { cookie, csrf, .. } => {
+            Auth::Session {
+                cookie,
+                csrf,
+                csrf_header,
+            } => {
                 let mut h = vec![("Cookie", cookie.clone())];
                 if let (true, Some(token)) = (post, csrf) {
-                    h.push(("anti-csrf-token", token.clone()));
+                    h.push((csrf_header.as_str(), token.clone()));
                 }
                 h
             }
@@ -44,13 +48,15 @@ impl Auth {
             Auth::Header { basic } => vec![("Authorization", basic.clone())],
         }
     }
+}
 
-    /// The CSRF header name for POSTs (session phones), so callers need not know the profile.
-    pub fn csrf_header(&self) -> Option<&str> {
-        match self {
-            Auth::Session { csrf_header, .. } => Some(csrf_header),
-            _ => None,
-        }
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Auth::Session { .. } => "Auth::Session([secret])",
+            Auth::Cookie { .. } => "Auth::Cookie([secret])",
+            Auth::Header { .. } => "Auth::Header([secret])",
+        })
     }
 }
 
@@ -193,8 +199,13 @@ pub async fn login(
                     });
                 }
                 Attempt::Locked(secs) => {
-                    let secs = if secs == 0 { lock.lock_secs } else { secs };
-                    if waited_lock + secs > patience.locked_secs {
+                    // The phone's own number, but never longer than its longest possible lock (300 s).
+                    let secs = if secs == 0 {
+                        lock.lock_secs
+                    } else {
+                        secs.min(lock.lock_secs.max(300))
+                    };
+                    if waited_lock.saturating_add(secs) > patience.locked_secs {
                         return Err(LoginError::StillLocked {
                             waited: waited_lock,
                         });
@@ -204,7 +215,7 @@ pub async fn login(
                     waited_lock += secs + 1;
                 }
                 Attempt::Busy => {
-                    if waited_busy + backoff > patience.busy_secs {
+                    if waited_busy.saturating_add(backoff) > patience.busy_secs {
                         return Err(LoginError::Busy {
                             waited: waited_busy,
                         });
