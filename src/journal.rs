@@ -179,6 +179,9 @@ pub struct PhoneState {
     pub profile: Option<String>,
     /// Its MAC, once identified.
     pub mac: Option<crate::mac::Mac>,
+    /// The agent was logged in when the journal ends: its web session may still be open on the phone until it
+    /// expires (a killed process cannot log out).
+    pub session_open: bool,
 }
 
 /// A run rebuilt from its journal.
@@ -253,6 +256,8 @@ impl Run {
                             st.mac = text("mac").and_then(|m| m.parse().ok()).or(st.mac);
                         }
                         "recognised" => st.profile = text("profile"),
+                        "logged-in" => st.session_open = true,
+                        "logged-out" => st.session_open = false,
                         _ => {}
                     }
                     st.last = Some(event);
@@ -332,6 +337,22 @@ mod tests {
         std::fs::write(&path, broken).unwrap();
         let e = Run::load(&d).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+        std::fs::remove_dir_all(&d).ok();
+    }
+
+    /// A run killed while logged in leaves the session open on the phone; the journal knows.
+    #[test]
+    fn open_session_is_known() {
+        let d = dir("session");
+        let j = Journal::open(&d).unwrap();
+        j.started(serde_json::json!({}), vec!["a".into(), "b".into()])
+            .unwrap();
+        j.event("a", &Event::LoggedIn).unwrap();
+        j.event("b", &Event::LoggedIn).unwrap();
+        j.event("b", &Event::LoggedOut).unwrap();
+        let run = Run::load(&d).unwrap();
+        assert!(run.phones["a"].session_open);
+        assert!(!run.phones["b"].session_open);
         std::fs::remove_dir_all(&d).ok();
     }
 

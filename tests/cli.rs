@@ -132,16 +132,19 @@ fn unknown_build_is_named() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The demo starts its fleet on loopback and says where each phone listens.
+/// The demo onboards its simulated fleet on loopback and ends with the report table.
 #[test]
-fn demo_starts_a_fleet() {
-    let out = polyprov().args(["demo", "--serve", "0"]).output().unwrap();
+fn demo_onboards_a_fleet() {
+    let out = polyprov()
+        .args(["demo", "--time-scale", "600"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}",
+        "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("24 simulated phones"), "{text}");
     assert!(
         text.contains("never returns")
@@ -149,8 +152,6 @@ fn demo_starts_a_fleet() {
             && text.contains("soundpoint-sip3"),
         "{text}"
     );
-    assert!(
-        text.contains("control endpoint: http://127.0.0.1:"),
-        "{text}"
-    );
+    assert!(text.contains("24 phones: 18 Inactive"), "{text}");
+    assert!(text.contains("Reports: "), "{text}");
 }

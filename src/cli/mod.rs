@@ -13,8 +13,17 @@ use serde::Deserialize;
 pub mod onboard;
 pub mod provision;
 
+use crate::clock::Clock;
 use crate::fixture::Catalog;
+use crate::fleet::Settings;
+use crate::fleet::progress::Mode;
+use crate::fleet::targets::Target;
+use crate::journal::Journal;
 use crate::mac::Mac;
+use crate::phone::Timing;
+use crate::phone::provisioning::Wanted;
+use crate::phone::session::Patience;
+use crate::secret::Secret;
 use crate::sim::{self, Faults, PhoneSpec, SimConfig, Simulator};
 
 /// Onboard Poly desk phones: point them at a provisioning server and follow them until they are Inactive.
@@ -29,7 +38,7 @@ pub struct Cli {
 pub enum Command {
     /// Serve simulated phones from the recorded fixtures (no real phone needed).
     Sim(SimArgs),
-    /// Start a simulated mixed fleet on loopback and show where each phone listens.
+    /// Onboard a simulated mixed fleet of two dozen phones (with faults) on loopback, with the real display.
     Demo(DemoArgs),
     /// Point one phone at a provisioning server and follow it until it is Inactive.
     Provision(provision::ProvisionArgs),
@@ -75,10 +84,7 @@ pub struct SimArgs {
 /// `polyprov demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How long to keep the simulated fleet up for you to explore (Ctrl-C stops earlier).
-    #[arg(long, default_value_t = 60)]
-    pub serve: u64,
-    /// Phone seconds per wall second.
+    /// Phone seconds per wall second (60: a 2.5-minute reboot takes 2.5 s).
     #[arg(long, default_value_t = 60.0)]
     pub time_scale: f64,
 }
@@ -92,7 +98,7 @@ pub fn sim_password() -> String {
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Sim(args) => run_sim(args).await.map(|()| 0),
-        Command::Demo(args) => run_demo(args).await.map(|()| 0),
+        Command::Demo(args) => run_demo(args).await,
         Command::Provision(args) => provision::run(args).await,
         Command::Onboard(args) => onboard::onboard(args).await,
         Command::Resume(args) => onboard::resume(args).await,
@@ -154,37 +160,82 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        bail!("--time-scale must be a positive number");
+    }
     let catalog = catalog()?;
     let specs = sim::fleet::demo(&catalog, &sim_password());
     let config = SimConfig {
         time_scale: args.time_scale,
         ..SimConfig::default()
     };
-    let simulator = Simulator::start(catalog, specs, config).await?;
+    let simulator = Simulator::start(catalog.clone(), specs, config).await?;
     println!(
-        "polyprov demo: {} simulated phones on loopback (time scale {}x).\n",
+        "polyprov demo: {} simulated phones on loopback, {}x faster than real phones. Nothing leaves this machine.\n",
         simulator.phones().len(),
         args.time_scale
     );
     print_fleet(&simulator);
-    let first = simulator.phones().iter().find(|p| {
-        p.with(|s| s.profile.login.generation == crate::profile::Generation::SessionCsrf)
-    });
-    if let Some(p) = first {
-        let addr = p.web_addr();
-        println!(
-            "\nLog in to a phone as the reference describes (admin user Polycom, password from POLYPROV_SIM_PASSWORD, default 123):"
-        );
-        println!(
-            "  curl -sk -X POST -u Polycom:123 -c jar https://{addr}/form-submit/auth.htm   # lockparams|SUCCESS|0"
-        );
-        println!("  curl -sk -b jar https://{addr}/provConf.htm | grep paramname");
-    }
-    println!("\nServing for {} s; Ctrl-C stops.", args.serve);
-    wait(Some(args.serve)).await;
+    let targets: Vec<Target> = simulator
+        .phones()
+        .iter()
+        .filter_map(|p| {
+            let (https, http) = p.addrs();
+            match (https, http) {
+                (Some(a), _) => Target::from_address(&a.to_string(), false).ok(),
+                (None, Some(a)) => Target::from_address(&a.to_string(), true).ok(),
+                (None, None) => None,
+            }
+        })
+        .collect();
+    let url = "https://prov.example.test/poly/";
+    println!(
+        "\nOnboarding all {} phones: provisioning server HTTPS {url}, the site's admin password, the factory password allowed.\n",
+        targets.len()
+    );
+    let settings = Settings {
+        wanted: Wanted {
+            server_type: "HTTPS".into(),
+            url: url.into(),
+            user: None,
+            password: None,
+        },
+        passwords: vec![Secret::new(sim_password())],
+        allow_factory: true,
+        new_password: None,
+        dry_run: false,
+        concurrency: 16,
+        clock: Clock::new(args.time_scale),
+        timing: Timing::default(),
+        patience: Patience::default(),
+        allow: Default::default(),
+        search_range: None,
+        search_rate: 20,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "polyprov-demo-{}",
+        crate::clock::stamp(std::time::SystemTime::now())
+    ));
+    let journal = Arc::new(Journal::open(&dir)?);
+    journal.started(
+        serde_json::json!({ "demo": true, "server-url": url }),
+        targets.iter().map(|t| t.key.clone()).collect(),
+    )?;
+    let profiles = Arc::new(catalog.profiles.clone());
+    let mode = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        Mode::Terminal
+    } else {
+        Mode::Plain
+    };
+    let code = onboard::execute(&dir, targets, settings, profiles, journal, mode, None).await?;
+    let control = format!("http://{}/phones", simulator.control_addr());
+    println!(
+        "\nThe simulator's own view of every phone was at {control} (what the tests check instead of trusting the agent)."
+    );
     simulator.shutdown().await;
-    Ok(())
+    // The demo's faults are meant to show: a run with phones needing attention is still a successful demo.
+    Ok(if code == 130 { 130 } else { 0 })
 }
 
 fn print_fleet(sim: &Simulator) {

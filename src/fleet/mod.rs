@@ -94,6 +94,10 @@ pub async fn run(
             mac: p.mac.or(t.mac),
             firmware_before: p.firmware_before.clone(),
         });
+        let stale_session = before
+            .filter(|p| p.session_open)
+            .and_then(|p| profiles.get(p.profile.as_deref().unwrap_or("")))
+            .map(|p| p.login.session_lifetime_secs);
         let (settings, profiles, journal, progress, sem, stop) = (
             settings.clone(),
             profiles.clone(),
@@ -113,7 +117,12 @@ pub async fn run(
                 return (i, t, r);
             }
             progress.started(&key);
-            let job = settings.job(&t, stop, resume);
+            let mut job = settings.job(&t, stop, resume);
+            if let Some(lifetime) = stale_session {
+                // Our own session from the interrupted run may still hold the phone's single web session: wait
+                // for it to expire rather than give up.
+                job.patience.busy_secs = job.patience.busy_secs.max(lifetime + 60);
+            }
             let sink = {
                 let (journal, progress, key) = (journal.clone(), progress.clone(), key.clone());
                 move |e: Event| {

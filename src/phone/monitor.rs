@@ -23,9 +23,10 @@ pub struct Expect {
 }
 
 impl Expect {
-    /// More reboots than this is an update loop.
+    /// More reboots than this is an update loop: the save's reboot, the update's, and three to spare (a phone
+    /// may take two updates in a row, or reboot once more after fetching its configuration).
     pub fn max_reboots(&self) -> u32 {
-        2 * (1 + self.update_reboots) + 2
+        1 + self.update_reboots + 3
     }
 }
 
@@ -138,7 +139,11 @@ impl Monitor {
     pub fn observe(&mut self, o: &Observation) -> (Vec<Event>, Verdict) {
         let mut events = Vec::new();
         if o.at > self.expect.timeout_secs {
-            return (events, Verdict::Failed(Failure::TimedOut { waited: o.at }));
+            let verdict = match self.loop_check() {
+                Verdict::Watching => Verdict::Failed(Failure::TimedOut { waited: o.at }),
+                looping => looping,
+            };
+            return (events, verdict);
         }
         if !o.up {
             match self.down_since {

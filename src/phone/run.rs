@@ -240,6 +240,21 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
         Err(o) => o,
     };
     report.elapsed_secs = job.clock.since(start);
+    // The flag is about the firmware the phone ends with (an update may have lifted it over the minimum).
+    let min = report
+        .profile
+        .as_deref()
+        .and_then(|p| profiles.get(p))
+        .and_then(|p| p.service.min_firmware.clone());
+    if let (Some(min), Some(fw)) = (
+        min,
+        report
+            .firmware_after
+            .as_deref()
+            .or(report.firmware_before.as_deref()),
+    ) {
+        report.below_min_firmware = version_lt(fw, &min);
+    }
     report
 }
 
