@@ -99,6 +99,36 @@ pub struct OnboardArgs {
     /// Phone seconds per wall second: only for simulated phones.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// At the end, print this process's peak memory and CPU time (for benchmarks).
+    #[arg(long, hide = true)]
+    pub print_resources: bool,
+}
+
+/// This process's peak resident memory (KiB) and CPU seconds (user, system), from /proc.
+pub fn resources() -> serde_json::Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    serde_json::json!({ "peak-rss-kib": kib("VmHWM:"), "cpu-user-secs": ticks(11), "cpu-system-secs": ticks(12) })
 }
 
 /// `polyprov resume`.
@@ -375,7 +405,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         serde_json::to_value(&rec)?,
         rec.targets.iter().map(|t| t.key.clone()).collect(),
     )?;
-    execute(
+    let code = execute(
         &dir,
         rec.targets.clone(),
         settings,
@@ -384,7 +414,11 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         mode(args.json),
         None,
     )
-    .await
+    .await?;
+    if args.print_resources {
+        println!("{}", serde_json::json!({ "resources": resources() }));
+    }
+    Ok(code)
 }
 
 /// Run the fleet, write the reports, print the table; returns the exit code.

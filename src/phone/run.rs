@@ -402,6 +402,9 @@ async fn run(
     outcome
 }
 
+/// While watching, the phone's pages are read at least every this many polls.
+const LOOK_EVERY: u32 = 6;
+
 /// How long one request to a phone may take.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -754,6 +757,7 @@ async fn follow(
     // After a refused password (the provisioning config may change it) no more logins: each would count
     // toward the lockout. The phone is then watched by reachability alone.
     let mut logins_allowed = true;
+    let mut looks_skipped = 0u32;
     let passwords = vec![password.clone()];
     loop {
         job.clock.sleep(poll).await;
@@ -777,6 +781,7 @@ async fn follow(
         };
         if up {
             let mut busy = false;
+            let fresh = auth.is_none();
             if auth.is_none() && logins_allowed {
                 // A firmware update may bring another login generation: recognise the phone again.
                 if let Ok((now, _)) = probe::recognise(client, profiles).await {
@@ -825,7 +830,12 @@ async fn follow(
                     );
                 }
             }
-            if let Some(a) = &auth {
+            // Reachability is checked every poll; the pages (version, log) only after a fresh login, every few
+            // polls, and near the end of the settle window: a light touch on the phone and on the LAN.
+            looks_skipped += 1;
+            let look = fresh || looks_skipped >= LOOK_EVERY || monitor.wants_server(at);
+            if let (Some(a), true) = (&auth, look) {
+                looks_skipped = 0;
                 obs.firmware = read_version(client, &profile, a).await;
                 obs.boots = read_boots(client, &profile, a).await;
                 let mut lost = obs.firmware.is_none() && obs.boots.is_none();
