@@ -96,7 +96,7 @@ impl Progress {
         {
             bar.set_style(style);
         }
-        bar.set_prefix(phone.to_string());
+        bar.set_prefix(format!("{phone:<44}"));
         bar.set_message("starting");
         bar.enable_steady_tick(Duration::from_millis(120));
         self.bars
@@ -116,6 +116,22 @@ impl Progress {
             Mode::Terminal => {
                 if let Event::Warning { message } = e {
                     self.line(format!("  {phone}: warning: {message}"));
+                }
+                if let Event::Identified { mac, model, .. } = e {
+                    // Name the line by what the technician sees on the phone's label.
+                    if let Some(bar) = self
+                        .bars
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(phone)
+                    {
+                        let who = [mac.map(|m| m.to_string()), model.clone()]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        bar.set_prefix(format!("{:<44}", format!("{phone} {who}")));
+                    }
                 }
                 if let (Some(p), Some(bar)) = (
                     phase(e),
@@ -148,10 +164,13 @@ impl Progress {
                 println!("{line}");
             }
             _ => {
-                let mac = r.mac.map_or("?".to_string(), |m| m.to_string());
-                let model = r.model.as_deref().unwrap_or("?");
+                let who = [r.mac.map(|m| m.to_string()), r.model.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 self.line(format!(
-                    "{phone:<22} {mac} {model}: {} ({} reboots, {:.0} s)",
+                    "{phone:<22} {who:<32} {} ({} reboots, {:.0} s)",
                     r.outcome.label(),
                     r.reboots,
                     r.elapsed_secs
