@@ -3,6 +3,7 @@
 //!   simulated path (its last reboot plus the settle window), and the agent's CPU time and peak RSS;
 //! - the same fleet one phone at a time, for the speed-up ratio (compared in phone time, because the two runs use
 //!   different time scales to stay affordable).
+//!
 //! Checks on the simulator that no phone was lost or saved twice.
 //!
 //! `cargo bench --bench fleet [-- PHONES [TIME_SCALE [SEQUENTIAL_TIME_SCALE]]]` (default 500 20 1500)
