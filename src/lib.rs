@@ -6,6 +6,7 @@
 //! Data flows top to bottom:
 //! - [`mac`]: the MAC address type every phone is keyed by; [`clock`]: phone time, scaled for simulations;
 //!   [`secret`]: passwords that never reach logs.
+//! - [`wire`]: pure byte parsers for discovery (ARP, LLDP/LLDP-MED, CDP, DHCP): zero-copy views and owned reprs.
 //! - [`profile`]: `device-profiles/*.toml` → checked [`profile::Profile`]: everything that differs per family.
 //! - [`fixture`]: recorded web UIs (HAR 1.2 files and their sidecars) → typed page sets and scenarios.
 //! - [`sim`]: the phone simulator: serves fixtures made live over HTTPS with each family's login, lockout,
@@ -29,6 +30,7 @@ pub mod record;
 pub mod report;
 pub mod secret;
 pub mod sim;
+pub mod wire;
 
 use std::path::PathBuf;
 
