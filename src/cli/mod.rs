@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 pub mod onboard;
 pub mod provision;
+pub mod shared;
 
 use crate::clock::Clock;
 use crate::fixture::Catalog;

@@ -10,6 +10,7 @@ use clap::Args;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use super::shared::{PasswordArgs, ServerArgs, WatchArgs};
 use crate::clock::Clock;
 use crate::config::{Site, layer};
 use crate::fleet::progress::{Mode, Progress};
@@ -33,27 +34,10 @@ pub struct OnboardArgs {
     /// Targets: one address per line, or a CSV with ip/mac/extension/user columns.
     #[arg(long)]
     pub targets: Option<PathBuf>,
-    /// Provisioning server type [default: https].
-    #[arg(long, value_parser = ["https", "http", "ftp", "tftp", "ftps"])]
-    pub server_type: Option<String>,
-    /// Provisioning server address (URL).
-    #[arg(long)]
-    pub server_url: Option<String>,
-    /// Provisioning server user name.
-    #[arg(long)]
-    pub server_user: Option<String>,
-    /// File holding the provisioning server's password.
-    #[arg(long)]
-    pub server_password_file: Option<PathBuf>,
-    /// File with the phones' admin password(s), one per line [env: POLYPROV_PASSWORD; else a prompt].
-    #[arg(long)]
-    pub password_file: Option<PathBuf>,
-    /// Also try the factory password (456).
-    #[arg(long)]
-    pub allow_factory_password: bool,
-    /// Replace factory admin passwords with the one in this file.
-    #[arg(long)]
-    pub new_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
     /// Phones worked on at once [default: 16, gentle on a switch and on the phones' web servers].
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -72,33 +56,8 @@ pub struct OnboardArgs {
     /// Do not ask for confirmation (unattended runs).
     #[arg(long, short)]
     pub yes: bool,
-    /// Log in and show every phone's planned change; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Newline-delimited JSON events instead of a display.
-    #[arg(long)]
-    pub json: bool,
-    /// Talk plain HTTP to the targets (old firmware; passwords cross the LAN in the clear).
-    #[arg(long)]
-    pub http: bool,
-    /// A range to look for phones in by MAC when they come back on new addresses (at most a /16).
-    #[arg(long)]
-    pub cidr: Option<IpNet>,
-    /// Give up on a phone that stays down this long after a reboot (phone seconds).
-    #[arg(long)]
-    pub return_secs: Option<f64>,
-    /// No reboot for this long means settled (phone seconds).
-    #[arg(long)]
-    pub settle_secs: Option<f64>,
-    /// Limit from save to Inactive per phone (phone seconds).
-    #[arg(long)]
-    pub timeout_secs: Option<f64>,
-    /// How long to wait for a locked web UI or a busy web session (seconds).
-    #[arg(long)]
-    pub patience_secs: Option<u64>,
-    /// Phone seconds per wall second: only for simulated phones.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     /// At the end, print this process's peak memory and CPU time (for benchmarks).
     #[arg(long, hide = true)]
     pub print_resources: bool,
@@ -244,11 +203,11 @@ pub fn recorded(args: &OnboardArgs, profiles: &ProfileSet) -> anyhow::Result<Rec
         Some(p) => Site::load(p)?,
         None => Site::default(),
     };
-    let Some(server_url) = args.server_url.clone().or(site.server_url.clone()) else {
+    let Some(server_url) = args.server.server_url.clone().or(site.server_url.clone()) else {
         bail!("no provisioning server: give --server-url or server-url in the site file");
     };
     let targets = match &args.targets {
-        Some(p) => targets::load(p, args.http)?,
+        Some(p) => targets::load(p, args.watch.http)?,
         None => bail!(
             "no phones to onboard: give --targets FILE (discovery on an interface comes with `polyprov discover`)"
         ),
@@ -271,28 +230,34 @@ pub fn recorded(args: &OnboardArgs, profiles: &ProfileSet) -> anyhow::Result<Rec
         .iter()
         .map(|o| o.replace([':', '-'], "").to_ascii_uppercase())
         .collect();
-    if let Some(r) = &args.cidr {
+    if let Some(r) = &args.watch.cidr {
         super::provision::check_range(r)?;
     }
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+    if !(args.watch.time_scale.is_finite() && args.watch.time_scale > 0.0) {
         bail!("--time-scale must be a positive number");
     }
     Ok(Recorded {
         server_type: layer(
-            args.server_type.clone(),
+            args.server.server_type.clone(),
             site.server_type.clone(),
             "https".into(),
         ),
         server_url,
-        server_user: args.server_user.clone().or(site.server_user.clone()),
+        server_user: args.server.server_user.clone().or(site.server_user.clone()),
         server_password_file: args
+            .server
             .server_password_file
             .clone()
             .or(site.server_password_file.clone()),
-        password_file: args.password_file.clone().or(site.password_file.clone()),
-        allow_factory_password: args.allow_factory_password
+        password_file: args
+            .passwords
+            .password_file
+            .clone()
+            .or(site.password_file.clone()),
+        allow_factory_password: args.passwords.allow_factory_password
             || site.allow_factory_password.unwrap_or(false),
         new_password_file: args
+            .passwords
             .new_password_file
             .clone()
             .or(site.new_password_file.clone()),
@@ -309,13 +274,13 @@ pub fn recorded(args: &OnboardArgs, profiles: &ProfileSet) -> anyhow::Result<Rec
                 args.allow_models.clone()
             },
         },
-        dry_run: args.dry_run,
-        cidr: args.cidr,
-        return_secs: args.return_secs.or(site.timeouts.return_secs),
-        settle_secs: args.settle_secs.or(site.timeouts.settle_secs),
-        timeout_secs: args.timeout_secs.or(site.timeouts.timeout_secs),
-        patience_secs: layer(args.patience_secs, site.timeouts.patience_secs, 600),
-        time_scale: args.time_scale,
+        dry_run: args.watch.dry_run,
+        cidr: args.watch.cidr,
+        return_secs: args.watch.return_secs.or(site.timeouts.return_secs),
+        settle_secs: args.watch.settle_secs.or(site.timeouts.settle_secs),
+        timeout_secs: args.watch.timeout_secs.or(site.timeouts.timeout_secs),
+        patience_secs: layer(args.watch.patience_secs, site.timeouts.patience_secs, 600),
+        time_scale: args.watch.time_scale,
         targets,
     })
 }
@@ -411,7 +376,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         settings,
         profiles,
         journal,
-        mode(args.json),
+        mode(args.watch.json),
         None,
     )
     .await?;

@@ -1,12 +1,13 @@
 //! `polyprov provision`: one phone, end to end, printing each phase as it happens.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use ipnet::IpNet;
+
+use super::shared::{PasswordArgs, ServerArgs, WatchArgs};
 
 use crate::clock::Clock;
 use crate::mac::Mac;
@@ -22,60 +23,15 @@ pub struct ProvisionArgs {
     /// The phone: HOST[:PORT] or a URL (https://198.18.0.10).
     #[arg(long)]
     pub target: String,
-    /// Provisioning server type.
-    #[arg(long, default_value = "https", value_parser = ["https", "http", "ftp", "tftp", "ftps"])]
-    pub server_type: String,
-    /// Provisioning server address (URL).
-    #[arg(long)]
-    pub server_url: String,
-    /// Provisioning server user name, if the server needs one.
-    #[arg(long)]
-    pub server_user: Option<String>,
-    /// File holding the provisioning server's password (never on the command line).
-    #[arg(long)]
-    pub server_password_file: Option<PathBuf>,
-    /// File with the phone's admin password(s), one per line, tried in order [env: POLYPROV_PASSWORD; else a prompt].
-    #[arg(long)]
-    pub password_file: Option<PathBuf>,
-    /// Also try the factory password (456) after the given ones.
-    #[arg(long)]
-    pub allow_factory_password: bool,
-    /// Replace a factory admin password with the one in this file before provisioning.
-    #[arg(long)]
-    pub new_password_file: Option<PathBuf>,
-    /// Log in, read and show the planned change; change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
     /// The phone's MAC (from its label or discovery): its certificate must name it.
     #[arg(long)]
     pub mac: Option<Mac>,
-    /// A range to look for the phone in by MAC if it comes back on a new address (at most a /16).
-    #[arg(long)]
-    pub cidr: Option<IpNet>,
-    /// Addresses per second probed while looking for the phone in --cidr.
-    #[arg(long, default_value_t = 20)]
-    pub search_rate: u32,
-    /// Talk plain HTTP (for old firmware whose TLS 1.0/3DES modern TLS refuses; the password then crosses the LAN in the clear).
-    #[arg(long)]
-    pub http: bool,
-    /// Give up if the phone stays down this long after a reboot (default: 3 × the profile's boot time).
-    #[arg(long)]
-    pub return_secs: Option<f64>,
-    /// No reboot for this long means settled (default: the profile's settle-secs).
-    #[arg(long)]
-    pub settle_secs: Option<f64>,
-    /// Overall limit from the save to Inactive (default: the profile's timeout-secs).
-    #[arg(long)]
-    pub timeout_secs: Option<f64>,
-    /// How long to wait for a locked web UI or someone else's session, seconds.
-    #[arg(long, default_value_t = 600)]
-    pub patience_secs: u64,
-    /// Phone seconds per wall second: only for simulated phones (`polyprov sim --time-scale`).
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// Newline-delimited JSON events and a final JSON report instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// Parse `HOST[:PORT]` or a URL into the phone's base URL.
@@ -127,23 +83,32 @@ pub fn stop_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
 }
 
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
-    let base = target_url(&args.target, args.http)?;
-    if let Some(r) = &args.cidr {
+    let base = target_url(&args.target, args.watch.http)?;
+    let Some(server_url) = args.server.server_url.clone() else {
+        bail!("give the provisioning server with --server-url URL");
+    };
+    let server_type = args
+        .server
+        .server_type
+        .clone()
+        .unwrap_or_else(|| "https".into());
+    let patience = args.watch.patience_secs.unwrap_or(600);
+    if let Some(r) = &args.watch.cidr {
         check_range(r)?;
     }
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+    if !(args.watch.time_scale.is_finite() && args.watch.time_scale > 0.0) {
         bail!("--time-scale must be a positive number");
     }
     let passwords = secret::candidates(
-        args.password_file.as_deref(),
+        args.passwords.password_file.as_deref(),
         "POLYPROV_PASSWORD",
         Some("Phone admin password: "),
     )?;
-    let server_password = match &args.server_password_file {
+    let server_password = match &args.server.server_password_file {
         Some(p) => Some(secret::from_file(p)?.remove(0)),
         None => None,
     };
-    let new_password = match &args.new_password_file {
+    let new_password = match &args.passwords.new_password_file {
         Some(p) => Some(secret::from_file(p)?.remove(0)),
         None => None,
     };
@@ -151,35 +116,35 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     let job = Job {
         base,
         wanted: Wanted {
-            server_type: args.server_type.to_ascii_uppercase(),
-            url: args.server_url.clone(),
-            user: args.server_user.clone(),
+            server_type: server_type.to_ascii_uppercase(),
+            url: server_url,
+            user: args.server.server_user.clone(),
             password: server_password,
         },
         passwords,
-        allow_factory: args.allow_factory_password,
+        allow_factory: args.passwords.allow_factory_password,
         new_password,
-        dry_run: args.dry_run,
+        dry_run: args.watch.dry_run,
         expected_mac: args.mac,
-        search_range: args.cidr,
-        search_rate: args.search_rate,
-        clock: Clock::new(args.time_scale),
+        search_range: args.watch.cidr,
+        search_rate: args.watch.search_rate,
+        clock: Clock::new(args.watch.time_scale),
         timing: Timing {
-            return_secs: args.return_secs,
-            settle_secs: args.settle_secs,
-            timeout_secs: args.timeout_secs,
+            return_secs: args.watch.return_secs,
+            settle_secs: args.watch.settle_secs,
+            timeout_secs: args.watch.timeout_secs,
             poll_secs: None,
         },
         patience: Patience {
-            locked_secs: args.patience_secs,
-            busy_secs: args.patience_secs,
+            locked_secs: patience,
+            busy_secs: patience,
         },
         stop: Some(stop_on_ctrl_c()),
         resume: None,
         allow: Default::default(),
     };
     let started = Instant::now();
-    let json = args.json;
+    let json = args.watch.json;
     let sink = Arc::new(move |e: Event| {
         if json {
             if let Ok(line) = serde_json::to_string(&e) {

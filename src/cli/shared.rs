@@ -1,0 +1,72 @@
+//! Command-line flags that `provision` and `onboard` share, declared once.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use ipnet::IpNet;
+
+/// The provisioning server to set.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Provisioning server type [default: https].
+    #[arg(long, value_parser = ["https", "http", "ftp", "tftp", "ftps"])]
+    pub server_type: Option<String>,
+    /// Provisioning server address (URL).
+    #[arg(long)]
+    pub server_url: Option<String>,
+    /// Provisioning server user name, if the server needs one.
+    #[arg(long)]
+    pub server_user: Option<String>,
+    /// File holding the provisioning server's password (never on the command line).
+    #[arg(long)]
+    pub server_password_file: Option<PathBuf>,
+}
+
+/// Where the phones' admin passwords come from.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// File with the admin password(s), one per line, tried in order [env: POLYPROV_PASSWORD; else a prompt].
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// Also try the factory password (456) after the given ones.
+    #[arg(long)]
+    pub allow_factory_password: bool,
+    /// Replace a factory admin password with the one in this file before provisioning.
+    #[arg(long)]
+    pub new_password_file: Option<PathBuf>,
+}
+
+/// How phones are reached and watched.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Log in, read and show the planned change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Talk plain HTTP (old firmware whose TLS 1.0/3DES modern TLS refuses; passwords then cross the LAN in the clear).
+    #[arg(long)]
+    pub http: bool,
+    /// A range to look for a phone in by MAC if it comes back on a new address (at most a /16).
+    #[arg(long)]
+    pub cidr: Option<IpNet>,
+    /// Addresses per second probed while looking in --cidr.
+    #[arg(long, default_value_t = 20)]
+    pub search_rate: u32,
+    /// Give up on a phone that stays down this long after a reboot, phone seconds [default: 3 × its boot time].
+    #[arg(long)]
+    pub return_secs: Option<f64>,
+    /// No reboot for this long means settled, phone seconds [default: the profile's settle-secs].
+    #[arg(long)]
+    pub settle_secs: Option<f64>,
+    /// Limit from the save to Inactive, phone seconds [default: the profile's timeout-secs].
+    #[arg(long)]
+    pub timeout_secs: Option<f64>,
+    /// How long to wait for a locked web UI or someone else's session, seconds [default: 600].
+    #[arg(long)]
+    pub patience_secs: Option<u64>,
+    /// Phone seconds per wall second: only for simulated phones (`polyprov sim --time-scale`).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Newline-delimited JSON events instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
