@@ -5,7 +5,8 @@
 //! - [`arp`]: ARP over Ethernet/IPv4, the sweep's requests and the phones' replies (and gratuitous ARP);
 //! - [`lldp`]: LLDP with the LLDP-MED extensions, and the Poly system description (`Polycom;VVX-VVX_411;…`);
 //! - [`cdp`]: CDP v1/v2 in its LLC/SNAP frame, and the Poly platform and version strings;
-//! - [`dhcp`]: DHCP DISCOVER/REQUEST over UDP/IPv4, including Poly's RFC 3925 vendor class (option 60).
+//! - [`dhcp`]: DHCP DISCOVER/REQUEST over UDP/IPv4, including Poly's RFC 3925 vendor class (option 60);
+//! - [`poly`]: reading the Poly strings all three carry (system description, model tokens, build strings).
 //!
 //! This module owns what they share: [`WireError`], the Ethernet II frame view [`EthernetFrame`] (one 802.1Q tag,
 //! 802.3 length framing) and its [`EthernetRepr`].
@@ -78,6 +79,7 @@ pub mod arp;
 pub mod cdp;
 pub mod dhcp;
 pub mod lldp;
+pub mod poly;
 
 /// What was wrong with the bytes (or, when emitting, with the value), and at which byte.
 ///
