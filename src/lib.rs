@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod discover;
 pub mod fixture;
 pub mod fleet;
 pub mod journal;

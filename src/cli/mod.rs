@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+pub mod discover;
 pub mod onboard;
 pub mod provision;
 pub mod shared;
@@ -41,6 +42,8 @@ pub enum Command {
     Sim(SimArgs),
     /// Onboard a simulated mixed fleet of two dozen phones (with faults) on loopback, with the real display.
     Demo(DemoArgs),
+    /// Find the Poly phones on the LAN: passive listening, paced ARP sweep, LLDP/CDP, mDNS, web fingerprint.
+    Discover(discover::DiscoverCmd),
     /// Point one phone at a provisioning server and follow it until it is Inactive.
     Provision(provision::ProvisionArgs),
     /// Onboard a batch of phones: bounded concurrency, live progress, crash-safe journal, reports.
@@ -100,6 +103,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Sim(args) => run_sim(args).await.map(|()| 0),
         Command::Demo(args) => run_demo(args).await,
+        Command::Discover(args) => discover::run(args).await,
         Command::Provision(args) => provision::run(args).await,
         Command::Onboard(args) => onboard::onboard(args).await,
         Command::Resume(args) => onboard::resume(args).await,

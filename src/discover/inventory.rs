@@ -1,0 +1,379 @@
+//! The inventory: every device heard, keyed by MAC, each field with the source that said it and when.
+//! Sightings merge by precedence, then freshness: an IP proven at layer 2 (ARP, the sweep, a web server that
+//! answered with a certificate naming this MAC) beats one a device merely announced (LLDP management address),
+//! which beats one it asked for (DHCP) or that CDP carried, which beats an mDNS record; among equals the newest
+//! wins, so a phone that moved after a reboot is followed. Model and firmware come from what the phone says of
+//! itself (LLDP, CDP, DHCP vendor class), newest first, so a firmware update shows. Sightings without a MAC
+//! (mDNS) wait by IP until ARP names the MAC.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::oui::Ouis;
+use super::sighting::{Sighting, Source, Web};
+use crate::mac::Mac;
+
+/// One field's value, who said it and when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fact<T> {
+    pub value: T,
+    pub source: Source,
+    #[serde(with = "super::time_serde")]
+    pub seen: SystemTime,
+}
+
+/// How much each source's word is worth for one field (higher wins; ties go to the newest).
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Ip,
+    Identity,
+    Hostname,
+}
+
+fn rank(field: Field, source: Source) -> u8 {
+    use Source::*;
+    match (field, source) {
+        (Field::Ip, Arp | Sweep | Http) => 3,
+        (Field::Ip, Lldp) => 2,
+        (Field::Ip, Dhcp | Cdp) => 1,
+        (Field::Identity, Lldp | Cdp | Dhcp) => 2,
+        (Field::Hostname, Dhcp) => 3,
+        (Field::Hostname, Mdns) => 2,
+        (Field::Hostname, Lldp | Cdp) => 1,
+        _ => 0,
+    }
+}
+
+fn set<T: PartialEq>(
+    slot: &mut Option<Fact<T>>,
+    field: Field,
+    value: Option<T>,
+    source: Source,
+    at: SystemTime,
+) {
+    let Some(value) = value else { return };
+    let better = match slot {
+        None => true,
+        Some(old) => {
+            let (new_rank, old_rank) = (rank(field, source), rank(field, old.source));
+            new_rank > old_rank || (new_rank == old_rank && at >= old.seen)
+        }
+    };
+    if better {
+        *slot = Some(Fact {
+            value,
+            source,
+            seen: at,
+        });
+    }
+}
+
+/// Whether a device can be onboarded now, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "detail", rename_all = "kebab-case")]
+pub enum Readiness {
+    /// Its web UI matched a profile that provisions over the web, at a known address.
+    Ready,
+    /// The profile has no web provisioning (SoundPoint SIP 3.x); what to do instead.
+    NotWeb(String),
+    /// Heard only through frames that carry no address yet (LLDP before DHCP, a DHCP DISCOVER).
+    NoAddress,
+    /// Its web UI was not checked: passive run, or its address is outside `--cidr`.
+    NotChecked,
+    /// Its web UI did not answer or was not recognised.
+    Web(String),
+    /// No Poly evidence at all (listed with `--all` only).
+    NotPoly,
+}
+
+impl Readiness {
+    /// One line for the summary's last column.
+    pub fn describe(&self) -> String {
+        match self {
+            Readiness::Ready => "yes".into(),
+            Readiness::NotWeb(instead) => format!("no: no web provisioning; {instead}"),
+            Readiness::NoAddress => {
+                "not yet: no IP address (booting? heard by LLDP/DHCP only)".into()
+            }
+            Readiness::NotChecked => {
+                "not checked: web UI not probed (passive run or outside --cidr)".into()
+            }
+            Readiness::Web(why) => format!("no: {why}"),
+            Readiness::NotPoly => "no: not a Poly phone".into(),
+        }
+    }
+}
+
+/// Everything known about one MAC.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub mac: Mac,
+    /// The vendor its OUI is registered to, when it is a Poly candidate prefix.
+    pub oui_vendor: Option<String>,
+    pub ip: Option<Fact<Ipv4Addr>>,
+    pub hostname: Option<Fact<String>>,
+    pub manufacturer: Option<Fact<String>>,
+    pub model: Option<Fact<String>>,
+    pub firmware: Option<Fact<String>>,
+    pub part_number: Option<Fact<String>>,
+    pub voice_vlan: Option<Fact<u16>>,
+    pub web: Option<Fact<Web>>,
+    /// The self-descriptions as sent, per source (`Polycom;VVX-VVX_411;…`, `Polycom VVX 250`).
+    pub raw: BTreeMap<Source, String>,
+    pub services: BTreeSet<String>,
+    pub sources: BTreeSet<Source>,
+    #[serde(with = "super::time_serde")]
+    pub first_seen: SystemTime,
+    #[serde(with = "super::time_serde")]
+    pub last_seen: SystemTime,
+}
+
+impl Device {
+    fn new(mac: Mac, at: SystemTime, ouis: &Ouis) -> Device {
+        Device {
+            mac,
+            oui_vendor: ouis.vendor(mac).map(String::from),
+            ip: None,
+            hostname: None,
+            manufacturer: None,
+            model: None,
+            firmware: None,
+            part_number: None,
+            voice_vlan: None,
+            web: None,
+            raw: BTreeMap::new(),
+            services: BTreeSet::new(),
+            sources: BTreeSet::new(),
+            first_seen: at,
+            last_seen: at,
+        }
+    }
+
+    fn absorb(&mut self, s: Sighting) {
+        let (src, at) = (s.source, s.at);
+        self.sources.insert(src);
+        self.first_seen = self.first_seen.min(at);
+        self.last_seen = self.last_seen.max(at);
+        set(&mut self.ip, Field::Ip, s.ip, src, at);
+        set(&mut self.hostname, Field::Hostname, s.hostname, src, at);
+        set(
+            &mut self.manufacturer,
+            Field::Identity,
+            s.manufacturer,
+            src,
+            at,
+        );
+        set(&mut self.model, Field::Identity, s.model, src, at);
+        set(&mut self.firmware, Field::Identity, s.firmware, src, at);
+        set(
+            &mut self.part_number,
+            Field::Identity,
+            s.part_number,
+            src,
+            at,
+        );
+        set(&mut self.voice_vlan, Field::Identity, s.voice_vlan, src, at);
+        if let Some(web) = s.web {
+            self.web = Some(Fact {
+                value: web,
+                source: src,
+                seen: at,
+            });
+        }
+        if let Some(raw) = s.raw {
+            self.raw.insert(src, raw);
+        }
+        self.services.extend(s.services);
+    }
+
+    /// What makes this a Poly phone candidate, one phrase per piece of evidence.
+    pub fn evidence(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.oui_vendor {
+            out.push(format!("OUI {} ({v})", self.mac.oui()));
+        }
+        if let Some(m) = self
+            .manufacturer
+            .as_ref()
+            .filter(|m| is_poly_name(&m.value))
+        {
+            out.push(format!("{} says {}", m.source, m.value));
+        }
+        if let Some(web) = &self.web {
+            let w = &web.value;
+            if w.cert_o.as_deref().is_some_and(is_poly_name)
+                && w.cert_cn.as_deref() == Some(self.mac.to_string().as_str())
+            {
+                out.push("certificate CN=MAC, O=Polycom".into());
+            }
+            if let Some(p) = &w.profile {
+                out.push(format!("web UI matches {p}"));
+            }
+        }
+        out
+    }
+
+    pub fn is_poly(&self) -> bool {
+        !self.evidence().is_empty()
+    }
+
+    /// Whether it can be onboarded now.
+    pub fn readiness(&self) -> Readiness {
+        if !self.is_poly() {
+            return Readiness::NotPoly;
+        }
+        let Some(web) = &self.web else {
+            return if self.ip.is_none() {
+                Readiness::NoAddress
+            } else {
+                Readiness::NotChecked
+            };
+        };
+        let w = &web.value;
+        match (&w.profile, &w.problem) {
+            (Some(_), _) if !w.web_provisioning => Readiness::NotWeb(
+                w.instead
+                    .clone()
+                    .unwrap_or_else(|| "set the server on the phone's menu".into()),
+            ),
+            (Some(_), None) => Readiness::Ready,
+            (_, Some(problem)) => Readiness::Web(problem.clone()),
+            (None, None) => Readiness::Web("web UI not recognised".into()),
+        }
+    }
+
+    /// The fields a person watching the stream cares about; a change here is worth a new line.
+    fn visible(&self) -> impl PartialEq + use<> {
+        (
+            self.ip.as_ref().map(|f| f.value),
+            self.model.as_ref().map(|f| f.value.clone()),
+            self.firmware.as_ref().map(|f| f.value.clone()),
+            self.web
+                .as_ref()
+                .and_then(|w| w.value.profile.clone())
+                .or_else(|| self.web.as_ref().and_then(|w| w.value.problem.clone())),
+            self.sources.clone(),
+            self.hostname.as_ref().map(|f| f.value.clone()),
+        )
+    }
+}
+
+fn is_poly_name(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    n.starts_with("polycom") || n == "poly" || n.starts_with("poly ")
+}
+
+/// What a merge changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A device not seen before.
+    New(Mac),
+    /// A device whose visible fields changed.
+    Updated(Mac),
+    /// Nothing visible changed (a repeated ARP, an LLDP refresh), or the sighting waits for its MAC.
+    None,
+}
+
+/// Every device heard so far.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    devices: BTreeMap<Mac, Device>,
+    by_ip: HashMap<Ipv4Addr, Mac>,
+    /// Sightings without a MAC (mDNS), waiting for ARP to name the MAC behind their address.
+    waiting: HashMap<Ipv4Addr, Vec<Sighting>>,
+    ouis: Ouis,
+}
+
+impl Inventory {
+    pub fn new(ouis: Ouis) -> Inventory {
+        Inventory {
+            ouis,
+            ..Inventory::default()
+        }
+    }
+
+    /// Merges one sighting; says what changed, so a live display prints only news.
+    pub fn merge(&mut self, s: Sighting) -> Change {
+        let mac = match (s.mac, s.ip) {
+            (Some(mac), _) => mac,
+            (None, Some(ip)) => match self.by_ip.get(&ip) {
+                Some(mac) => *mac,
+                None => {
+                    self.waiting.entry(ip).or_default().push(s);
+                    return Change::None;
+                }
+            },
+            (None, None) => return Change::None,
+        };
+        let at = s.at;
+        let ouis = &self.ouis;
+        let mut is_new = false;
+        let device = self.devices.entry(mac).or_insert_with(|| {
+            is_new = true;
+            Device::new(mac, at, ouis)
+        });
+        let before = device.visible();
+        let old_ip = device.ip.as_ref().map(|f| f.value);
+        device.absorb(s);
+        let after_ip = device.ip.as_ref().map(|f| f.value);
+        let changed = device.visible() != before;
+        if after_ip != old_ip {
+            if let Some(old) = old_ip {
+                if self.by_ip.get(&old) == Some(&mac) {
+                    self.by_ip.remove(&old);
+                }
+            }
+            if let Some(ip) = after_ip {
+                self.by_ip.insert(ip, mac);
+                for waiting in self.waiting.remove(&ip).unwrap_or_default() {
+                    self.merge(Sighting {
+                        mac: Some(mac),
+                        ..waiting
+                    });
+                }
+            }
+        }
+        match (is_new, changed) {
+            (true, _) => Change::New(mac),
+            (false, true) => Change::Updated(mac),
+            (false, false) => Change::None,
+        }
+    }
+
+    pub fn get(&self, mac: Mac) -> Option<&Device> {
+        self.devices.get(&mac)
+    }
+
+    /// The device at an address, by its freshest IP.
+    pub fn at(&self, ip: Ipv4Addr) -> Option<&Device> {
+        self.by_ip.get(&ip).and_then(|m| self.devices.get(m))
+    }
+
+    /// Every device, by MAC.
+    pub fn devices(&self) -> impl Iterator<Item = &Device> {
+        self.devices.values()
+    }
+
+    /// Poly candidates only (everything with `all`).
+    pub fn listed(&self, all: bool) -> impl Iterator<Item = &Device> {
+        self.devices.values().filter(move |d| all || d.is_poly())
+    }
+
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
+    }
+
+    pub fn ouis(&self) -> &Ouis {
+        &self.ouis
+    }
+}
+
+#[cfg(test)]
+mod tests;

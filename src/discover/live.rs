@@ -1,0 +1,368 @@
+//! The live engine: one raw channel on the named interface, listened to from the first millisecond (ARP, DHCP,
+//! LLDP, CDP that phones send anyway) while the paced ARP sweep asks the named range, mDNS browses briefly, and
+//! every Poly candidate that shows an address inside the range is fingerprinted over HTTP(S) as soon as it does,
+//! with bounded concurrency. Everything lands in one shared [`Inventory`]; each visible change is handed to the
+//! caller at once so the display streams. Without a range, nothing is sent at all: no sweep, no mDNS query, no
+//! HTTP request. In background mode (`onboard`) it keeps listening until told to stop, so a phone that moves to
+//! another address after a reboot is found again by its MAC.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use ipnet::Ipv4Net;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::inventory::{Change, Device, Inventory};
+use super::link::Link;
+use super::sighting::{self, Sighting};
+use super::sweep::{Rate, Step, Sweep};
+use super::{DiscoverError, fingerprint, mdns};
+use crate::mac::Mac;
+use crate::profile::ProfileSet;
+use crate::wire::{self, arp};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub link: Link,
+    /// The range the user named: the sweep asks it, and only addresses inside it are fingerprinted. `None`:
+    /// listen only, send nothing.
+    pub range: Option<Ipv4Net>,
+    /// The sweep's addresses (from [`super::targets`], which enforces the /16 limit).
+    pub targets: Vec<Ipv4Addr>,
+    pub rate: Rate,
+    /// Keep listening at least this long (LLDP needs ~35 s to hear every phone once).
+    pub listen: Duration,
+    /// Browse mDNS this long (only with a range).
+    pub mdns: Option<Duration>,
+    /// Fingerprint candidates' web UIs (only with a range).
+    pub fingerprint: bool,
+    pub fingerprint_concurrency: usize,
+    pub web_timeout: Duration,
+    /// Listen promiscuously (LLDP/CDP multicast).
+    pub promiscuous: bool,
+    /// Keep listening after everything else is done, until `stop` turns true (`onboard`).
+    pub background: bool,
+}
+
+/// What the engine reports while it runs.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// A device appeared or one of its visible fields changed; `at` is the time since the start.
+    Device {
+        change: Change,
+        device: Box<Device>,
+        at: Duration,
+    },
+    /// The sweep ended.
+    SweepDone {
+        sent: u64,
+        answers: usize,
+        took: Duration,
+    },
+    /// Something worth a line that is not an error (mDNS could not start, a send failed and was retried).
+    Note(String),
+}
+
+/// Figures of one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    pub frames: u64,
+    pub sightings: u64,
+    pub sweep_sent: u64,
+    pub sweep_answers: usize,
+    pub sweep_took: Option<Duration>,
+    pub fingerprints: usize,
+    pub mdns_instances: usize,
+    pub elapsed: Duration,
+}
+
+enum Heard {
+    Sighting(Sighting),
+    SweepDone {
+        sent: u64,
+        answers: usize,
+        took: Duration,
+    },
+    MdnsDone(Result<usize, String>),
+    Note(String),
+    ChannelLost(String),
+}
+
+/// Runs discovery until the sweep, the fingerprints, the mDNS browse and the listening window are all done (in
+/// background mode: until `stop` turns true), or until `stop` turns true (Ctrl-C).
+pub async fn run(
+    plan: Plan,
+    profiles: Arc<ProfileSet>,
+    inventory: Arc<Mutex<Inventory>>,
+    stop: Option<watch::Receiver<bool>>,
+    mut on: impl FnMut(Update),
+) -> Result<Stats, DiscoverError> {
+    let start = Instant::now();
+    let (tx_frames, rx_frames) = plan.link.open(plan.promiscuous)?;
+    let (heard_tx, mut heard) = mpsc::unbounded_channel::<Heard>();
+    let halt = Arc::new(AtomicBool::new(false));
+    let frames = Arc::new(AtomicU64::new(0));
+    let sending = plan.range.is_some() && !plan.targets.is_empty();
+    let sweep = Arc::new(Mutex::new(Sweep::new(
+        if sending {
+            plan.targets.clone()
+        } else {
+            Vec::new()
+        },
+        plan.rate,
+    )));
+    let own = plan.link.mac;
+
+    let listener = {
+        let (halt, frames, sweep, heard_tx) = (
+            halt.clone(),
+            frames.clone(),
+            sweep.clone(),
+            heard_tx.clone(),
+        );
+        std::thread::Builder::new()
+            .name("discover-listen".into())
+            .spawn(move || listen(rx_frames, own, halt, frames, sweep, heard_tx))
+            .map_err(|source| DiscoverError::Channel {
+                interface: plan.link.name.clone(),
+                source,
+            })?
+    };
+    let sender = if sending {
+        let (halt, sweep, heard_tx) = (halt.clone(), sweep.clone(), heard_tx.clone());
+        let from = plan.link.ipv4.map_or(Ipv4Addr::UNSPECIFIED, |(ip, _)| ip);
+        Some(
+            std::thread::Builder::new()
+                .name("discover-sweep".into())
+                .spawn(move || send(tx_frames, own, from, halt, sweep, heard_tx))
+                .map_err(|source| DiscoverError::Channel {
+                    interface: plan.link.name.clone(),
+                    source,
+                })?,
+        )
+    } else {
+        drop(tx_frames);
+        None
+    };
+    let mut mdns_running = false;
+    if let (Some(window), true) = (plan.mdns, plan.range.is_some()) {
+        let (name, heard_tx) = (plan.link.name.clone(), heard_tx.clone());
+        mdns_running = std::thread::Builder::new()
+            .name("discover-mdns".into())
+            .spawn(move || {
+                let tx = heard_tx.clone();
+                let r = mdns::browse(&name, window, |s| {
+                    let _ = tx.send(Heard::Sighting(s));
+                });
+                let _ = heard_tx.send(Heard::MdnsDone(r));
+            })
+            .is_ok();
+    }
+    drop(heard_tx);
+
+    let mut stats = Stats::default();
+    let mut sweep_running = sending;
+    let mut probes: JoinSet<Sighting> = JoinSet::new();
+    let limit = Arc::new(Semaphore::new(plan.fingerprint_concurrency.max(1)));
+    let mut probed: HashSet<(Mac, Ipv4Addr)> = HashSet::new();
+    let listen_until = tokio::time::Instant::from_std(start + plan.listen);
+    let mut stop = stop;
+    let mut lost = None;
+    loop {
+        let background = plan.background;
+        let listened = tokio::time::Instant::now() >= listen_until;
+        if !background && !sweep_running && !mdns_running && probes.is_empty() && listened {
+            break;
+        }
+        if stop.as_ref().is_some_and(|s| *s.borrow()) {
+            break;
+        }
+        let stopped = async {
+            match stop.as_mut() {
+                Some(s) => {
+                    let _ = s.changed().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let sighting = tokio::select! {
+            h = heard.recv() => match h {
+                Some(Heard::Sighting(s)) => Some(s),
+                Some(Heard::SweepDone { sent, answers, took }) => {
+                    sweep_running = false;
+                    stats.sweep_sent = sent;
+                    stats.sweep_answers = answers;
+                    stats.sweep_took = Some(took);
+                    on(Update::SweepDone { sent, answers, took });
+                    None
+                }
+                Some(Heard::MdnsDone(r)) => {
+                    mdns_running = false;
+                    match r {
+                        Ok(n) => stats.mdns_instances = n,
+                        Err(e) => on(Update::Note(format!("{e}; continuing without mDNS"))),
+                    }
+                    None
+                }
+                Some(Heard::Note(n)) => { on(Update::Note(n)); None }
+                Some(Heard::ChannelLost(e)) => { lost = Some(e); break; }
+                None => break,
+            },
+            Some(done) = probes.join_next(), if !probes.is_empty() => {
+                stats.fingerprints += 1;
+                done.ok()
+            }
+            _ = tokio::time::sleep_until(listen_until), if !listened => None,
+            _ = stopped => None,
+        };
+        let Some(s) = sighting else { continue };
+        stats.sightings += 1;
+        let (change, device) = {
+            let mut inv = inventory.lock().unwrap_or_else(|p| p.into_inner());
+            let change = inv.merge(s);
+            let mac = match change {
+                Change::New(m) | Change::Updated(m) => Some(m),
+                Change::None => None,
+            };
+            (change, mac.and_then(|m| inv.get(m).cloned()))
+        };
+        let Some(device) = device else { continue };
+        on(Update::Device {
+            change,
+            device: Box::new(device.clone()),
+            at: start.elapsed(),
+        });
+        // Fingerprint a candidate once per address it shows inside the named range.
+        if let (true, Some(range), Some(ip)) = (
+            plan.fingerprint,
+            plan.range,
+            device.ip.as_ref().map(|f| f.value),
+        ) {
+            if device.is_poly() && range.contains(&ip) && probed.insert((device.mac, ip)) {
+                let (profiles, limit, timeout) =
+                    (profiles.clone(), limit.clone(), plan.web_timeout);
+                probes.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    fingerprint::probe(device.mac, ip, &profiles, timeout).await
+                });
+            }
+        }
+    }
+    halt.store(true, Ordering::SeqCst);
+    probes.abort_all();
+    let join = tokio::task::spawn_blocking(move || {
+        let _ = listener.join();
+        if let Some(s) = sender {
+            let _ = s.join();
+        }
+    });
+    let _ = join.await;
+    stats.frames = frames.load(Ordering::Relaxed);
+    stats.elapsed = start.elapsed();
+    if let Some(e) = lost {
+        return Err(DiscoverError::Channel {
+            interface: plan.link.name,
+            source: std::io::Error::other(e),
+        });
+    }
+    Ok(stats)
+}
+
+/// The listener thread: every frame, from the first millisecond; ARP replies to us also answer the sweep.
+fn listen(
+    mut rx: Box<dyn pnet::datalink::DataLinkReceiver>,
+    own: Mac,
+    halt: Arc<AtomicBool>,
+    frames: Arc<AtomicU64>,
+    sweep: Arc<Mutex<Sweep>>,
+    out: mpsc::UnboundedSender<Heard>,
+) {
+    while !halt.load(Ordering::Relaxed) {
+        let frame = match rx.next() {
+            Ok(frame) => frame,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = out.send(Heard::ChannelLost(e.to_string()));
+                return;
+            }
+        };
+        frames.fetch_add(1, Ordering::Relaxed);
+        let at = SystemTime::now();
+        if let Ok(f) = arp::parse_frame(frame) {
+            if f.arp.operation == arp::Operation::Reply && f.arp.target_mac == own {
+                sweep
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .answered(f.arp.sender_ip);
+            }
+        }
+        if let Some(s) = sighting::from_frame(frame, at, Some(own)) {
+            if out.send(Heard::Sighting(s)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The sweep thread: paced raw ARP requests from our own MAC and address, never through the OS neighbour table.
+fn send(
+    mut tx: Box<dyn pnet::datalink::DataLinkSender>,
+    own: Mac,
+    from: Ipv4Addr,
+    halt: Arc<AtomicBool>,
+    sweep: Arc<Mutex<Sweep>>,
+    out: mpsc::UnboundedSender<Heard>,
+) {
+    let start = Instant::now();
+    let mut buf = [0u8; wire::ETHERNET_MIN_FRAME_LEN];
+    let mut failures = 0u32;
+    while !halt.load(Ordering::Relaxed) {
+        let step = sweep
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next(Instant::now());
+        match step {
+            Step::Send(ip) => {
+                let request = arp::ArpRepr::request(own, from, ip);
+                let Ok(n) = request.emit_frame(wire::BROADCAST, &mut buf) else {
+                    continue;
+                };
+                // A full send queue (ENOBUFS) is retried a few times, as arp-scan does.
+                for attempt in 0..20 {
+                    match tx.send_to(&buf[..n], None) {
+                        Some(Ok(())) | None => break,
+                        Some(Err(e)) if attempt < 19 => {
+                            tracing::debug!("ARP request to {ip}: {e}; retrying");
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        Some(Err(e)) => {
+                            failures += 1;
+                            if failures == 1 {
+                                let _ = out.send(Heard::Note(format!(
+                                    "could not send an ARP request for {ip}: {e}"
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+            Step::Wait(at) => {
+                let wait = at.saturating_duration_since(Instant::now());
+                std::thread::sleep(wait.min(Duration::from_millis(50)));
+            }
+            Step::Done => break,
+        }
+    }
+    let s = sweep.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = out.send(Heard::SweepDone {
+        sent: s.requests_sent(),
+        answers: s.answers(),
+        took: start.elapsed(),
+    });
+}
