@@ -41,6 +41,7 @@ fn job(sim: &Simulator) -> Job {
         expected_mac: None,
         search_range: None,
         search_rate: 20,
+        heard: None,
         clock: Clock::new(SCALE),
         timing: Timing::default(),
         patience: Patience::default(),

@@ -351,6 +351,84 @@ impl Display {
     }
 }
 
+/// Runs discovery on an interface with the streaming display: announces what will be sent, then streams.
+async fn live_inventory(
+    plan: Plan,
+    profiles: Arc<ProfileSet>,
+    ouis: Ouis,
+    display: &Display,
+) -> anyhow::Result<(Inventory, live::Stats)> {
+    if display.mode != Mode::Json {
+        for l in announce(&plan) {
+            eprintln!("{l}");
+        }
+    } else {
+        println!(
+            "{}",
+            serde_json::json!({ "event": "start", "interface": plan.link.name, "range": plan.range, "rate": plan.rate.per_sec, "expected-ms": plan.rate.expected(plan.targets.len()).as_millis() })
+        );
+    }
+    let inventory = Arc::new(Mutex::new(Inventory::new(ouis)));
+    let stop = super::provision::stop_on_ctrl_c();
+    let inv = inventory.clone();
+    let stats = live::run(plan, profiles, inventory.clone(), Some(stop), |u| {
+        display.update(&u, &inv)
+    })
+    .await?;
+    display.bar.finish_and_clear();
+    let inv = inventory.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok((inv, stats))
+}
+
+/// `onboard --interface`: discovers the range, shows the table, and returns the phones ready to onboard as
+/// targets, with the shared inventory a background listener keeps fresh during the run.
+pub async fn targets_for_onboard(
+    how: &DiscoverArgs,
+    profiles: Arc<ProfileSet>,
+    json: bool,
+) -> anyhow::Result<Vec<crate::fleet::targets::Target>> {
+    if how.cidr.is_none() {
+        anyhow::bail!(
+            "onboard --interface needs --cidr, the range to look for phones in (nothing is sent to a range you did not name)"
+        );
+    }
+    let ouis = how.ouis(&profiles)?;
+    let display = Display::new(json, false);
+    let plan = how.plan()?;
+    let (inv, stats) = live_inventory(plan, profiles, ouis, &display).await?;
+    if !json {
+        println!("\n{}", table(inv.listed(false)));
+        let (all, poly, ready) = tally(&inv);
+        println!(
+            "Discovery: {poly} Poly phone candidates ({ready} ready to onboard) among {all} hosts in {:.1} s.\n",
+            stats.elapsed.as_secs_f64()
+        );
+    }
+    let mut out = Vec::new();
+    for d in inv
+        .listed(false)
+        .filter(|d| d.readiness() == discover::Readiness::Ready)
+    {
+        let Some(web) = &d.web else { continue };
+        let base = crate::fleet::targets::parse_address(&web.value.url, false)
+            .map_err(|e| anyhow::anyhow!("phone {}: {e}", d.mac))?;
+        out.push(crate::fleet::targets::Target {
+            key: crate::fleet::targets::key_of(&base),
+            base,
+            mac: Some(d.mac),
+            extension: None,
+            user: None,
+        });
+    }
+    if out.is_empty() {
+        anyhow::bail!(
+            "discovery found no phone ready to onboard in {} (see the table above for why each candidate is not)",
+            how.cidr.map(|c| c.to_string()).unwrap_or_default()
+        );
+    }
+    Ok(out)
+}
+
 /// Runs `polyprov discover`.
 pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
@@ -381,26 +459,7 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
         };
     }
     let plan = args.how.plan()?;
-    if display.mode != Mode::Json {
-        for l in announce(&plan) {
-            eprintln!("{l}");
-        }
-    } else {
-        println!(
-            "{}",
-            serde_json::json!({ "event": "start", "interface": plan.link.name, "range": plan.range, "rate": plan.rate.per_sec, "expected-ms": plan.rate.expected(plan.targets.len()).as_millis() })
-        );
-    }
-    let inventory = Arc::new(Mutex::new(Inventory::new(ouis)));
-    let stop = super::provision::stop_on_ctrl_c();
-    let inv = inventory.clone();
-    let d = &display;
-    let stats = live::run(plan, profiles, inventory.clone(), Some(stop), |u| {
-        d.update(&u, &inv)
-    })
-    .await?;
-    display.bar.finish_and_clear();
-    let inv = inventory.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let (inv, stats) = live_inventory(plan, profiles, ouis, &display).await?;
     let mut line = format!(
         "{} frames heard in {:.1} s",
         stats.frames,
@@ -464,4 +523,44 @@ fn finish(
         );
     }
     Ok(())
+}
+
+/// Discovery kept listening (sending nothing) while `onboard` runs, so a phone that comes back from a reboot on
+/// another address is found again by its MAC as soon as it announces itself (DHCP, gratuitous ARP, LLDP).
+pub struct Background {
+    pub heard: crate::phone::locate::Heard,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Background {
+    /// Starts listening on the interface of `how`; `None` (with a note) when the channel cannot be opened.
+    pub fn start(how: &DiscoverArgs, profiles: Arc<ProfileSet>) -> anyhow::Result<Background> {
+        let mut plan = how.plan()?;
+        plan.range = None;
+        plan.targets.clear();
+        plan.mdns = None;
+        plan.fingerprint = false;
+        plan.background = true;
+        let inventory = Arc::new(Mutex::new(Inventory::new(how.ouis(&profiles)?)));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let inv = inventory.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = live::run(plan, profiles, inv, Some(stopped), |_| {}).await {
+                tracing::warn!("background discovery stopped: {e}");
+            }
+        });
+        let heard = crate::phone::locate::Heard(Arc::new(move |mac| {
+            let inv = inventory.lock().unwrap_or_else(|p| p.into_inner());
+            inv.get(mac)
+                .and_then(|d| d.ip.as_ref())
+                .map(|f| std::net::IpAddr::V4(f.value))
+        }));
+        Ok(Background { heard, stop, task })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
 }

@@ -217,6 +217,7 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         allow: Default::default(),
         search_range: None,
         search_rate: 20,
+        heard: None,
     };
     let dir = std::env::temp_dir().join(format!(
         "polyprov-demo-{}",

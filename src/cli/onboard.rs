@@ -32,8 +32,16 @@ pub struct OnboardArgs {
     #[arg(long)]
     pub site: Option<PathBuf>,
     /// Targets: one address per line, or a CSV with ip/mac/extension/user columns.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "interface")]
     pub targets: Option<PathBuf>,
+    /// Find the phones by discovery on this interface instead (sweeping --cidr at --rate); discovery keeps
+    /// listening during the run, so a phone that moves after a reboot is found again by its MAC.
+    #[arg(long, requires = "cidr")]
+    pub interface: Option<String>,
+    /// Discovery's ARP sweep rate: polite (10/s, under Cisco DAI's 15/s: the default), brisk (200/s), fast (500/s),
+    /// or requests/s.
+    #[arg(long, default_value = "polite")]
+    pub rate: crate::discover::sweep::Rate,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
@@ -179,6 +187,7 @@ impl Recorded {
             allow: self.allow.clone(),
             search_range: self.cidr,
             search_rate: 20,
+            heard: None,
         })
     }
 }
@@ -198,7 +207,11 @@ fn read_macs(path: &Path) -> anyhow::Result<Vec<Mac>> {
 }
 
 /// Layer the command line over the site file into what the run records.
-pub fn recorded(args: &OnboardArgs, profiles: &ProfileSet) -> anyhow::Result<Recorded> {
+pub fn recorded(
+    args: &OnboardArgs,
+    profiles: &ProfileSet,
+    discovered: Option<Vec<Target>>,
+) -> anyhow::Result<Recorded> {
     let site = match &args.site {
         Some(p) => Site::load(p)?,
         None => Site::default(),
@@ -206,10 +219,11 @@ pub fn recorded(args: &OnboardArgs, profiles: &ProfileSet) -> anyhow::Result<Rec
     let Some(server_url) = args.server.server_url.clone().or(site.server_url.clone()) else {
         bail!("no provisioning server: give --server-url or server-url in the site file");
     };
-    let targets = match &args.targets {
-        Some(p) => targets::load(p, args.watch.http)?,
-        None => bail!(
-            "no phones to onboard: give --targets FILE (discovery on an interface comes with `polyprov discover`)"
+    let targets = match (&args.targets, discovered) {
+        (_, Some(found)) => found,
+        (Some(p), None) => targets::load(p, args.watch.http)?,
+        (None, None) => bail!(
+            "no phones to onboard: give --targets FILE, or --interface IF --cidr RANGE to discover them"
         ),
     };
     let allow_mac_file = args.allow_mac_file.clone().or(site.allow_mac_file.clone());
@@ -351,9 +365,37 @@ fn run_dir(state_dir: &Path) -> anyhow::Result<PathBuf> {
 
 pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
-    let rec = recorded(&args, &profiles)?;
-    let settings = rec.settings(None)?;
+    let how = args
+        .interface
+        .as_ref()
+        .map(|i| super::discover::DiscoverArgs {
+            interface: Some(i.clone()),
+            cidr: args.watch.cidr.and_then(|c| match c {
+                IpNet::V4(n) => Some(n),
+                IpNet::V6(_) => None,
+            }),
+            rate: args.rate,
+            passive: None,
+            allow_large_range: false,
+            no_mdns: false,
+            mdns_secs: 3,
+            ouis: args.allow_ouis.clone(),
+            fingerprint_concurrency: 16,
+        });
+    let discovered = match &how {
+        Some(how) => Some(
+            super::discover::targets_for_onboard(how, profiles.clone(), args.watch.json).await?,
+        ),
+        None => None,
+    };
+    let rec = recorded(&args, &profiles, discovered)?;
+    let mut settings = rec.settings(None)?;
     confirm(&rec, args.yes)?;
+    let background = match &how {
+        Some(how) => Some(super::discover::Background::start(how, profiles.clone())?),
+        None => None,
+    };
+    settings.heard = background.as_ref().map(|b| b.heard.clone());
     let state_dir = args
         .state_dir
         .clone()
@@ -379,7 +421,11 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         mode(args.watch.json),
         None,
     )
-    .await?;
+    .await;
+    if let Some(b) = background {
+        b.stop().await;
+    }
+    let code = code?;
     if args.print_resources {
         println!("{}", serde_json::json!({ "resources": resources() }));
     }

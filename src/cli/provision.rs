@@ -128,6 +128,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         expected_mac: args.mac,
         search_range: args.watch.cidr,
         search_rate: args.watch.search_rate,
+        heard: None,
         clock: Clock::new(args.watch.time_scale),
         timing: Timing {
             return_secs: args.watch.return_secs,

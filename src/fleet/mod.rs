@@ -36,6 +36,8 @@ pub struct Settings {
     pub allow: Allow,
     pub search_range: Option<ipnet::IpNet>,
     pub search_rate: u32,
+    /// Where live discovery last heard each MAC (`onboard --interface`).
+    pub heard: Option<crate::phone::locate::Heard>,
 }
 
 impl Settings {
@@ -50,6 +52,7 @@ impl Settings {
             expected_mac: t.mac,
             search_range: self.search_range,
             search_rate: self.search_rate,
+            heard: self.heard.clone(),
             clock: self.clock,
             timing: self.timing,
             patience: self.patience,

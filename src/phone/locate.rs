@@ -10,6 +10,18 @@ use ipnet::IpNet;
 use super::tls::{PhoneVerifier, Trust};
 use crate::mac::Mac;
 
+/// Where discovery last heard a MAC, when discovery keeps listening during the run (`onboard --interface`): the
+/// freshest ARP, DHCP or LLDP address of that MAC. A new lease is announced by the phone itself (DHCP, gratuitous ARP),
+/// so this finds a moved phone without probing anything.
+#[derive(Clone)]
+pub struct Heard(pub std::sync::Arc<dyn Fn(Mac) -> Option<IpAddr> + Send + Sync>);
+
+impl std::fmt::Debug for Heard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Heard(live discovery)")
+    }
+}
+
 /// Where to look.
 #[derive(Debug, Clone)]
 pub struct Search {
@@ -21,6 +33,8 @@ pub struct Search {
     pub range: Option<IpNet>,
     /// Addresses probed per second.
     pub rate: u32,
+    /// Live discovery's view, asked first.
+    pub heard: Option<Heard>,
 }
 
 /// Parse `/proc/net/arp` text: the address whose hardware address is `mac`.
@@ -36,6 +50,13 @@ pub fn neighbour_lookup(table: &str, mac: Mac) -> Option<IpAddr> {
 
 /// Look for the phone; `skip` is the address it left.
 pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
+    if let Some(heard) = &search.heard {
+        if let Some(ip) = (heard.0)(search.mac).filter(|ip| *ip != skip) {
+            if certificate_names(search, ip).await {
+                return Some(ip);
+            }
+        }
+    }
     if let Ok(table) = std::fs::read_to_string("/proc/net/arp") {
         if let Some(ip) = neighbour_lookup(&table, search.mac).filter(|ip| *ip != skip) {
             if certificate_names(search, ip).await {

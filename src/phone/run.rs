@@ -41,6 +41,8 @@ pub struct Job {
     pub search_range: Option<IpNet>,
     /// Addresses probed per second while looking for it (politeness on the customer's LAN).
     pub search_rate: u32,
+    /// Where live discovery last heard each MAC (`onboard --interface`).
+    pub heard: Option<super::locate::Heard>,
     /// Phone time, scaled when the phones are simulated.
     pub clock: Clock,
     pub timing: Timing,
@@ -969,6 +971,7 @@ async fn relocate(
         https: base.scheme() == "https",
         range: job.search_range,
         rate: job.search_rate,
+        heard: job.heard.clone(),
     };
     tokio::time::timeout(budget, locate::find(&search, skip))
         .await
