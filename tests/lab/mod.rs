@@ -1,0 +1,435 @@
+//! The namespace lab: a switch (a Linux bridge in its own network namespace, forwarding LLDP with
+//! `group_fwd_mask`), the technician's laptop (namespace `t`, 198.18.0.1/24, `eth0`), and hosts plugged into the
+//! switch, each in its own namespace with its own MAC: simulated phones (`polyprov sim` bound to the host's
+//! address), real `lldpd` sending Poly-like LLDP-MED or CDP, a real `avahi-daemon`, raw frames (DHCP broadcasts)
+//! sent with a packet socket, and hosts that are not phones. Only 198.18.0.0/24 inside namespaces this lab made;
+//! everything (processes, namespaces, their interfaces) is removed on drop.
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static LABS: AtomicU32 = AtomicU32::new(0);
+
+/// The laptop's MAC and address.
+pub const TECH_MAC: &str = "02:00:00:00:00:01";
+pub const TECH_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+
+/// Whether this machine can build the lab: root, and the programs it runs.
+pub fn check() -> Result<(), String> {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Err("not root (network namespaces need CAP_SYS_ADMIN)".into());
+    }
+    for tool in [
+        "ip",
+        "nft",
+        "lldpd",
+        "lldpcli",
+        "avahi-daemon",
+        "python3",
+        "tcpdump",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !found {
+            return Err(format!("{tool} is not installed (`.ci/run` installs it)"));
+        }
+    }
+    Ok(())
+}
+
+/// Skips (locally) or fails (in CI, which must run the lab) when the lab cannot be built.
+pub fn available(test: &str) -> bool {
+    match check() {
+        Ok(()) => true,
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: the namespace lab cannot run on CI: {why}")
+        }
+        Err(why) => {
+            eprintln!("{test}: SKIPPED: {why}");
+            false
+        }
+    }
+}
+
+pub struct Lab {
+    pub prefix: String,
+    switch: String,
+    namespaces: Vec<String>,
+    children: Vec<(String, Child)>,
+    pub dir: PathBuf,
+    ports: u32,
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl Lab {
+    /// The switch and the technician's laptop.
+    pub fn new(tag: &str) -> Lab {
+        let n = LABS.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("ppl{}{tag}{n}", std::process::id());
+        let dir = std::env::temp_dir().join(&prefix);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("lab directory");
+        let switch = format!("{prefix}-sw");
+        run(&["ip", "netns", "add", &switch]);
+        let mut lab = Lab {
+            prefix,
+            switch: switch.clone(),
+            namespaces: vec![switch.clone()],
+            children: Vec::new(),
+            dir,
+            ports: 0,
+        };
+        run(&["ip", "-n", &switch, "link", "add", "br0", "type", "bridge"]);
+        // Forward LLDP (01:80:c2:00:00:0e, bit 14) like a hub or mirror port does; STP off so ports forward at once.
+        run(&[
+            "ip",
+            "-n",
+            &switch,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "group_fwd_mask",
+            "0x4000",
+            "stp_state",
+            "0",
+        ]);
+        run(&["ip", "-n", &switch, "link", "set", "br0", "up"]);
+        lab.host("t", TECH_MAC, Some(TECH_IP));
+        lab
+    }
+
+    pub fn ns(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix)
+    }
+
+    /// The technician's namespace.
+    pub fn tech(&self) -> String {
+        self.ns("t")
+    }
+
+    /// A host on the switch: namespace `name`, interface `eth0` with `mac`, and `ip`/24 when it has an address.
+    pub fn host(&mut self, name: &str, mac: &str, ip: Option<Ipv4Addr>) -> String {
+        let ns = self.ns(name);
+        run(&["ip", "netns", "add", &ns]);
+        self.namespaces.push(ns.clone());
+        self.ports += 1;
+        let port = format!("p{}", self.ports);
+        run(&[
+            "ip",
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            &ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &port,
+            "netns",
+            &self.switch,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ]);
+        // No IPv6: no router solicitations or DAD probes, so "sends nothing" can be counted exactly.
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &ns,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+        ]);
+        run(&["ip", "-n", &ns, "link", "set", "eth0", "address", mac]);
+        if let Some(ip) = ip {
+            run(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{ip}/24"),
+                "dev",
+                "eth0",
+            ]);
+        }
+        run(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+        run(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Frames the host has sent so far (its switch port's receive counter).
+    pub fn frames_sent_by(&self, name: &str) -> u64 {
+        let idx = self
+            .namespaces
+            .iter()
+            .position(|n| *n == self.ns(name))
+            .expect("a host of this lab");
+        let port = format!("p{idx}");
+        let out = run(&["ip", "-n", &self.switch, "-s", "-j", "link", "show", &port]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j");
+        v[0]["stats64"]["rx"]["packets"]
+            .as_u64()
+            .expect("rx packets")
+    }
+
+    /// Runs a program in a namespace in the background until the lab is dropped; its output goes to `<log>.log`.
+    pub fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) {
+        let path = self.dir.join(format!("{log}.log"));
+        let file = std::fs::File::create(&path).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        self.children.push((log.to_string(), child));
+    }
+
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Runs a program in a namespace to completion.
+    pub fn exec(&self, ns: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    /// Simulated phones from a fleet file (`polyprov sim`), listening on the host's address.
+    pub fn sim(&mut self, ns: &str, name: &str, fleet: &str, ip: Ipv4Addr) {
+        let path = self.dir.join(format!("{name}.toml"));
+        std::fs::write(&path, fleet).expect("fleet file");
+        let bin = env!("CARGO_BIN_EXE_polyprov");
+        let (p, bind) = (path.display().to_string(), ip.to_string());
+        self.spawn(
+            ns,
+            name,
+            &[
+                bin,
+                "sim",
+                "--fleet",
+                &p,
+                "--bind",
+                &bind,
+                "--control",
+                &format!("{ip}:0"),
+            ],
+        );
+    }
+
+    /// A real lldpd on the host's eth0, sending every second (the LLDP-MED fast-start rate).
+    pub fn lldpd(&mut self, ns: &str, name: &str, args: &[&str], hostname: &str) {
+        let conf = self.dir.join(format!("{name}.conf"));
+        std::fs::write(
+            &conf,
+            format!("configure lldp tx-interval 1\nconfigure system hostname {hostname}\n"),
+        )
+        .expect("lldpd conf");
+        let sock = self.dir.join(format!("{name}.sock")).display().to_string();
+        let pid = self.dir.join(format!("{name}.pid")).display().to_string();
+        let conf = conf.display().to_string();
+        let mut all = vec![
+            "lldpd", "-d", "-u", &sock, "-p", &pid, "-I", "eth0", "-O", &conf,
+        ];
+        all.extend_from_slice(args);
+        self.spawn(ns, name, &all);
+    }
+
+    /// A real avahi-daemon answering for `hostname` and announcing `services` (name, type, port), with its own
+    /// runtime and service directories (bind-mounted inside the namespace's private mount table).
+    pub fn avahi(&mut self, ns: &str, name: &str, hostname: &str, services: &[(&str, &str, u16)]) {
+        let svc = self.dir.join(format!("{name}-services"));
+        std::fs::create_dir_all(&svc).expect("services dir");
+        for (i, (title, ty, port)) in services.iter().enumerate() {
+            std::fs::write(
+                svc.join(format!("{i}.service")),
+                format!(
+                    "<?xml version=\"1.0\" standalone='no'?>\n<!DOCTYPE service-group SYSTEM \"avahi-service.dtd\">\n<service-group><name>{title}</name><service><type>{ty}</type><port>{port}</port></service></service-group>\n"
+                ),
+            )
+            .expect("service file");
+        }
+        let conf = self.dir.join(format!("{name}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "[server]\nhost-name={hostname}\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=eth0\nenable-dbus=no\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-workstation=no\npublish-hinfo=no\n"
+            ),
+        )
+        .expect("avahi conf");
+        let script = format!(
+            "mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && mount --bind {} /etc/avahi/services && exec avahi-daemon -f {} --no-drop-root --no-chroot --no-rlimits",
+            svc.display(),
+            conf.display()
+        );
+        self.spawn(ns, name, &["sh", "-c", &script]);
+    }
+
+    /// Sends raw Ethernet frames from a host's eth0 (a packet socket; DHCP broadcasts of a booting phone).
+    pub fn send_frames(&self, ns: &str, frames: &[Vec<u8>]) {
+        let hex: Vec<String> = frames
+            .iter()
+            .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        let mut args = vec![
+            "python3",
+            "-c",
+            "import socket,sys\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('eth0',0))\nfor h in sys.argv[1:]: s.send(bytes.fromhex(h))",
+        ];
+        args.extend(hex.iter().map(String::as_str));
+        let out = self.exec(ns, &args);
+        assert!(
+            out.status.success(),
+            "sending frames: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Drops `percent` % of the frames the switch forwards, at random (an nftables bridge rule).
+    pub fn lossy(&self, percent: u32) {
+        let rules = format!(
+            "table bridge lab {{ chain lossy {{ type filter hook forward priority 0; policy accept; numgen random mod 100 < {percent} drop; }} }}\n"
+        );
+        let path = self.dir.join("lossy.nft");
+        std::fs::write(&path, rules).expect("nft rules");
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.switch,
+            "nft",
+            "-f",
+            &path.display().to_string(),
+        ]);
+    }
+
+    pub fn lossless(&self) {
+        let _ = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.switch,
+                "nft",
+                "delete",
+                "table",
+                "bridge",
+                "lab",
+            ])
+            .output();
+    }
+
+    /// Waits until `ns` accepts TCP on `ip:port` (a simulated phone's web server).
+    pub fn wait_tcp(&self, ns: &str, ip: Ipv4Addr, port: u16, within: Duration) {
+        let deadline = Instant::now() + within;
+        let probe = format!(
+            "import socket\ns=socket.socket()\ns.settimeout(0.5)\ns.connect(('{ip}',{port}))"
+        );
+        while Instant::now() < deadline {
+            if self.exec(ns, &["python3", "-c", &probe]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{ip}:{port} in {ns} never listened");
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+        }
+        for (_, child) in &mut self.children {
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Whatever still runs inside (lldpd's privilege-separated child, avahi) dies with its namespace's pids.
+        for ns in self.namespaces.iter().rev() {
+            let _ = Command::new("ip")
+                .args(["netns", "pids", ns])
+                .output()
+                .map(|o| {
+                    for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                        let _ = Command::new("kill").args(["-9", pid]).status();
+                    }
+                });
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        if std::env::var_os("POLYPROV_KEEP_LAB").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Reads `polyprov discover --json` output: the summary line's devices, by MAC.
+pub fn summary(stdout: &[u8]) -> serde_json::Value {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary in {}", String::from_utf8_lossy(stdout)))
+}
+
+pub fn device<'a>(summary: &'a serde_json::Value, mac: &str) -> Option<&'a serde_json::Value> {
+    summary["devices"].as_array()?.iter().find(|d| {
+        d["device"]["mac"]
+            .as_str()
+            .is_some_and(|m| m.eq_ignore_ascii_case(&mac.replace(':', "")))
+    })
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
