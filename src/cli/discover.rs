@@ -82,11 +82,11 @@ impl DiscoverArgs {
             .ok_or_else(|| DiscoverError::NoInterface {
                 available: link::describe_all(),
             })?;
-        let link = Link::find(name)?;
         let targets = match self.cidr {
             Some(range) => discover::targets(range, self.allow_large_range)?,
             None => Vec::new(),
         };
+        let link = Link::find(name)?;
         let default_listen = if self.cidr.is_some() { 0 } else { 35 };
         Ok(Plan {
             link,
