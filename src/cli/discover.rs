@@ -71,6 +71,9 @@ pub struct DiscoverCmd {
     /// Write the phones ready to onboard as a targets CSV (ip,mac) for `onboard --targets`.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+    /// At the end, print this process's peak memory and CPU time (for benchmarks).
+    #[arg(long, hide = true)]
+    pub print_resources: bool,
 }
 
 impl DiscoverArgs {
@@ -478,6 +481,12 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
         stats.fingerprints, stats.mdns_instances
     ));
     finish(&args, &display, &inv, &line)?;
+    if args.print_resources {
+        println!(
+            "{}",
+            serde_json::json!({ "resources": super::onboard::resources() })
+        );
+    }
     Ok(0)
 }
 

@@ -43,11 +43,11 @@ pub enum Command {
     /// Onboard a simulated mixed fleet of two dozen phones (with faults) on loopback, with the real display.
     Demo(DemoArgs),
     /// Find the Poly phones on the LAN: passive listening, paced ARP sweep, LLDP/CDP, mDNS, web fingerprint.
-    Discover(discover::DiscoverCmd),
+    Discover(Box<discover::DiscoverCmd>),
     /// Point one phone at a provisioning server and follow it until it is Inactive.
     Provision(provision::ProvisionArgs),
     /// Onboard a batch of phones: bounded concurrency, live progress, crash-safe journal, reports.
-    Onboard(onboard::OnboardArgs),
+    Onboard(Box<onboard::OnboardArgs>),
     /// Continue an interrupted onboard run from its journal.
     Resume(onboard::ResumeArgs),
     /// Print or export the report of a run.
@@ -103,9 +103,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Sim(args) => run_sim(args).await.map(|()| 0),
         Command::Demo(args) => run_demo(args).await,
-        Command::Discover(args) => discover::run(args).await,
+        Command::Discover(args) => discover::run(*args).await,
         Command::Provision(args) => provision::run(args).await,
-        Command::Onboard(args) => onboard::onboard(args).await,
+        Command::Onboard(args) => onboard::onboard(*args).await,
         Command::Resume(args) => onboard::resume(args).await,
         Command::Report(args) => onboard::print_report(args),
         Command::Record(args) => crate::record::run(args)

@@ -11,6 +11,9 @@ use pnet::datalink::{self, Channel, DataLinkReceiver, DataLinkSender, NetworkInt
 use super::DiscoverError;
 use crate::mac::Mac;
 
+/// The two halves of a raw channel: frames out (the sweep), frames in (the listener).
+pub type RawChannel = (Box<dyn DataLinkSender>, Box<dyn DataLinkReceiver>);
+
 /// A named Ethernet interface with its MAC and first IPv4 address.
 #[derive(Debug, Clone)]
 pub struct Link {
@@ -93,10 +96,7 @@ impl Link {
     }
 
     /// Opens the raw channel. `promiscuous` for the passive LLDP/CDP listener.
-    pub fn open(
-        &self,
-        promiscuous: bool,
-    ) -> Result<(Box<dyn DataLinkSender>, Box<dyn DataLinkReceiver>), DiscoverError> {
+    pub fn open(&self, promiscuous: bool) -> Result<RawChannel, DiscoverError> {
         privilege(&self.name)?;
         let config = datalink::Config {
             read_timeout: Some(Duration::from_millis(50)),

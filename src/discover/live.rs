@@ -82,7 +82,7 @@ pub struct Stats {
 }
 
 enum Heard {
-    Sighting(Sighting),
+    Sighting(Box<Sighting>),
     SweepDone {
         sent: u64,
         answers: usize,
@@ -157,7 +157,7 @@ pub async fn run(
             .spawn(move || {
                 let tx = heard_tx.clone();
                 let r = mdns::browse(&name, window, |s| {
-                    let _ = tx.send(Heard::Sighting(s));
+                    let _ = tx.send(Heard::Sighting(Box::new(s)));
                 });
                 let _ = heard_tx.send(Heard::MdnsDone(r));
             })
@@ -192,7 +192,7 @@ pub async fn run(
         };
         let sighting = tokio::select! {
             h = heard.recv() => match h {
-                Some(Heard::Sighting(s)) => Some(s),
+                Some(Heard::Sighting(s)) => Some(*s),
                 Some(Heard::SweepDone { sent, answers, took }) => {
                     sweep_running = false;
                     stats.sweep_sent = sent;
@@ -303,7 +303,7 @@ fn listen(
             }
         }
         if let Some(s) = sighting::from_frame(frame, at, Some(own)) {
-            if out.send(Heard::Sighting(s)).is_err() {
+            if out.send(Heard::Sighting(Box::new(s))).is_err() {
                 return;
             }
         }

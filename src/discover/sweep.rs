@@ -1,11 +1,13 @@
 //! The active ARP sweep's schedule, free of any socket: which address to ask next and when, paced to a rate, with
 //! a per-host timeout that grows by a backoff factor, further attempts only for hosts that have not answered,
-//! and replies matched as they arrive (arp-scan's algorithm, `discovery.md` §4.1). The default profile stays
+//! and replies matched as they arrive (arp-scan's algorithm, `discovery.md` §4.1). One addition: when answers
+//! come in on second attempts (the first request or its reply was lost), the link is lossy, so hosts still silent
+//! get up to [`LOSSY_EXTRA`] more attempts; on a clean link that never happens and the sweep ends when arp-scan's does. The default profile stays
 //! under Cisco Dynamic ARP Inspection's default limit of 15 ARP packets/s on an untrusted port, past which the
 //! switch err-disables the technician's port; faster profiles are opt-in.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -58,6 +60,9 @@ pub const FAST: Rate = Rate {
 };
 
 pub const PROFILES: [Rate; 3] = [POLITE, BRISK, FAST];
+
+/// Extra attempts for silent hosts once the link has shown it loses frames.
+pub const LOSSY_EXTRA: u32 = 2;
 
 /// The highest custom rate accepted.
 pub const MAX_PER_SEC: u32 = 2000;
@@ -129,6 +134,10 @@ pub struct Sweep {
     fresh: VecDeque<Ipv4Addr>,
     retries: BinaryHeap<Reverse<Retry>>,
     answered: HashSet<Ipv4Addr>,
+    /// Attempts sent per address.
+    attempts: HashMap<Ipv4Addr, u32>,
+    /// Answers that came only after a further attempt: evidence of loss.
+    late: usize,
     next_send: Option<Instant>,
     sent: u64,
     silent: Vec<Ipv4Addr>,
@@ -152,6 +161,8 @@ impl Sweep {
             fresh: targets.into_iter().collect(),
             retries: BinaryHeap::new(),
             answered: HashSet::new(),
+            attempts: HashMap::new(),
+            late: 0,
             next_send: None,
             sent: 0,
             silent: Vec::new(),
@@ -178,7 +189,7 @@ impl Sweep {
                     self.retries.pop();
                 } else if r.due > now {
                     return Step::Wait(pace.map_or(r.due, |p| p.max(r.due)));
-                } else if r.sent >= self.rate.attempts {
+                } else if r.sent >= self.attempt_limit() {
                     self.retries.pop();
                     self.silent.push(r.ip);
                 } else if let Some(at) = pace {
@@ -209,12 +220,30 @@ impl Sweep {
             planned
         });
         self.sent += 1;
+        self.attempts.insert(ip, sent + 1);
         Step::Send(ip)
     }
 
     /// A reply arrived from `ip`; returns true the first time.
     pub fn answered(&mut self, ip: Ipv4Addr) -> bool {
-        self.answered.insert(ip)
+        let first = self.answered.insert(ip);
+        if first && self.attempts.get(&ip).is_some_and(|n| *n > 1) {
+            self.late += 1;
+        }
+        first
+    }
+
+    /// Whether answers show the link losing frames: some came only after a retry (at least 1 in 50).
+    pub fn is_lossy(&self) -> bool {
+        self.late > 0 && self.late * 50 >= self.answered.len()
+    }
+
+    fn attempt_limit(&self) -> u32 {
+        if self.is_lossy() {
+            self.rate.attempts + LOSSY_EXTRA
+        } else {
+            self.rate.attempts
+        }
     }
 
     pub fn requests_sent(&self) -> u64 {

@@ -329,7 +329,7 @@ impl Lab {
     /// Drops `percent` % of the frames the switch forwards, at random (an nftables bridge rule).
     pub fn lossy(&self, percent: u32) {
         let rules = format!(
-            "table bridge lab {{ chain lossy {{ type filter hook forward priority 0; policy accept; numgen random mod 100 < {percent} drop; }} }}\n"
+            "table bridge lab {{\n  chain lossy {{\n    type filter hook forward priority 0; policy accept;\n    numgen random mod 100 < {percent} drop\n  }}\n}}\n"
         );
         let path = self.dir.join("lossy.nft");
         std::fs::write(&path, rules).expect("nft rules");

@@ -118,3 +118,44 @@ fn rates_are_profiles_or_bounded_numbers() {
         assert!(e.contains("polite"), "{e}");
     }
 }
+
+#[test]
+fn answers_on_second_attempts_reveal_loss_and_silent_hosts_get_more_attempts() {
+    // Ten hosts answer, but only to their second request (their first was lost); ten never answer.
+    let targets = ips(20);
+    let (answering, silent) = targets.split_at(10);
+    let mut sweep = Sweep::new(targets.clone(), FAST);
+    let start = Instant::now();
+    let mut now = start;
+    let mut sends = Vec::new();
+    loop {
+        match sweep.next(now) {
+            Step::Send(ip) => {
+                let n = sends.iter().filter(|s| **s == ip).count();
+                sends.push(ip);
+                if answering.contains(&ip) && n == 1 {
+                    sweep.answered(ip);
+                }
+            }
+            Step::Wait(at) => now = at,
+            Step::Done => break,
+        }
+    }
+    assert!(sweep.is_lossy());
+    for ip in silent {
+        assert_eq!(
+            sends.iter().filter(|s| *s == ip).count(),
+            4,
+            "{ip}: 2 + LOSSY_EXTRA attempts"
+        );
+    }
+}
+
+#[test]
+fn a_clean_link_never_earns_extra_attempts() {
+    let targets = ips(20);
+    let mut sweep = Sweep::new(targets.clone(), FAST);
+    let sends = drive(&mut sweep, &targets[..10]);
+    assert!(!sweep.is_lossy());
+    assert_eq!(sends.len(), 10 + 10 * 2);
+}
