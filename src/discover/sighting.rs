@@ -230,3 +230,6 @@ fn from_cdp(frame: &[u8], at: SystemTime) -> Option<Sighting> {
     }
     Some(s)
 }
+
+#[cfg(test)]
+mod tests;
