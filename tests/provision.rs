@@ -351,6 +351,31 @@ async fn new_address_is_found_by_mac() {
     sim.shutdown().await;
 }
 
+/// The phone comes back on a new address and announces it (DHCP, gratuitous ARP): live discovery heard it, so it
+/// is found at once without probing any range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_address_heard_by_live_discovery_is_used_first() {
+    let m = mac("64167F000413");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000413");
+    spec.faults.new_ip = Some("127.0.0.207".parse().unwrap());
+    let sim = start(vec![spec], SCALE).await;
+    let mut j = job(&sim);
+    j.search_range = None;
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    j.heard = Some(polyprov::phone::locate::Heard(std::sync::Arc::new(
+        move |who| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            (who == m).then(|| "127.0.0.207".parse().unwrap())
+        },
+    )));
+    let (r, _) = run(&j).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    assert_eq!(r.address, "127.0.0.207");
+    assert!(asked.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    sim.shutdown().await;
+}
+
 /// A certificate that is not a Poly phone's is refused before any request; nothing reaches the phone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_certificate_is_refused() {
