@@ -366,6 +366,52 @@ fn without_a_range_discovery_only_listens_and_sends_nothing() {
 }
 
 #[test]
+fn without_cap_net_raw_discover_names_the_exact_fix() {
+    if !lab::available("discover_lab") {
+        return;
+    }
+    let lab = Lab::new("c");
+    // Run as nobody: no capabilities at all. The binary and the profiles are copied where nobody can read them (the
+    // checkout may sit under a directory only root can enter).
+    let bin = lab.path("polyprov");
+    std::fs::copy(env!("CARGO_BIN_EXE_polyprov"), &bin).unwrap();
+    let data = lab.path("data");
+    std::fs::create_dir_all(data.join("device-profiles")).unwrap();
+    for f in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/device-profiles")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), data.join("device-profiles").join(f.file_name())).unwrap();
+    }
+    Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(&lab.dir)
+        .status()
+        .unwrap();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.tech(),
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .arg(&bin)
+        .args(["discover", "--interface", "eth0", "--passive", "1"])
+        .env("POLYPROV_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("CAP_NET_RAW")
+            && stderr.contains("setcap cap_net_raw+p")
+            && stderr.contains("sudo"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
     if !lab::available("discover_lab") {
         return;
