@@ -179,7 +179,7 @@ fn without_an_interface_discover_refuses_and_lists_the_interfaces() {
 
 #[test]
 fn a_range_larger_than_a_slash_16_needs_the_override() {
-    let out = discover(&["--interface", "lo", "--cidr", "10.0.0.0/8"]);
+    let out = discover(&["--interface", "lo", "--cidr", "198.18.0.0/15"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--allow-large-range"), "{stderr}");

@@ -26,7 +26,7 @@ pub struct DiscoverArgs {
     /// The interface the phones are on (required to listen or send; without it the interfaces are listed).
     #[arg(long, short = 'i')]
     pub interface: Option<String>,
-    /// The range to sweep with ARP and fingerprint (e.g. 10.1.20.0/24). Without it discovery only listens.
+    /// The range to sweep with ARP and fingerprint (e.g. 198.18.0.0/24). Without it discovery only listens.
     #[arg(long)]
     pub cidr: Option<Ipv4Net>,
     /// Sweep rate: polite (10/s, under Cisco DAI's 15/s: the default), brisk (200/s), fast (500/s, arp-scan's), or a

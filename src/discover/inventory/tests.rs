@@ -31,7 +31,7 @@ const VVX: &str = "64:16:7f:12:34:56";
 fn an_arp_reply_outranks_an_lldp_management_address_whatever_the_order() {
     let mut inv = inventory();
     inv.merge(seen(VVX, Source::Sweep, 1, Some("198.18.0.11")));
-    inv.merge(seen(VVX, Source::Lldp, 2, Some("10.9.9.9")));
+    inv.merge(seen(VVX, Source::Lldp, 2, Some("198.19.9.9")));
     let d = inv.get(mac(VVX)).unwrap();
     assert_eq!(d.ip.as_ref().unwrap().value, Ipv4Addr::new(198, 18, 0, 11));
     assert_eq!(d.ip.as_ref().unwrap().source, Source::Sweep);

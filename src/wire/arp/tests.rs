@@ -10,17 +10,20 @@ use super::super::testkit::*;
 use super::*;
 use proptest::prelude::*;
 
-/// A VVX (OUI 00:04:F2) at 10.1.20.41 answering the agent (52:54:00:12:34:56, 10.1.20.2): Ethernet header,
+/// A VVX (OUI 00:04:F2) at 198.18.20.41 answering the agent (52:54:00:12:34:56, 198.18.20.2): Ethernet header,
 /// the 28 ARP bytes, then 18 bytes of padding.
 const POLY_REPLY: &str = "
     525400123456 0004f2a1b2c3 0806
     0001 0800 06 04 0002
-    0004f2a1b2c3 0a011429
-    525400123456 0a011402
+    0004f2a1b2c3 c6121429
+    525400123456 c6121402
     000000000000000000000000000000000000";
 
 fn agent() -> (Mac, Ipv4Addr) {
-    ("525400123456".parse().unwrap(), Ipv4Addr::new(10, 1, 20, 2))
+    (
+        "525400123456".parse().unwrap(),
+        Ipv4Addr::new(198, 18, 20, 2),
+    )
 }
 
 fn poly_reply() -> ArpRepr {
@@ -28,7 +31,7 @@ fn poly_reply() -> ArpRepr {
     ArpRepr {
         operation: Operation::Reply,
         sender_mac: "0004F2A1B2C3".parse().unwrap(),
-        sender_ip: Ipv4Addr::new(10, 1, 20, 41),
+        sender_ip: Ipv4Addr::new(198, 18, 20, 41),
         target_mac: agent_mac,
         target_ip: agent_ip,
     }
@@ -44,9 +47,9 @@ fn view_reads_a_poly_reply() {
     assert_eq!((packet.hardware_len(), packet.protocol_len()), (6, 4));
     assert_eq!(packet.operation(), Operation::Reply);
     assert_eq!(packet.sender_hardware_addr(), &hex("0004f2a1b2c3")[..]);
-    assert_eq!(packet.sender_protocol_addr(), &[10, 1, 20, 41]);
+    assert_eq!(packet.sender_protocol_addr(), &[198, 18, 20, 41]);
     assert_eq!(packet.target_hardware_addr(), &hex("525400123456")[..]);
-    assert_eq!(packet.target_protocol_addr(), &[10, 1, 20, 2]);
+    assert_eq!(packet.target_protocol_addr(), &[198, 18, 20, 2]);
     assert_eq!(packet.packet_len(), PACKET_LEN);
 }
 
@@ -73,26 +76,26 @@ fn emits_the_poly_reply() {
 #[test]
 fn sweep_request_round_trip() {
     let (agent_mac, agent_ip) = agent();
-    let request = ArpRepr::request(agent_mac, agent_ip, Ipv4Addr::new(10, 1, 20, 41));
+    let request = ArpRepr::request(agent_mac, agent_ip, Ipv4Addr::new(198, 18, 20, 41));
     assert_eq!(request.eth_dst(), BROADCAST);
     let mut buf = [0u8; FRAME_LEN];
     request.emit_frame(request.eth_dst(), &mut buf).unwrap();
     assert_eq!(
         buf[..42].to_vec(),
         hex("ffffffffffff 525400123456 0806 0001 0800 0604 0001
-             525400123456 0a011402 000000000000 0a011429")
+             525400123456 c6121402 000000000000 c6121429")
     );
     let parsed = parse_frame(&buf).unwrap();
     assert_eq!(parsed.arp, request);
     assert_eq!(parsed.ethernet.dst, BROADCAST);
 }
 
-/// A phone announcing 10.1.20.41 (sender IP = target IP) is gratuitous; a probe from 0.0.0.0 is not, but is
+/// A phone announcing 198.18.20.41 (sender IP = target IP) is gratuitous; a probe from 0.0.0.0 is not, but is
 /// a probe — the sweep's own requests from an unnumbered interface look like that.
 #[test]
 fn gratuitous_and_probe() {
     let phone: Mac = "64167F123456".parse().unwrap();
-    let ip = Ipv4Addr::new(10, 1, 20, 41);
+    let ip = Ipv4Addr::new(198, 18, 20, 41);
     let announcement = ArpRepr {
         target_ip: ip,
         ..ArpRepr::request(phone, ip, ip)
@@ -259,7 +262,7 @@ proptest! {
     fn mutated_frames_never_panic(frame in mutated(vec![hex(POLY_REPLY), {
         let (m, ip) = agent();
         let mut buf = vec![0u8; FRAME_LEN];
-        ArpRepr::request(m, ip, Ipv4Addr::new(10, 1, 20, 41)).emit_frame(BROADCAST, &mut buf).unwrap();
+        ArpRepr::request(m, ip, Ipv4Addr::new(198, 18, 20, 41)).emit_frame(BROADCAST, &mut buf).unwrap();
         buf
     }])) {
         match parse_frame(&frame) {
