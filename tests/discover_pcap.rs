@@ -1,6 +1,8 @@
 //! `discover --pcap`: the inventory from a capture recorded in the namespace lab with tcpdump
 //! (`fixtures/captures/lab-discovery.pcap`: the lab of tests/discover_lab.rs, during a sweep), without any network.
 
+mod lab;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -25,20 +27,11 @@ fn discover(args: &[&str]) -> std::process::Output {
 }
 
 fn summary(out: &std::process::Output) -> serde_json::Value {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "summary")
-        .expect("a summary line")
+    lab::summary(&out.stdout)
 }
 
 fn by_mac<'a>(s: &'a serde_json::Value, mac: &str) -> &'a serde_json::Value {
-    s["devices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["device"]["mac"] == mac)
-        .unwrap_or_else(|| panic!("{mac} not in {s}"))
+    lab::device(s, mac).unwrap_or_else(|| panic!("{mac} not in {s}"))
 }
 
 #[test]

@@ -20,6 +20,11 @@ use crate::discover::sweep::{self, Rate};
 use crate::discover::{self, DiscoverError, Plan, Update, live, pcap};
 use crate::profile::ProfileSet;
 
+/// Seconds of mDNS browsing by default.
+pub const MDNS_SECS: u64 = 3;
+/// Web UIs fingerprinted at once by default.
+pub const FINGERPRINT_CONCURRENCY: usize = 16;
+
 /// Where and how to look; shared by `discover` and `onboard --interface`.
 #[derive(Debug, Clone, Args)]
 pub struct DiscoverArgs {
@@ -44,13 +49,13 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub no_mdns: bool,
     /// Seconds of mDNS browsing.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = MDNS_SECS)]
     pub mdns_secs: u64,
     /// More MAC prefixes that mark Poly candidates (repeatable), e.g. --oui 30:E1:71.
     #[arg(long = "oui")]
     pub ouis: Vec<String>,
     /// Web UIs fingerprinted at once.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = FINGERPRINT_CONCURRENCY)]
     pub fingerprint_concurrency: usize,
 }
 
@@ -321,10 +326,12 @@ impl Display {
                     "{mark} {}  {:<15} {:<18} {:<12} {:<28} [{}] {}",
                     r[0], r[1], r[2], r[3], r[4], r[5], r[6]
                 ));
-                let (all, poly, ready) = tally(&inv.lock().unwrap_or_else(|p| p.into_inner()));
-                self.bar.set_message(format!(
-                    "{all} hosts heard, {poly} Poly candidates, {ready} ready"
-                ));
+                if self.mode == Mode::Terminal {
+                    let (all, poly, ready) = tally(&inv.lock().unwrap_or_else(|p| p.into_inner()));
+                    self.bar.set_message(format!(
+                        "{all} hosts heard, {poly} Poly candidates, {ready} ready"
+                    ));
+                }
             }
             Update::SweepDone {
                 sent,

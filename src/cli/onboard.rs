@@ -378,9 +378,9 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
             passive: None,
             allow_large_range: false,
             no_mdns: false,
-            mdns_secs: 3,
+            mdns_secs: super::discover::MDNS_SECS,
             ouis: args.allow_ouis.clone(),
-            fingerprint_concurrency: 16,
+            fingerprint_concurrency: super::discover::FINGERPRINT_CONCURRENCY,
         });
     let discovered = match &how {
         Some(how) => Some(

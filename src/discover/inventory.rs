@@ -369,10 +369,6 @@ impl Inventory {
     pub fn is_empty(&self) -> bool {
         self.devices.is_empty()
     }
-
-    pub fn ouis(&self) -> &Ouis {
-        &self.ouis
-    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 use super::inventory::{Change, Device, Inventory};
 use super::link::Link;
-use super::sighting::{self, Sighting};
+use super::sighting::{self, Sighting, Source};
 use super::sweep::{Rate, Step, Sweep};
 use super::{DiscoverError, fingerprint, mdns};
 use crate::mac::Mac;
@@ -174,9 +174,8 @@ pub async fn run(
     let mut stop = stop;
     let mut lost = None;
     loop {
-        let background = plan.background;
         let listened = tokio::time::Instant::now() >= listen_until;
-        if !background && !sweep_running && !mdns_running && probes.is_empty() && listened {
+        if !plan.background && !sweep_running && !mdns_running && probes.is_empty() && listened {
             break;
         }
         if stop.as_ref().is_some_and(|s| *s.borrow()) {
@@ -293,19 +292,15 @@ fn listen(
             }
         };
         frames.fetch_add(1, Ordering::Relaxed);
-        let at = SystemTime::now();
-        if let Ok(f) = arp::parse_frame(frame) {
-            if f.arp.operation == arp::Operation::Reply && f.arp.target_mac == own {
-                sweep
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .answered(f.arp.sender_ip);
-            }
+        let Some(s) = sighting::from_frame(frame, SystemTime::now(), Some(own)) else {
+            continue;
+        };
+        // An ARP reply addressed to us answers the sweep (the reader marks it `Sweep`).
+        if let (Source::Sweep, Some(ip)) = (s.source, s.ip) {
+            sweep.lock().unwrap_or_else(|p| p.into_inner()).answered(ip);
         }
-        if let Some(s) = sighting::from_frame(frame, at, Some(own)) {
-            if out.send(Heard::Sighting(Box::new(s))).is_err() {
-                return;
-            }
+        if out.send(Heard::Sighting(Box::new(s))).is_err() {
+            return;
         }
     }
 }

@@ -70,10 +70,6 @@ impl Ouis {
     pub fn vendor(&self, mac: Mac) -> Option<&str> {
         self.by_prefix.get(&mac.oui()).map(String::as_str)
     }
-
-    pub fn prefixes(&self) -> impl Iterator<Item = &str> {
-        self.by_prefix.keys().map(String::as_str)
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! touched, so a technician who may not run the agent on a customer's switch can hand over a capture instead.
 //! Frames are timestamped with the capture's own clock.
 
-use std::io::Read;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
@@ -67,11 +67,14 @@ pub fn read_into(
             CaptureStats::default(),
         )
     };
-    let mut file = std::fs::File::open(path).map_err(open)?;
-    let mut magic = [0u8; 4];
-    file.read_exact(&mut magic).map_err(open)?;
-    let file = std::fs::File::open(path).map_err(open)?;
-    let reader = std::io::BufReader::new(file);
+    // Peek at the magic number through the reader's buffer: the file is opened and read once.
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(open)?);
+    let magic: [u8; 4] = reader
+        .fill_buf()
+        .map_err(open)?
+        .get(..4)
+        .and_then(|m| m.try_into().ok())
+        .ok_or_else(|| open(std::io::ErrorKind::UnexpectedEof.into()))?;
     let mut stats = CaptureStats::default();
     let mut take = |data: &[u8], ts: Duration, stats: &mut CaptureStats| {
         stats.frames += 1;
@@ -143,9 +146,4 @@ fn check_link(path: &Path, link: Option<&DataLink>, interface: u32) -> Result<()
             interface,
         }),
     }
-}
-
-/// When a capture-built inventory was last heard from, for "as of" lines.
-pub fn latest(inventory: &Inventory) -> Option<SystemTime> {
-    inventory.devices().map(|d| d.last_seen).max()
 }

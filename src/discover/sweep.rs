@@ -258,10 +258,6 @@ impl Sweep {
     pub fn silent(&self) -> &[Ipv4Addr] {
         &self.silent
     }
-
-    pub fn rate(&self) -> Rate {
-        self.rate
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -428,8 +428,4 @@ pub fn device<'a>(summary: &'a serde_json::Value, mac: &str) -> Option<&'a serde
             .as_str()
             .is_some_and(|m| m.eq_ignore_ascii_case(&mac.replace(':', "")))
     })
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }
