@@ -70,6 +70,7 @@ async fn main() {
             )
         });
         let (auth, sem) = (auth.clone(), sem.clone());
+        let url = sim.prov_url().expect("the simulated service runs");
         tasks.spawn(async move {
             let _permit = sem.acquire().await.ok()?;
             let c = reqwest::Client::builder()
@@ -121,8 +122,10 @@ async fn main() {
                 .await
                 .ok()?;
             let body = format!(
-                "{}=3&{}=https%3A%2F%2Fprov.example.test%2F",
-                fields.0, fields.1
+                "{}=3&{}={}",
+                fields.0,
+                fields.1,
+                url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
             );
             let saved = c
                 .post(format!("{base}/form-submit"))

@@ -40,6 +40,9 @@ pub struct Profile {
     pub inactive: Inactive,
     /// Whether and how the REST API can be used.
     pub rest: Rest,
+    /// The application-log lines a provisioning attempt writes (required where the web UI can provision).
+    #[serde(default)]
+    pub log: Option<LogLines>,
     /// Firmware builds with recorded fixtures, oldest first.
     #[serde(rename = "build")]
     pub builds: Vec<Build>,
@@ -254,6 +257,52 @@ pub struct Provisioning {
     /// Server type name (`HTTPS`) → option value of the select (`3`).
     #[serde(default)]
     pub server_type_values: BTreeMap<String, String>,
+    /// `paramname` of the DHCP boot-server selector: in its DHCP modes an option 160/66 the DHCP server offers
+    /// overrides the saved server.
+    #[serde(default)]
+    pub boot_server: Option<String>,
+    /// Its option value for "Static" (use the saved server, ignore DHCP).
+    #[serde(default)]
+    pub boot_server_static: Option<String>,
+    /// User-Agent of the phone's file transfers; `{model}` is the model token, `{firmware}` the version,
+    /// `{mac}` the MAC in lowercase.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Model-name prefixes and the token the phone writes for them (`"SoundPoint IP " = "SPIP_"`); other models
+    /// write their name with `_` for spaces (`VVX_411`).
+    #[serde(default)]
+    pub model_tokens: BTreeMap<String, String>,
+}
+
+impl Provisioning {
+    /// The model as the phone writes it in its User-Agent: `VVX_411`, `SPIP_335`.
+    pub fn model_token(&self, model: &str) -> String {
+        for (prefix, token) in &self.model_tokens {
+            if let Some(rest) = model.strip_prefix(prefix.as_str()) {
+                return format!("{token}{}", rest.replace(' ', "_"));
+            }
+        }
+        model.replace(' ', "_")
+    }
+
+    /// The model in master-configuration attribute names: `APP_FILE_PATH_VVX411`, `APP_FILE_PATH_SPIP335`.
+    pub fn model_key(&self, model: &str) -> String {
+        self.model_token(model)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_uppercase()
+    }
+
+    /// The User-Agent of this phone's file transfers.
+    pub fn user_agent_of(&self, model: &str, firmware: &str, mac: crate::mac::Mac) -> String {
+        self.user_agent
+            .as_deref()
+            .unwrap_or("FileTransport Polycom-{model}-UA/{firmware} Type/Application")
+            .replace("{model}", &self.model_token(model))
+            .replace("{firmware}", firmware)
+            .replace("{mac}", &mac.plain_lower())
+    }
 }
 
 /// Nominal durations of the reboot/update path, in seconds of phone time.
@@ -272,6 +321,68 @@ pub struct Timeline {
     /// The firmware sometimes drops TCP connections mid-request.
     #[serde(default)]
     pub reset_mid_request: bool,
+    /// How long the phone waits for one answer of the provisioning server.
+    #[serde(default = "default_fetch_timeout")]
+    pub fetch_timeout_secs: u64,
+}
+
+fn default_fetch_timeout() -> u64 {
+    30
+}
+
+/// One application-log line: the module column and the message. `{name}` placeholders are filled in by the
+/// simulator and match any text when the agent reads the log.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LogLine {
+    pub module: String,
+    pub text: String,
+}
+
+impl LogLine {
+    /// The message with `{name}` placeholders filled from `values` (unknown names are left as written).
+    pub fn fill(&self, values: &[(&str, &str)]) -> String {
+        let mut out = self.text.clone();
+        for (k, v) in values {
+            out = out.replace(&format!("{{{k}}}"), v);
+        }
+        out
+    }
+}
+
+/// The application-log lines of one provisioning attempt, as the phone writes them
+/// (`docs/provisioning-server.md`; each line's source is in the profile).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LogLines {
+    /// First line after every boot.
+    pub boot: LogLine,
+    /// The provisioning server the phone uses this boot (`{server}`).
+    pub server_address: LogLine,
+    /// A provisioning pass begins.
+    pub pass_start: LogLine,
+    /// A provisioning pass ends (also after a failed step).
+    pub pass_end: LogLine,
+    /// The server could not be used (`{server}`): the line every kind of unreachable server ends with.
+    pub unresponsive: LogLine,
+    /// The server's name did not resolve (`{host}`).
+    pub dns: LogLine,
+    /// No connection to the server (`{host}`).
+    pub connect: LogLine,
+    /// The TLS handshake or certificate check failed (`{host}`, `{detail}`).
+    pub tls: LogLine,
+    /// The server refused a file (`{file}`, `{status}`): wrong server credentials.
+    pub refused: LogLine,
+    /// A file the phone needs is not on the server (`{file}`, `{server}`).
+    pub missing: LogLine,
+    /// A file is not what the phone expects (`{file}`, `{detail}`).
+    pub invalid: LogLine,
+    /// The server names other firmware: the phone downloads it and reboots (`{version}`).
+    pub upgrading: LogLine,
+    /// The firmware download failed (`{file}`, `{version}`: the version the phone keeps).
+    pub update_failed: LogLine,
+    /// A line registered (`{user}`).
+    pub registered: LogLine,
 }
 
 /// Requirements of the cloud service.
@@ -509,6 +620,13 @@ impl Profile {
             return Err(bad(
                 "instead",
                 "say what the technician does instead when web = false".into(),
+            ));
+        }
+        if p.web && self.log.is_none() {
+            return Err(bad(
+                "log",
+                "[log] is required when provisioning.web = true: the agent reads the provisioning outcome from it"
+                    .into(),
             ));
         }
         if self.timeline.boot_secs == 0 || self.timeline.timeout_secs <= self.timeline.boot_secs {

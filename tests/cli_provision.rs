@@ -7,7 +7,8 @@ use std::process::Output;
 
 use common::*;
 
-const URL: &str = "https://prov.example.test/poly/";
+/// A URL for runs that never reach a save (no simulator behind it).
+const NOWHERE: &str = "https://prov.example.test/poly/";
 
 async fn polyprov(args: Vec<String>, password: Option<&str>) -> Output {
     let password = password.map(str::to_string);
@@ -25,19 +26,15 @@ async fn polyprov(args: Vec<String>, password: Option<&str>) -> Output {
     .expect("joins")
 }
 
-fn args(target: &str, extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "provision",
-        "--target",
-        target,
-        "--server-url",
-        URL,
-        "--time-scale",
-        "300",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+fn args(sim: Option<&polyprov::sim::Simulator>, target: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ["provision", "--target", target, "--time-scale", "300"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    match sim {
+        Some(sim) => v.extend(server_flags(sim)),
+        None => v.extend(["--server-url".to_string(), NOWHERE.to_string()]),
+    }
     v.extend(extra.iter().map(|s| s.to_string()));
     v
 }
@@ -47,7 +44,7 @@ fn args(target: &str, extra: &[&str]) -> Vec<String> {
 async fn provision_prints_phases_and_succeeds() {
     let sim = start(vec![phone("poly-ccx", "8.1.3.1301", "482567000501")], 300.0).await;
     let target = sim.phones()[0].web_addr().to_string();
-    let out = polyprov(args(&target, &[]), Some(PASSWORD)).await;
+    let out = polyprov(args(Some(&sim), &target, &[]), Some(PASSWORD)).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -79,7 +76,7 @@ async fn wrong_password_exits_3_with_the_fix() {
     )
     .await;
     let target = sim.phones()[0].web_addr().to_string();
-    let out = polyprov(args(&target, &[]), Some("not-it")).await;
+    let out = polyprov(args(Some(&sim), &target, &[]), Some("not-it")).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
@@ -98,7 +95,11 @@ async fn json_event_stream() {
     )
     .await;
     let target = sim.phones()[0].web_addr().to_string();
-    let out = polyprov(args(&target, &["--json", "--dry-run"]), Some(PASSWORD)).await;
+    let out = polyprov(
+        args(Some(&sim), &target, &["--json", "--dry-run"]),
+        Some(PASSWORD),
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0));
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -115,7 +116,7 @@ async fn json_event_stream() {
 /// Without a password file, variable or terminal, the agent refuses and says how to give one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_source_is_refused() {
-    let out = polyprov(args("127.0.0.1:9", &[]), None).await;
+    let out = polyprov(args(None, "127.0.0.1:9", &[]), None).await;
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -127,7 +128,11 @@ async fn no_password_source_is_refused() {
 /// A search range larger than a /16 is refused before anything is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_search_range_is_refused() {
-    let out = polyprov(args("127.0.0.1:9", &["--cidr", "127.0.0.0/8"]), Some("x")).await;
+    let out = polyprov(
+        args(None, "127.0.0.1:9", &["--cidr", "127.0.0.0/8"]),
+        Some("x"),
+    )
+    .await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("larger than a /16"));
 }
@@ -138,7 +143,7 @@ async fn unreachable_phone_is_named() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let out = polyprov(args(&format!("127.0.0.1:{port}"), &[]), Some("x")).await;
+    let out = polyprov(args(None, &format!("127.0.0.1:{port}"), &[]), Some("x")).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(

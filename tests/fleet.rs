@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use polyprov::sim::{PhoneSpec, Simulator};
 
-const URL: &str = "https://prov.example.test/poly/";
+/// A URL for runs refused before anything is sent.
+const NOWHERE: &str = "https://prov.example.test/poly/";
 
 /// Six phones across the families, plus a SIP 3.x one.
 fn fleet() -> Vec<PhoneSpec> {
@@ -48,7 +49,7 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn polyprov(args: &[&str], dir: &Path) -> Command {
+fn polyprov<S: AsRef<std::ffi::OsStr>>(args: &[S], dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_polyprov"));
     c.args(args)
         .current_dir(dir)
@@ -60,20 +61,22 @@ fn polyprov(args: &[&str], dir: &Path) -> Command {
     c
 }
 
-fn onboard_args<'a>(targets: &'a str, scale: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
+fn onboard_args(sim: &Simulator, targets: &str, scale: &str, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
         "onboard",
         "--targets",
         targets,
-        "--server-url",
-        URL,
         "--yes",
         "--time-scale",
         scale,
         "--state-dir",
         "runs",
-    ];
-    v.extend_from_slice(extra);
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(server_flags(sim));
+    v.extend(extra.iter().map(|s| s.to_string()));
     v
 }
 
@@ -131,7 +134,7 @@ async fn assert_all_inactive_saved_once(sim: &Simulator) {
         }
         assert_eq!(r["phase"], "inactive", "{r:#}");
         assert_eq!(r["stats"]["conf-changes"], 1, "saved exactly once: {r:#}");
-        assert_eq!(r["server-name"], URL);
+        assert_eq!(r["server-name"], sim.prov_url().unwrap().as_str());
     }
 }
 
@@ -149,7 +152,7 @@ async fn mixed_fleet_reaches_the_right_final_states() {
     let dir = scratch("mixed");
     let targets = targets_file(&sim, &dir);
     let child = polyprov(
-        &onboard_args(targets.to_str().unwrap(), "300", &["--json"]),
+        &onboard_args(&sim, targets.to_str().unwrap(), "300", &["--json"]),
         &dir,
     )
     .spawn()
@@ -241,7 +244,12 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     let dir = scratch("kill9");
     let targets = targets_file(&sim, &dir);
     let mut child = polyprov(
-        &onboard_args(targets.to_str().unwrap(), "60", &["--concurrency", "3"]),
+        &onboard_args(
+            &sim,
+            targets.to_str().unwrap(),
+            "60",
+            &["--concurrency", "3"],
+        ),
         &dir,
     )
     .spawn()
@@ -317,7 +325,12 @@ async fn ctrl_c_stops_cleanly_and_resume_finishes() {
     let dir = scratch("ctrlc");
     let targets = targets_file(&sim, &dir);
     let child = polyprov(
-        &onboard_args(targets.to_str().unwrap(), "60", &["--concurrency", "2"]),
+        &onboard_args(
+            &sim,
+            targets.to_str().unwrap(),
+            "60",
+            &["--concurrency", "2"],
+        ),
         &dir,
     )
     .spawn()
@@ -386,7 +399,7 @@ fn bad_targets_and_site_files_name_the_line() {
             "--targets",
             "targets.txt",
             "--server-url",
-            URL,
+            NOWHERE,
             "--yes",
         ],
         &dir,
@@ -428,7 +441,13 @@ fn bad_targets_and_site_files_name_the_line() {
 
     // Without a terminal and without --yes nothing is changed.
     let out = polyprov(
-        &["onboard", "--targets", "targets.txt", "--server-url", URL],
+        &[
+            "onboard",
+            "--targets",
+            "targets.txt",
+            "--server-url",
+            NOWHERE,
+        ],
         &dir,
     )
     .output()

@@ -16,7 +16,6 @@ use polyprov::profile::ProfileSet;
 use polyprov::secret::Secret;
 use polyprov::sim::{PhoneSpec, Simulator};
 
-const URL: &str = "https://prov.example.test/poly/";
 const SCALE: f64 = 300.0;
 
 fn job(sim: &Simulator) -> Job {
@@ -30,7 +29,7 @@ fn job(sim: &Simulator) -> Job {
         base: format!("{scheme}://{addr}/").parse().unwrap(),
         wanted: Wanted {
             server_type: "HTTPS".into(),
-            url: URL.into(),
+            url: sim.prov_url().expect("the simulated service runs"),
             user: None,
             password: None,
         },
@@ -90,7 +89,7 @@ async fn fresh_phone_to_inactive(profile: &str, firmware: &str, mac_text: &str) 
     let after = report(&sim, m).await;
     assert_eq!(after["phase"], "inactive", "{after:#}");
     assert_eq!(after["server-type"], "HTTPS");
-    assert_eq!(after["server-name"], URL);
+    assert_eq!(after["server-name"], sim.prov_url().unwrap().as_str());
     assert_eq!(after["stats"]["conf-changes"], 1, "exactly one save");
     assert_eq!(after["session-active"], false, "the agent logged out");
     assert_eq!(
@@ -171,8 +170,7 @@ async fn sip3_is_unsupported_and_untouched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn already_provisioned_is_not_written() {
     let m = mac("64167F000409");
-    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000409");
-    spec.provisioned = Some(("HTTPS".into(), URL.into()));
+    let spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000409").provisioned_here();
     let sim = start(vec![spec], SCALE).await;
     for _ in 0..2 {
         let (r, events) = run(&job(&sim)).await;
@@ -428,7 +426,10 @@ async fn dry_run_changes_nothing() {
     let (r, _) = run(&j).await;
     match &r.outcome {
         Outcome::DryRun { changes } => {
-            assert!(changes.iter().any(|c| c.contains(URL)), "{changes:?}")
+            assert!(
+                changes.iter().any(|c| c.contains(&sim.prov_url().unwrap())),
+                "{changes:?}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use common::*;
 use polyprov::phone::tls::{PhoneVerifier, Trust};
 
-const URL: &str = "https://prov.example.test/poly/";
-
-async fn save(c: &reqwest::Client, base: &str) -> String {
+/// Save HTTPS + the simulated service's URL on the phone at `base`.
+async fn save(c: &reqwest::Client, base: &str, sim: &polyprov::sim::Simulator) -> String {
     let s = login_session(c, base, PASSWORD).await;
+    let url = sim.prov_url().unwrap();
     let body = format!(
         "482=3&480={}",
-        url::form_urlencoded::byte_serialize(URL.as_bytes()).collect::<String>()
+        url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>()
     );
     c.post(format!("{base}/form-submit"))
         .header("Cookie", &s.cookie)
@@ -112,7 +112,7 @@ async fn never_comes_back_after_reboot() {
     let sim = start(vec![spec], 300.0).await;
     let m = mac("64167F000204");
     let base = format!("https://{}", sim.phones()[0].web_addr());
-    assert_eq!(save(&client(m), &base).await, "CONF_CHANGE");
+    assert_eq!(save(&client(m), &base, &sim).await, "CONF_CHANGE");
     let r = wait_for(&sim, m, Duration::from_secs(10), "death", |p| {
         p["phase"] == "dead"
     })
@@ -134,7 +134,7 @@ async fn endless_update_loop() {
     let sim = start(vec![spec], 600.0).await;
     let m = mac("64167F000205");
     let base = format!("https://{}", sim.phones()[0].web_addr());
-    assert_eq!(save(&client(m), &base).await, "CONF_CHANGE");
+    assert_eq!(save(&client(m), &base, &sim).await, "CONF_CHANGE");
     let r = wait_for(&sim, m, Duration::from_secs(20), "five reboots", |p| {
         p["reboots"].as_u64() >= Some(5)
     })
@@ -154,7 +154,7 @@ async fn new_address_after_reboot() {
     let m = mac("64167F000206");
     let old = sim.phones()[0].web_addr();
     assert_eq!(
-        save(&client(m), &format!("https://{old}")).await,
+        save(&client(m), &format!("https://{old}"), &sim).await,
         "CONF_CHANGE"
     );
     let r = wait_for(&sim, m, Duration::from_secs(20), "Inactive", |p| {
@@ -208,9 +208,8 @@ async fn factory_default_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_disabled_and_enabled() {
     let off = vvx("64167F000208");
-    let mut on = vvx("64167F000209");
+    let mut on = vvx("64167F000209").provisioned_here();
     on.rest_enabled = true;
-    on.provisioned = Some(("HTTPS".into(), URL.into()));
     let sim = start(vec![off, on], 1.0).await;
     let info = "/api/v1/mgmt/network/info";
     let a = client(mac("64167F000208"))
@@ -238,7 +237,10 @@ async fn rest_disabled_and_enabled() {
         .await
         .unwrap();
     assert_eq!(ok["Status"], "2000");
-    assert_eq!(ok["data"]["ProvServerAddress"], URL);
+    assert_eq!(
+        ok["data"]["ProvServerAddress"],
+        sim.prov_url().unwrap().as_str()
+    );
     assert_eq!(ok["data"]["ProvServerType"], "HTTPS");
     sim.shutdown().await;
 }

@@ -8,21 +8,20 @@ use std::time::Duration;
 
 use common::*;
 
-const URL: &str = "https://prov.example.test/poly/";
-
-/// Log in, scrape the provisioning page's numeric names and save server type HTTPS + URL.
+/// Log in, scrape the provisioning page's numeric names and save server type HTTPS + the URL.
 async fn save_provisioning(
     c: &reqwest::Client,
     base: &str,
     type_name: &str,
     name_name: &str,
+    url: &str,
 ) -> String {
     let s = login_session(c, base, PASSWORD).await;
     let mut req = c
         .post(format!("{base}/form-submit"))
         .header("Cookie", &s.cookie)
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("{type_name}=3&{name_name}={}", urlencode(URL)));
+        .body(format!("{type_name}=3&{name_name}={}", urlencode(url)));
     if let Some(t) = &s.csrf {
         req = req.header("anti-csrf-token", t);
     }
@@ -33,8 +32,9 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// A fresh VVX on 6.4.5 saves HTTPS + URL, goes off the network, comes back with uptime reset, takes the
-/// 6.4.7 update in two more reboots and settles as Inactive, its line labelled for activation.
+/// A fresh VVX on 6.4.5 saves HTTPS + the simulated service's URL, goes off the network, comes back with uptime
+/// reset, fetches its per-MAC master file from the service, takes the 6.4.7 image it names in two more reboots,
+/// fetches again, loads the configuration files and settles as Inactive, its line labelled for activation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_vvx_reboots_updates_and_settles_inactive() {
     let m = mac("64167F000101");
@@ -44,9 +44,10 @@ async fn fresh_vvx_reboots_updates_and_settles_inactive() {
     )
     .await;
     let base = format!("https://{}", sim.phones()[0].web_addr());
+    let url = sim.prov_url().unwrap();
     let c = client(m);
     assert_eq!(
-        save_provisioning(&c, &base, "482", "480").await,
+        save_provisioning(&c, &base, "482", "480", &url).await,
         "CONF_CHANGE"
     );
     wait_for(
@@ -75,8 +76,44 @@ async fn fresh_vvx_reboots_updates_and_settles_inactive() {
         serde_json::json!(["6.4.5.1210", "6.4.7.4560"])
     );
     assert_eq!(r["server-type"], "HTTPS");
-    assert_eq!(r["server-name"], URL);
+    assert_eq!(r["server-name"], url);
     assert_eq!(r["line"]["label"], "Inactive");
+    assert_eq!(r["provisioning"]["last"], "loaded");
+    assert_eq!(
+        r["provisioning"]["files"],
+        serde_json::json!(["site.cfg", "64167f000101-line.cfg"])
+    );
+    // What the phone fetched, as the server saw it: the master file, the image, then (on the new firmware)
+    // the master file again and the configuration files; always with the phone's own User-Agent.
+    let served = sim.prov().unwrap().report().served;
+    let paths: Vec<&str> = served
+        .iter()
+        .map(|r| r.path.trim_start_matches("/poly/"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "64167f000101.cfg",
+            "firmware/6.4.7.4560/sip.ld",
+            "64167f000101.cfg",
+            "firmware/6.4.7.4560/sip.ld",
+            "site.cfg",
+            "64167f000101-line.cfg"
+        ],
+        "{served:#?}"
+    );
+    assert!(
+        served[0]
+            .user_agent
+            .starts_with("FileTransport PolycomVVX-VVX_411-UA/6.4.5.1210"),
+        "{served:#?}"
+    );
+    assert!(
+        served[4]
+            .user_agent
+            .starts_with("FileTransport PolycomVVX-VVX_411-UA/6.4.7.4560"),
+        "{served:#?}"
+    );
     assert_eq!(r["line"]["registered"], false);
     assert_eq!(r["up"], true);
 
@@ -95,13 +132,29 @@ async fn fresh_vvx_reboots_updates_and_settles_inactive() {
     let log = get("/Diagnostics/log?value=app&dummyParam=1").await;
     assert_eq!(log.matches("Initial log entry.").count(), 4, "{log}");
     assert!(
-        log.contains(&format!("Provisioning server address is {URL}")),
+        log.contains(&format!(
+            "|cfg  |4|00|Provisioning server address is {url}."
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("|cfg  |4|00|Prov|Upgrading application to 6.4.7.4560"),
+        "{log}"
+    );
+    let last_boot = log.rsplit("Initial log entry.").next().unwrap();
+    assert!(
+        last_boot.contains("Prov|Starting to provision")
+            && last_boot.contains("Prov|Finished updating configuration"),
         "{log}"
     );
     let prov = get("/provConf.htm").await;
     assert!(
-        prov.contains(&format!("value=\"{URL}\"")),
+        prov.contains(&format!("value=\"{url}\"")),
         "provConf shows the saved URL"
+    );
+    assert!(
+        prov.contains(&format!("config=\"{url}\"")),
+        "provConf shows the value the service's files set"
     );
     assert!(
         prov.contains("<option value=\"3\" selected=\"selected\">"),
@@ -125,12 +178,13 @@ async fn old_vvx_update_changes_the_login_generation() {
     )
     .await;
     let base = format!("https://{}", sim.phones()[0].web_addr());
+    let url = sim.prov_url().unwrap();
     let c = client(m);
     let cookie = format!("Authorization={}", basic(PASSWORD));
     let answer = c
         .post(format!("{base}/form-submit"))
         .header("Cookie", &cookie)
-        .body(format!("422=3&420={}", urlencode(URL)))
+        .body(format!("422=3&420={}", urlencode(&url)))
         .send()
         .await
         .unwrap()
@@ -145,7 +199,7 @@ async fn old_vvx_update_changes_the_login_generation() {
     assert_eq!(r["profile"], "poly-vvx-6");
     assert_eq!(r["firmware"], "6.4.5.1210");
     assert_eq!(
-        r["server-name"], URL,
+        r["server-name"], url,
         "the saved server survives the update"
     );
     let s = login_session(&c, &base, PASSWORD).await;
@@ -153,13 +207,13 @@ async fn old_vvx_update_changes_the_login_generation() {
     sim.shutdown().await;
 }
 
-/// Activation by MAC in the admin console: the Inactive phone reboots, says "Software update in progress",
-/// takes the update, and comes back with its line registered under its extension.
+/// Activation by MAC in the admin console: the service now serves a registering line (and the firmware it
+/// names after activation); told to reboot, the Inactive phone takes the update and comes back with its line
+/// registered under its extension.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activation_registers_the_line() {
     let m = mac("482567000103");
-    let mut spec = phone("poly-ccx", "8.1.3.1301", "482567000103");
-    spec.provisioned = Some(("HTTPS".into(), URL.into()));
+    let mut spec = phone("poly-ccx", "8.1.3.1301", "482567000103").provisioned_here();
     spec.extension = Some("2417".into());
     spec.activation_update = Some("8.2.1.0433".into());
     let sim = start(vec![spec], 300.0).await;
@@ -178,6 +232,7 @@ async fn activation_registers_the_line() {
     );
     assert_eq!(r["firmware"], "8.2.1.0433");
     assert!(r["reboots"].as_u64() >= Some(3), "{r:#}");
+    assert!(r["provisioning"]["registered-at"].is_number(), "{r:#}");
     // Activation is refused unless the phone is Inactive.
     let again = control.post(&url).send().await.unwrap();
     assert_eq!(again.status(), 409);
@@ -185,17 +240,46 @@ async fn activation_registers_the_line() {
     sim.shutdown().await;
 }
 
+/// Activated without being told to reboot (8x8: "if the device does not reboot itself … power cycle"), the phone
+/// stays Inactive until someone reboots it; then it loads the registering line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_waits_for_a_reboot_when_the_phone_is_not_told() {
+    let m = mac("64167F000106");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000106").provisioned_here();
+    spec.extension = Some("2418".into());
+    let sim = start(vec![spec], 300.0).await;
+    let control = reqwest::Client::builder().no_proxy().build().unwrap();
+    let activate = format!("http://{}/phones/{m}/activate", sim.control_addr());
+    let r = control
+        .post(&activate)
+        .body(r#"{"reboot": false}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(report(&sim, m).await["phase"], "inactive");
+    let reboot = format!("http://{}/phones/{m}/reboot", sim.control_addr());
+    assert_eq!(control.post(&reboot).send().await.unwrap().status(), 202);
+    let r = wait_for(&sim, m, Duration::from_secs(20), "registration", |p| {
+        p["phase"] == "registered"
+    })
+    .await;
+    assert_eq!(r["line"]["label"], "2418");
+    sim.shutdown().await;
+}
+
 /// Saving the same values again changes nothing and schedules no reboot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saving_the_same_values_is_no_change() {
     let m = mac("64167F000104");
-    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000104");
-    spec.provisioned = Some(("HTTPS".into(), URL.into()));
+    let spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000104").provisioned_here();
     let sim = start(vec![spec], 300.0).await;
     let base = format!("https://{}", sim.phones()[0].web_addr());
+    let url = sim.prov_url().unwrap();
     let c = client(m);
     assert_eq!(
-        save_provisioning(&c, &base, "482", "480").await,
+        save_provisioning(&c, &base, "482", "480", &url).await,
         "CONF_NO_CHANGE"
     );
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -661,7 +661,10 @@ class Phone:
     # ---- text answers ------------------------------------------------------------------------------------------
 
     def app_log(self, events: list[tuple[int, str, str]]) -> str:
-        return "".join(f"{log_stamp(ms)}|{module}|4|00|{text}\n" for ms, module, text in events)
+        # `MMDDhhmmss|module padded to 5|level|missed events|message`; a boot's first line has level `*` (S5, S70).
+        def level(text: str) -> str:
+            return "*" if text.startswith("Initial log entry.") else "4"
+        return "".join(f"{log_stamp(ms)}|{module:<5}|{level(text)}|00|{text}\n" for ms, module, text in events)
 
     def rest_device_info(self) -> str:
         vendor = "Poly" if self.id == "poly-ccx" else "Polycom"
@@ -1123,7 +1126,7 @@ def build_provision(ph: Phone, change: bool) -> Har:
     events = [
         (boot_ms(), "so", INITIAL),
         (back_up, "so", INITIAL),
-        (back_up + 2_000, "cfg", f"Provisioning server address is {PROV_URL}"),
+        (back_up + 2_000, "cfg", f"Provisioning server address is {PROV_URL}."),
     ]
     har.get_app_log(events, comment="after: reboot")
     return har

@@ -127,6 +127,7 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
         time_scale: args.time_scale,
         seed: args.seed,
         control: args.control,
+        ..SimConfig::default()
     };
     let specs = match &args.fleet {
         Some(path) => {
@@ -194,7 +195,10 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
             }
         })
         .collect();
-    let url = "https://prov.example.test/poly/";
+    let url = simulator
+        .prov_url()
+        .context("the demo's simulated provisioning service did not start")?;
+    let url = url.as_str();
     println!(
         "\nOnboarding all {} phones: provisioning server HTTPS {url}, the site's admin password, the factory password allowed.\n",
         targets.len()

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::lockout::LockoutState;
-use super::phone::{Line, Phase, PhoneState, Session, Stats, phone_rng};
+use super::phone::{Line, Phase, PhoneState, ProvTruth, Session, Stats, phone_rng};
+use super::provserver::{Enrolled, FirmwareRef};
 use super::{PhoneSpec, SimError};
 use crate::clock::Clock;
 use crate::fixture::Catalog;
 use crate::mac::Mac;
-use crate::profile::UpdateTarget;
 
 /// The state a phone starts in.
 pub fn initial_state(
@@ -43,20 +43,12 @@ pub fn initial_state(
             profile: spec.profile.clone(),
             firmware: spec.firmware.clone(),
         })?;
-    let build = profile.build(&spec.firmware);
-    let pending_update = match &spec.update_to {
-        Some(to) if *to == spec.firmware => None,
-        Some(to) => Some(UpdateTarget {
-            profile: None,
-            firmware: to.clone(),
-        }),
-        None => build.and_then(|b| b.update()),
-    };
-    let config: BTreeMap<String, String> = pages
+    let mut config: BTreeMap<String, String> = pages
         .fields
         .iter()
         .map(|f| (f.paramname.clone(), f.value.clone()))
         .collect();
+    config.extend(spec.params.clone());
     let model = spec
         .model
         .clone()
@@ -79,7 +71,6 @@ pub fn initial_state(
         reboots: 0,
         log: Vec::new(),
         phase: Phase::Unprovisioned,
-        pending_update,
         line: Line {
             registered: false,
             label: model,
@@ -87,8 +78,10 @@ pub fn initial_state(
         extension: spec.extension.clone(),
         firmware_history: vec![spec.firmware.clone()],
         stats: Stats::default(),
-        activation_update: spec.activation_update.clone(),
         update_reboots_override: spec.update_reboots,
+        prov: ProvTruth::default(),
+        from_files: BTreeMap::new(),
+        inactive_at: None,
         rng: phone_rng(seed, spec.mac),
         epoch,
         clock,
@@ -104,9 +97,10 @@ pub fn initial_state(
             state.config.insert(t.clone(), v.clone());
             state.config.insert(n.clone(), url.clone());
         }
-        state.pending_update = None;
         state.phase = Phase::Inactive;
         state.line.label = state.profile.inactive.line_label.clone();
+        state.prov.last = Some("loaded".into());
+        state.prov.server = Some(url.clone());
     }
     if spec.faults.locked {
         let policy = state.profile.lockout.clone();
@@ -128,6 +122,52 @@ pub fn initial_state(
         });
     }
     Ok(state)
+}
+
+/// What the simulated service knows of this phone: its model and the firmware it names (the spec's `update-to`,
+/// else the build's), or `None` when the phone is not enrolled.
+pub fn enrolment(catalog: &Catalog, spec: &PhoneSpec) -> Option<Enrolled> {
+    if !spec.enrolled {
+        return None;
+    }
+    let profile = catalog.profiles.get(&spec.profile)?;
+    let firmware = match &spec.update_to {
+        Some(to) if *to == spec.firmware => None,
+        Some(to) => Some(match to.split_once('/') {
+            Some((p, v)) => FirmwareRef {
+                version: v.into(),
+                profile: Some(p.into()),
+            },
+            None => FirmwareRef {
+                version: to.clone(),
+                profile: None,
+            },
+        }),
+        None => profile
+            .build(&spec.firmware)
+            .and_then(|b| b.update())
+            .map(|u| FirmwareRef {
+                version: u.firmware,
+                profile: u.profile,
+            }),
+    };
+    let catalog_pages = catalog.page_set(&spec.profile, &spec.firmware);
+    let model = spec
+        .model
+        .clone()
+        .or_else(|| catalog_pages.map(|p| p.recorded.model.clone()))
+        .unwrap_or_default();
+    Some(Enrolled {
+        model_key: profile.provisioning.model_key(&model),
+        model,
+        firmware,
+        activation_firmware: spec.activation_update.clone().map(|v| FirmwareRef {
+            version: v,
+            profile: None,
+        }),
+        extension: spec.extension.clone(),
+        activated: false,
+    })
 }
 
 /// A mixed fleet of `n` factory-fresh phones across every recorded build, on `ip`, all with `password`.

@@ -39,8 +39,32 @@ pub fn render(body: &str, p: &PhoneState, csrf: Option<&str>) -> String {
         } else {
             set_input(&out, &f.paramname, value)
         };
+        // The value the provisioning server's files set shows in the control's `config` attribute (S56).
+        if let Some(v) = p.from_files.get(&f.paramname) {
+            out = set_attr(&out, &f.paramname, "config", v);
+        }
     }
     out
+}
+
+/// Set an existing attribute `attr="…"` on the control carrying `paramname="<param>"` (left alone when the recorded
+/// control has no such attribute: the page is served as recorded).
+pub fn set_attr(html: &str, param: &str, attr: &str, value: &str) -> String {
+    let Some((start, end)) = tag_around(html, &format!("paramname=\"{param}\"")) else {
+        return html.to_string();
+    };
+    let tag = &html[start..end];
+    match find_attr(tag, attr) {
+        Some((vs, ve)) => format!(
+            "{}{}{}{}{}",
+            &html[..start],
+            &tag[..vs],
+            escape_attr(value),
+            &tag[ve..],
+            &html[end..]
+        ),
+        None => html.to_string(),
+    }
 }
 
 /// Set `value="…"` on the input carrying `paramname="<param>"`.
@@ -150,8 +174,8 @@ pub fn render_log(p: &PhoneState, wall_epoch: std::time::SystemTime) -> String {
         let t = wall_epoch + std::time::Duration::from_secs_f64(l.at.max(0.0));
         let (_, mo, d, h, mi, s, _) = crate::clock::civil(t);
         out.push_str(&format!(
-            "{mo:02}{d:02}{h:02}{mi:02}{s:02}|{}|4|00|{}\n",
-            l.module, l.text
+            "{mo:02}{d:02}{h:02}{mi:02}{s:02}|{:<5}|{}|00|{}\n",
+            l.module, l.level, l.text
         ));
     }
     out

@@ -16,7 +16,7 @@ use super::lockout::LockoutState;
 use crate::clock::Clock;
 use crate::fixture::PageSet;
 use crate::mac::Mac;
-use crate::profile::{Profile, UpdateTarget};
+use crate::profile::Profile;
 
 /// Faults a phone can be told to show, at start or later through the control endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,11 @@ pub struct Faults {
     /// HTTPS speaks only TLS 1.0 with old ciphers (answers modern handshakes with a protocol_version alert);
     /// plain HTTP, where the profile serves it, still works.
     pub legacy_tls: bool,
+    /// The phone's clock is wrong (no time server reached): every server certificate looks not yet valid.
+    pub clock_wrong: bool,
+    /// The LAN's DHCP server offers this provisioning server (option 160/66); it overrides the saved one unless
+    /// the boot server is set to Static.
+    pub dhcp_boot_server: Option<String>,
 }
 
 /// Where the phone is on its way from the box to a registered line.
@@ -59,8 +64,10 @@ pub enum Phase {
     Saved,
     /// Off the network, booting.
     Rebooting,
-    /// Up, fetching its configuration from the provisioning server for the first time.
+    /// Up, fetching its configuration from the provisioning server.
     Contacting,
+    /// Its last attempt to fetch a configuration failed: it runs on what it had (see `provisioning`).
+    ProvisioningFailed,
     /// Downloading and installing firmware the provisioning server pushed.
     Updating,
     /// Provisioned and settled, waiting for activation.
@@ -90,7 +97,9 @@ pub struct Session {
 pub struct LogLine {
     /// Phone seconds since the simulator started.
     pub at: f64,
-    pub module: &'static str,
+    pub module: String,
+    /// `*` for the first line of a boot, else the logging level (`4`).
+    pub level: char,
     pub text: String,
 }
 
@@ -100,6 +109,29 @@ pub struct LogLine {
 pub struct Line {
     pub registered: bool,
     pub label: String,
+}
+
+/// What the phone's provisioning attempts did: the ground truth tests compare the agent's report with.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ProvTruth {
+    /// Provisioning attempts (one per boot with a server set).
+    pub attempts: u32,
+    /// The server the last attempt used (the saved one, or a DHCP server's).
+    pub server: Option<String>,
+    /// How the last attempt ended: `loaded`, `update`, or the failure (`dns`, `connect`, `tls`, `timeout`,
+    /// `refused`, `server-error`, `missing`, `invalid`, `unsupported`, `bad-address`, `cut`).
+    pub last: Option<String>,
+    /// The failure in words.
+    pub detail: Option<String>,
+    /// Master configuration file of the last successful fetch.
+    pub master: Option<String>,
+    /// Configuration files loaded by the last successful fetch.
+    pub files: Vec<String>,
+    /// Phone seconds (since the simulator started) when the phone last settled as Inactive.
+    pub inactive_at: Option<f64>,
+    /// Phone seconds when its line last registered.
+    pub registered_at: Option<f64>,
 }
 
 /// Counters the tests assert on instead of trusting the client.
@@ -141,17 +173,19 @@ pub struct PhoneState {
     pub reboots: u32,
     pub log: Vec<LogLine>,
     pub phase: Phase,
-    /// Firmware the provisioning server will push on first contact.
-    pub pending_update: Option<UpdateTarget>,
     pub line: Line,
     pub extension: Option<String>,
     /// Firmware versions in the order the phone ran them.
     pub firmware_history: Vec<String>,
     pub stats: Stats,
-    /// Firmware the admin console pushes on activation, if any.
-    pub activation_update: Option<String>,
     /// Reboots a firmware update takes, when not the profile's `update-reboots`.
     pub update_reboots_override: Option<u32>,
+    /// What its provisioning attempts did.
+    pub prov: ProvTruth,
+    /// Parameters the provisioning server's files set (shown as `config="…"` on the web form).
+    pub from_files: BTreeMap<String, String>,
+    /// When it last settled as Inactive (wall clock, for benchmarks).
+    pub inactive_at: Option<Instant>,
     pub rng: StdRng,
     /// Phone time zero (simulator start).
     pub epoch: Instant,
@@ -177,11 +211,12 @@ impl PhoneState {
         format!("{d} {unit} {h}:{m:02}:{sec:02}")
     }
 
-    pub fn log(&mut self, module: &'static str, text: impl Into<String>) {
+    pub fn log(&mut self, module: &str, text: impl Into<String>) {
         let at = self.now();
         self.log.push(LogLine {
             at,
-            module,
+            level: '4',
+            module: module.to_string(),
             text: text.into(),
         });
     }
@@ -190,10 +225,50 @@ impl PhoneState {
     pub fn booted(&mut self) {
         self.booted_at = Instant::now();
         self.session = None;
-        self.log("so", "Initial log entry. Current logging level 4");
-        let server = self.server_name();
-        if !server.is_empty() {
-            self.log("cfg", format!("Provisioning server address is {server}"));
+        match self.profile.log.clone() {
+            Some(l) => {
+                self.log_line(&l.boot, &[]);
+                // The first line of a boot carries level `*` (S5).
+                if let Some(first) = self.log.last_mut() {
+                    first.level = '*';
+                }
+                let server = self.effective_server();
+                if !server.is_empty() {
+                    self.log_line(&l.server_address, &[("server", &server)]);
+                }
+            }
+            None => {
+                self.log("so", "Initial log entry. Current logging level 4");
+                if let Some(first) = self.log.last_mut() {
+                    first.level = '*';
+                }
+            }
+        }
+    }
+
+    /// Append one of the profile's log lines, placeholders filled.
+    pub fn log_line(&mut self, line: &crate::profile::LogLine, values: &[(&str, &str)]) {
+        let text = line.fill(values);
+        let at = self.now();
+        self.log.push(LogLine {
+            at,
+            level: '4',
+            module: line.module.clone(),
+            text,
+        });
+    }
+
+    /// The provisioning server this boot uses: a DHCP-offered one overrides the saved one unless the boot server
+    /// is Static.
+    pub fn effective_server(&self) -> String {
+        let p = &self.profile.provisioning;
+        let statik = match (&p.boot_server, &p.boot_server_static) {
+            (Some(k), Some(v)) => self.param(k) == v,
+            _ => true,
+        };
+        match (&self.faults.dhcp_boot_server, statik) {
+            (Some(d), false) if !d.is_empty() => d.clone(),
+            _ => self.server_name(),
         }
     }
 
@@ -303,6 +378,7 @@ impl PhoneState {
             firmware_history: self.firmware_history.clone(),
             faults: self.faults.clone(),
             stats: self.stats.clone(),
+            provisioning: self.prov.clone(),
         }
     }
 }
@@ -337,6 +413,8 @@ pub struct PhoneReport {
     pub firmware_history: Vec<String>,
     pub faults: Faults,
     pub stats: Stats,
+    /// What its provisioning attempts did.
+    pub provisioning: ProvTruth,
 }
 
 /// Seed for one phone: the simulator's seed mixed with the phone's MAC.

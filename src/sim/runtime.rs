@@ -18,6 +18,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
+use super::SimNet;
+use super::fetch::Image;
 use super::lifecycle::Command;
 use super::phone::{PhoneReport, PhoneState};
 use super::tls;
@@ -25,7 +27,6 @@ use super::web::{self, Then};
 use crate::clock::Clock;
 use crate::fixture::Catalog;
 use crate::mac::Mac;
-use crate::profile::UpdateTarget;
 
 /// Largest request body a phone accepts.
 const MAX_BODY: usize = 64 * 1024;
@@ -46,6 +47,8 @@ pub struct SimPhone {
     catalog: Arc<Catalog>,
     /// Wall-clock time at phone time zero, for log timestamps.
     wall_epoch: SystemTime,
+    /// The network as the phone sees it: its name table, the CAs it trusts, the simulated provisioning server.
+    pub net: Arc<SimNet>,
 }
 
 impl SimPhone {
@@ -53,6 +56,7 @@ impl SimPhone {
         state: PhoneState,
         catalog: Arc<Catalog>,
         ports: (u16, u16),
+        net: Arc<SimNet>,
     ) -> Result<(Arc<SimPhone>, mpsc::UnboundedReceiver<Command>), tls::TlsError> {
         let tls = tls::server_config(state.mac, state.faults.foreign_cert)?;
         let (commands, rx) = mpsc::unbounded_channel();
@@ -65,6 +69,7 @@ impl SimPhone {
             ports: Mutex::new(ports),
             catalog,
             wall_epoch: SystemTime::now(),
+            net,
             state: Mutex::new(state),
         };
         Ok((Arc::new(phone), rx))
@@ -125,16 +130,17 @@ impl SimPhone {
         Ok(())
     }
 
-    /// Switch to the firmware (and, for a cross-profile update, the pages) of `target`.
-    pub(crate) fn apply_update(&self, target: &UpdateTarget) {
+    /// Run the firmware of `image` from now on (and, where that build has recorded pages — of another profile for
+    /// an update that changes the login generation — serve those).
+    pub(crate) fn install(&self, image: &Image) {
         self.with(|p| {
-            let profile_id = target
+            let profile_id = image
                 .profile
                 .clone()
                 .unwrap_or_else(|| p.profile.id.clone());
             if let (Some(profile), Some(pages)) = (
                 self.catalog.profiles.get(&profile_id),
-                self.catalog.page_set(&profile_id, &target.firmware),
+                self.catalog.page_set(&profile_id, &image.version),
             ) {
                 for f in &pages.fields {
                     p.config
@@ -142,10 +148,9 @@ impl SimPhone {
                         .or_insert_with(|| f.value.clone());
                 }
                 p.profile = Arc::new(profile.clone());
-                p.pending_update = profile.build(&target.firmware).and_then(|b| b.update());
                 p.pages = pages;
             }
-            p.set_firmware(target.firmware.clone());
+            p.set_firmware(image.version.clone());
         });
     }
 
@@ -360,14 +365,14 @@ pub struct SimBody {
 }
 
 impl SimBody {
-    fn full(b: Bytes) -> SimBody {
+    pub(crate) fn full(b: Bytes) -> SimBody {
         SimBody {
             chunk: (!b.is_empty()).then_some(b),
             fail_after: false,
         }
     }
 
-    fn cut(b: Bytes) -> SimBody {
+    pub(crate) fn cut(b: Bytes) -> SimBody {
         let half = b.slice(..b.len() / 2);
         SimBody {
             chunk: (!half.is_empty()).then_some(half),

@@ -144,3 +144,11 @@ pub async fn login_session(c: &reqwest::Client, base: &str, password: &str) -> W
         csrf,
     }
 }
+
+/// The command-line flags that point the agent at the simulator's provisioning service.
+pub fn server_flags(sim: &Simulator) -> Vec<String> {
+    vec![
+        "--server-url".into(),
+        sim.prov_url().expect("the simulated service runs"),
+    ]
+}
