@@ -30,6 +30,8 @@ pub struct Row {
     pub below_min_firmware: bool,
     pub extension: String,
     pub user: String,
+    /// What the phone showed that the state rests on.
+    pub evidence: String,
 }
 
 /// Split an outcome's reason into what went wrong and what to do about it.
@@ -37,6 +39,8 @@ fn error_and_fix(o: &Outcome) -> (String, String) {
     let reason = match o {
         Outcome::NeedsAttention { reason }
         | Outcome::Unsupported { reason }
+        | Outcome::Unconfirmed { reason }
+        | Outcome::ServerFailed { reason, .. }
         | Outcome::Failed { reason }
         | Outcome::Skipped { reason } => reason.clone(),
         Outcome::Interrupted { saved: true } => {
@@ -84,6 +88,7 @@ impl Row {
             below_min_firmware: r.below_min_firmware,
             extension: target.extension.clone().unwrap_or_default(),
             user: target.user.clone().unwrap_or_default(),
+            evidence: r.evidence.join("; "),
         }
     }
 
@@ -99,9 +104,13 @@ impl Row {
 pub struct Summary {
     pub phones: usize,
     pub inactive: usize,
+    pub active: usize,
     pub already_provisioned: usize,
     pub needs_attention: usize,
     pub unsupported: usize,
+    /// No evidence either way: a person must look at the phone.
+    pub unconfirmed: usize,
+    /// Failed, including the named provisioning-server failures.
     pub failed: usize,
     pub other: usize,
 }
@@ -114,10 +123,15 @@ pub fn summary(rows: &[Row]) -> Summary {
     for r in rows {
         match r.state.as_str() {
             "Inactive" => s.inactive += 1,
+            "Active" => s.active += 1,
             "already provisioned" => s.already_provisioned += 1,
             "needs attention" => s.needs_attention += 1,
             "unsupported" => s.unsupported += 1,
-            "failed" => s.failed += 1,
+            "unconfirmed" => s.unconfirmed += 1,
+            "failed" | "server-unreachable" | "server-refused" | "config-missing"
+            | "config-invalid" | "server-reverted" | "update-failed" | "still-inactive" => {
+                s.failed += 1
+            }
             _ => s.other += 1,
         }
     }
@@ -191,9 +205,18 @@ pub fn table(rows: &[Row]) -> String {
     }
     let s = summary(rows);
     out.push_str(&format!(
-        "\n{} phones: {} Inactive, {} already provisioned, {} need attention, {} unsupported, {} failed",
-        s.phones, s.inactive, s.already_provisioned, s.needs_attention, s.unsupported, s.failed
+        "\n{} phones: {} Inactive, {} already provisioned, {} need attention, {} unsupported, {} unconfirmed, {} failed",
+        s.phones,
+        s.inactive,
+        s.already_provisioned,
+        s.needs_attention,
+        s.unsupported,
+        s.unconfirmed,
+        s.failed
     ));
+    if s.active > 0 {
+        out.push_str(&format!(", {} Active", s.active));
+    }
     if s.other > 0 {
         out.push_str(&format!(", {} other", s.other));
     }

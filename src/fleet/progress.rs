@@ -43,8 +43,9 @@ pub fn phase(e: &Event) -> Option<String> {
         Event::Back { reboot, .. } => format!("back after reboot {reboot}"),
         Event::Updating { from, to } => format!("updating firmware {from} → {to}"),
         Event::Moved { to, .. } => format!("moved to {to}"),
-        Event::Settling { .. } => "settling".into(),
-        Event::Inactive => "Inactive".into(),
+        Event::Fetching { .. } => "loading its configuration".into(),
+        Event::PhoneSays { line } => format!("phone: {line}"),
+        Event::Inactive { .. } => "Inactive".into(),
         _ => return None,
     })
 }

@@ -70,10 +70,18 @@ pub enum Event {
         from: String,
         to: String,
     },
-    Settling {
+    /// Back up: waiting (at most `for_secs` after the last change) for the phone to show what its provisioning did.
+    Fetching {
         for_secs: u64,
     },
-    Inactive,
+    /// A line of the phone's own log that matters (an update starting, a failure).
+    PhoneSays {
+        line: String,
+    },
+    /// The phone showed it loaded the service's configuration.
+    Inactive {
+        evidence: Vec<String>,
+    },
     LoggedOut,
 }
 
@@ -141,8 +149,18 @@ impl fmt::Display for Event {
             }
             Event::Updating { from, to } => write!(f, "updating firmware {from} → {to}"),
             Event::Moved { from, to } => write!(f, "phone moved from {from} to {to}"),
-            Event::Settling { for_secs } => write!(f, "settling (no reboot for {for_secs} s)"),
-            Event::Inactive => write!(f, "Inactive: ready for activation"),
+            Event::Fetching { for_secs } => write!(
+                f,
+                "waiting for the phone to load its configuration (its log, up to {for_secs} s)"
+            ),
+            Event::PhoneSays { line } => write!(f, "the phone's log: {line}"),
+            Event::Inactive { evidence } => {
+                write!(f, "Inactive: ready for activation")?;
+                if let Some(e) = evidence.last() {
+                    write!(f, " ({e})")?;
+                }
+                Ok(())
+            }
             Event::LoggedOut => write!(f, "logged out"),
         }
     }

@@ -1,15 +1,20 @@
 //! One phone, from the agent's side, in the order the data flows:
 //! - `tls`: trusting a phone's self-signed certificate by subject; `client`: its web server and transport errors;
 //! - `probe`: recognising the family before logging in; `page`: every page scraped into typed values;
+//! - `applog`: the application log as evidence of what the phone's provisioning did;
 //! - `session`: logging in per generation without locking the phone out, logging out;
 //! - `provisioning`: read → plan → save the provisioning server;
-//! - `monitor`: the reboot/update/settle state machine; `locate`: finding a moved phone again by MAC;
+//! - `monitor`: the reboot/update/evidence state machine; `follow`: watching the phone after its save;
+//!   `locate`: finding a moved phone again by MAC; `outcome`: how it ended, the evidence, the named failures;
 //! - `event`: what happens, as it happens; `run`: all of it for one phone, ending in a `Report`.
 
+pub mod applog;
 pub mod client;
 pub mod event;
+pub mod follow;
 pub mod locate;
 pub mod monitor;
+pub mod outcome;
 pub mod page;
 pub mod probe;
 pub mod provisioning;
@@ -18,4 +23,5 @@ pub mod session;
 pub mod tls;
 
 pub use event::Event;
-pub use run::{Allow, Job, Outcome, Report, Resume, Timing, provision};
+pub use outcome::{Outcome, Report, ServerFailure};
+pub use run::{Allow, Job, Resume, Timing, provision};

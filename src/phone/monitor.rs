@@ -1,13 +1,18 @@
-//! Following a phone from "saved" to Inactive: a state machine fed with observations (is it up, how many boots
-//! its log shows, its firmware, its provisioning server) taken at phone-time instants. Pure: the driver in
-//! `run.rs` polls the phone; the tests here feed synthetic observations.
+//! Following a phone from "saved" to a verdict: a state machine fed with observations (is it up, what its
+//! application log says since its last boot, its firmware) taken at phone-time instants. Pure: the driver in
+//! `follow.rs` polls the phone; the tests here feed synthetic observations.
 //!
-//! saved → rebooting → back → (updating firmware: version changed / further reboots) → settling (no reboot for
-//! the settle window) → **Inactive**; or a named failure: never came back, update loop, provisioning server
-//! reverted, timed out.
+//! saved → rebooting → back → (updating firmware: further reboots) → the phone's own evidence decides:
+//! - its log shows a provisioning pass that loaded the service's configuration → **Inactive** (at once: no quiet
+//!   window is waited out), or **Active** when its line registered;
+//! - its log shows the pass failed → the named failure (server unreachable, refused, config missing …);
+//! - its log shows another server than the saved one → server reverted;
+//! - nothing readable that long after the last change → **unconfirmed** (never Inactive);
+//! - and the transport failures: never came back, update loop, timed out.
 
 use serde::Serialize;
 
+use super::applog::{Attempt, Boot, LogFailure};
 use super::event::Event;
 
 /// What the profile (or the command line) expects of this phone's reboot path, in phone seconds.
@@ -18,6 +23,7 @@ pub struct Expect {
     pub return_secs: f64,
     /// Further reboots a firmware update normally takes.
     pub update_reboots: u32,
+    /// No evidence this long after the last change (a boot, an update): the outcome is unconfirmed.
     pub settle_secs: f64,
     pub timeout_secs: f64,
 }
@@ -36,19 +42,17 @@ pub struct Observation {
     /// Phone seconds since the save.
     pub at: f64,
     pub up: bool,
-    /// "Initial log entry." lines in its application log, when read.
-    pub boots: Option<usize>,
     pub firmware: Option<String>,
-    /// Provisioning server address, when read.
-    pub server: Option<String>,
-    /// The phone is up but its pages cannot be read (its single web session is held by another client):
-    /// settling is then judged from reachability alone.
+    /// Its application log since its last boot, when read.
+    pub log: Option<Boot>,
+    /// The phone is up but its pages cannot be read (its single web session is held by another client, or the
+    /// password was refused after the save).
     pub blind: bool,
 }
 
 /// Why the phone did not reach Inactive.
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
-#[serde(tag = "failure", rename_all = "kebab-case")]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Failure {
     #[error(
         "the phone went down to reboot and did not come back within {waited:.0} s. Fix: check its power and cable, then look for it by MAC (it may have a new address)"
@@ -58,10 +62,15 @@ pub enum Failure {
         "the phone rebooted {reboots} times without settling: a firmware update loop. Fix: check the provisioning server's firmware for this model, or power-cycle the phone"
     )]
     UpdateLoop { reboots: u32 },
-    #[error(
-        "the provisioning server changed back to {now:?} after the save. Fix: something (DHCP option 160/66, or a config file) overrides it; check the DHCP server"
-    )]
+    #[error("the phone uses the provisioning server {now:?}, not the one saved")]
     Reverted { now: String },
+    #[error("the phone's log says its provisioning failed")]
+    Server {
+        failure: LogFailure,
+        lines: Vec<String>,
+    },
+    #[error("{why}")]
+    Unconfirmed { why: String },
     #[error(
         "the phone did not settle within {waited:.0} s. Fix: look at the phone's screen; run `polyprov provision` again to resume watching"
     )]
@@ -72,7 +81,14 @@ pub enum Failure {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Watching,
-    Inactive,
+    /// The phone loaded the service's configuration; `evidence`: its own lines that show it.
+    Inactive {
+        evidence: Vec<String>,
+    },
+    /// The phone loaded it and its line registered.
+    Active {
+        evidence: Vec<String>,
+    },
     Failed(Failure),
 }
 
@@ -86,9 +102,12 @@ pub struct Monitor {
     pub reboots: u32,
     down_since: Option<f64>,
     last_change: f64,
-    settling_told: bool,
+    waiting_told: bool,
+    updating_told: Option<String>,
     /// Watching resumed after an interruption: the reboots may already be over.
     resumed: bool,
+    /// What the last readable look showed, for an unconfirmed verdict's reason.
+    last_log: Option<Attempt>,
 }
 
 impl Monitor {
@@ -107,13 +126,15 @@ impl Monitor {
             reboots: 0,
             down_since: None,
             last_change: 0.0,
-            settling_told: false,
+            waiting_told: false,
+            updating_told: None,
             resumed: false,
+            last_log: None,
         }
     }
 
-    /// Watching a phone saved before an interruption: it may settle without a reboot being seen, and its log's
-    /// boot count is taken as the baseline when first read.
+    /// Watching a phone saved before an interruption: it may have rebooted already, and its log's boot count is
+    /// taken as the baseline when first read.
     pub fn resumed(mut self) -> Monitor {
         self.resumed = true;
         self
@@ -131,6 +152,11 @@ impl Monitor {
     /// Down since when (phone seconds), if down.
     pub fn down_since(&self) -> Option<f64> {
         self.down_since
+    }
+
+    /// Whether the next look should read the log: the phone is back and its evidence has not been seen yet.
+    pub fn wants_log(&self) -> bool {
+        self.rebooted_or_resumed() && self.down_since.is_none()
     }
 
     /// Take one observation; returns what happened and where things stand.
@@ -166,10 +192,11 @@ impl Monitor {
             return (events, self.loop_check());
         }
         let was_down = self.down_since.take().is_some();
+        let boots = o.log.as_ref().map(|l| l.boots);
         if self.baseline_boots.is_none() {
-            self.baseline_boots = o.boots.map(|b| b.saturating_sub(self.reboots as usize));
+            self.baseline_boots = boots.map(|b| b.saturating_sub(self.reboots as usize));
         }
-        if let (Some(base), Some(now)) = (self.baseline_boots, o.boots) {
+        if let (Some(base), Some(now)) = (self.baseline_boots, boots) {
             // The log counts every boot, including ones that happened between two looks.
             let seen = now.saturating_sub(base) as u32;
             if seen > self.reboots {
@@ -186,7 +213,7 @@ impl Monitor {
                 reboot: self.reboots,
                 firmware: o.firmware.clone(),
             });
-            self.settling_told = false;
+            self.waiting_told = false;
         }
         if let Some(fw) = &o.firmware {
             if self.firmware.as_deref() != Some(fw.as_str()) {
@@ -198,35 +225,104 @@ impl Monitor {
                 self.last_change = o.at;
             }
         }
-        if let Some(server) = &o.server {
-            if self.rebooted_or_resumed() && !same_server(server, &self.wanted_server) {
-                return (
-                    events,
-                    Verdict::Failed(Failure::Reverted {
-                        now: server.clone(),
-                    }),
-                );
-            }
-        }
         let verdict = self.loop_check();
         if verdict != Verdict::Watching {
             return (events, verdict);
         }
-        if !self.settling_told && self.rebooted_or_resumed() {
-            self.settling_told = true;
-            events.push(Event::Settling {
+        if !self.rebooted_or_resumed() {
+            return (events, Verdict::Watching);
+        }
+        // Before a reboot is seen, a resumed watch may be looking at the boot before the save: only a success
+        // with the wanted server counts then.
+        let settled_boot = self.reboots > 0;
+        if let Some(log) = &o.log {
+            self.last_log = Some(log.attempt.clone());
+            let server_ok = log
+                .server
+                .as_deref()
+                .is_none_or(|s| same_server(s, &self.wanted_server));
+            if !server_ok && settled_boot {
+                let now = log.server.clone().unwrap_or_default();
+                return (events, Verdict::Failed(Failure::Reverted { now }));
+            }
+            match &log.attempt {
+                Attempt::Failed { failure, lines } if settled_boot => {
+                    events.push(Event::PhoneSays {
+                        line: lines.last().cloned().unwrap_or_default(),
+                    });
+                    return (
+                        events,
+                        Verdict::Failed(Failure::Server {
+                            failure: *failure,
+                            lines: lines.clone(),
+                        }),
+                    );
+                }
+                Attempt::Loaded { lines, registered } if server_ok => {
+                    let mut evidence: Vec<String> =
+                        lines.iter().map(|l| format!("app log: {l:?}")).collect();
+                    return match registered {
+                        Some(r) => {
+                            evidence.push(format!("app log: {r:?}"));
+                            (events, Verdict::Active { evidence })
+                        }
+                        None => {
+                            events.push(Event::Inactive {
+                                evidence: evidence.clone(),
+                            });
+                            (events, Verdict::Inactive { evidence })
+                        }
+                    };
+                }
+                Attempt::Updating { version, line }
+                    if self.updating_told.as_deref() != Some(version.as_str()) =>
+                {
+                    self.updating_told = Some(version.clone());
+                    self.last_change = o.at;
+                    events.push(Event::PhoneSays { line: line.clone() });
+                }
+                _ => {}
+            }
+        }
+        if !self.waiting_told {
+            self.waiting_told = true;
+            events.push(Event::Fetching {
                 for_secs: self.expect.settle_secs as u64,
             });
         }
-        let quiet = o.at - self.last_change;
-        if self.rebooted_or_resumed()
-            && quiet >= self.expect.settle_secs
-            && (o.server.is_some() || o.blind)
-        {
-            events.push(Event::Inactive);
-            return (events, Verdict::Inactive);
+        if o.at - self.last_change >= self.expect.settle_secs {
+            return (
+                events,
+                Verdict::Failed(Failure::Unconfirmed {
+                    why: self.unconfirmed_why(o),
+                }),
+            );
         }
         (events, Verdict::Watching)
+    }
+
+    /// Why nothing could be concluded, from what the looks showed.
+    fn unconfirmed_why(&self, o: &Observation) -> String {
+        let secs = self.expect.settle_secs;
+        if o.blind {
+            return format!(
+                "the phone is up but its pages could not be read for {secs:.0} s after its last reboot, so its log — which shows whether it loaded the service's configuration — was not read"
+            );
+        }
+        match &self.last_log {
+            None => format!(
+                "the phone's application log could not be read in the {secs:.0} s after its last reboot"
+            ),
+            Some(Attempt::None) => format!(
+                "the phone's log shows no provisioning attempt in the {secs:.0} s after its last reboot"
+            ),
+            Some(Attempt::Running) => format!(
+                "the phone's provisioning attempt had not finished {secs:.0} s after its last reboot (a slow server?)"
+            ),
+            Some(_) => {
+                format!("the phone's log showed no final result {secs:.0} s after its last change")
+            }
+        }
     }
 
     fn loop_check(&self) -> Verdict {
@@ -238,14 +334,9 @@ impl Monitor {
             Verdict::Watching
         }
     }
-
-    /// Whether the next observation should read the provisioning server (the settle window is nearly over).
-    pub fn wants_server(&self, at: f64) -> bool {
-        self.rebooted_or_resumed() && at - self.last_change >= self.expect.settle_secs * 0.8
-    }
 }
 
-/// Provisioning server addresses compare without case and trailing slash.
+/// Provisioning server addresses compare without case, scheme defaults and trailing slash.
 pub fn same_server(a: &str, b: &str) -> bool {
     a.trim()
         .trim_end_matches('/')
@@ -256,7 +347,7 @@ pub fn same_server(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    const URL: &str = "https://prov.example.test/";
+    const URL: &str = "https://prov.example.test/poly/";
 
     fn expect() -> Expect {
         Expect {
@@ -268,13 +359,30 @@ mod tests {
         }
     }
 
-    fn up(at: f64, boots: usize, fw: &str) -> Observation {
+    fn boot(boots: usize, attempt: Attempt) -> Option<Boot> {
+        Some(Boot {
+            boots,
+            server: Some(URL.into()),
+            attempt,
+        })
+    }
+
+    fn loaded() -> Attempt {
+        Attempt::Loaded {
+            lines: vec![
+                "Prov|Starting to provision".into(),
+                "Prov|Finished updating configuration".into(),
+            ],
+            registered: None,
+        }
+    }
+
+    fn up(at: f64, fw: &str, log: Option<Boot>) -> Observation {
         Observation {
             at,
             up: true,
-            boots: Some(boots),
             firmware: Some(fw.into()),
-            server: Some(URL.into()),
+            log,
             blind: false,
         }
     }
@@ -286,41 +394,127 @@ mod tests {
         }
     }
 
-    /// Save, reboot, update in two more reboots, then quiet for the settle window: Inactive.
+    /// Save, reboot, an update in two more reboots, then the log shows the configuration loaded: Inactive at
+    /// once, with the phone's own lines as the evidence — no quiet window is waited out.
     #[test]
-    fn reboot_update_settle_is_inactive() {
+    fn evidence_makes_it_inactive_at_once() {
         let mut m = Monitor::new(expect(), URL, Some(1), Some("6.4.5".into()));
-        let mut all = Vec::new();
+        let updating = Attempt::Updating {
+            version: "6.4.7".into(),
+            line: "Prov|Upgrading application to 6.4.7".into(),
+        };
         let script = [
             down(5.0),
-            up(160.0, 2, "6.4.5"),
+            up(160.0, "6.4.5", boot(2, Attempt::Running)),
+            up(190.0, "6.4.5", boot(2, updating)),
             down(200.0),
-            up(350.0, 3, "6.4.5"),
+            up(350.0, "6.4.5", boot(3, Attempt::None)),
             down(360.0),
-            up(510.0, 4, "6.4.7"),
-            up(600.0, 4, "6.4.7"),
+            up(510.0, "6.4.7", boot(4, Attempt::Running)),
         ];
         for o in &script {
-            let (ev, v) = m.observe(o);
-            all.extend(ev);
-            assert_eq!(v, Verdict::Watching);
+            assert_eq!(m.observe(o).1, Verdict::Watching, "{o:?}");
         }
-        let (ev, v) = m.observe(&up(700.0, 4, "6.4.7"));
-        all.extend(ev);
-        assert_eq!(v, Verdict::Inactive);
+        let (ev, v) = m.observe(&up(520.0, "6.4.7", boot(4, loaded())));
+        match v {
+            Verdict::Inactive { evidence } => {
+                assert!(
+                    evidence[1].contains("Finished updating configuration"),
+                    "{evidence:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(m.reboots, 3);
-        assert!(all.contains(&Event::Updating {
-            from: "6.4.5".into(),
-            to: "6.4.7".into()
-        }));
-        assert_eq!(all.last(), Some(&Event::Inactive));
+        assert!(matches!(ev.last(), Some(Event::Inactive { .. })));
+    }
+
+    /// A phone that stays quiet is never Inactive: without evidence the verdict is unconfirmed, and says why.
+    #[test]
+    fn silence_is_unconfirmed() {
+        let mut m = Monitor::new(expect(), URL, Some(1), None);
+        m.observe(&down(5.0));
+        assert_eq!(
+            m.observe(&up(160.0, "x", boot(2, Attempt::None))).1,
+            Verdict::Watching
+        );
+        let (_, v) = m.observe(&up(345.0, "x", boot(2, Attempt::None)));
+        match v {
+            Verdict::Failed(Failure::Unconfirmed { why }) => {
+                assert!(why.contains("no provisioning attempt"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut blind = Monitor::new(expect(), URL, Some(1), None);
+        blind.observe(&down(5.0));
+        let look = |at| Observation {
+            at,
+            up: true,
+            blind: true,
+            ..Observation::default()
+        };
+        assert_eq!(blind.observe(&look(160.0)).1, Verdict::Watching);
+        assert!(matches!(
+            blind.observe(&look(345.0)).1,
+            Verdict::Failed(Failure::Unconfirmed { .. })
+        ));
+    }
+
+    /// The phone's own failure lines end the watch with the failure they name.
+    #[test]
+    fn the_phones_failure_is_named() {
+        let mut m = Monitor::new(expect(), URL, Some(1), None);
+        m.observe(&down(5.0));
+        let failed = Attempt::Failed {
+            failure: LogFailure::Unreachable,
+            lines: vec!["Prov|Server 'x' is unresponsive".into()],
+        };
+        let (_, v) = m.observe(&up(200.0, "x", boot(2, failed)));
+        assert!(
+            matches!(
+                v,
+                Verdict::Failed(Failure::Server {
+                    failure: LogFailure::Unreachable,
+                    ..
+                })
+            ),
+            "{v:?}"
+        );
+    }
+
+    /// Evidence from before the reboot (the boot the phone was saved in) proves nothing.
+    #[test]
+    fn the_boot_before_the_save_proves_nothing() {
+        let mut m = Monitor::new(expect(), URL, Some(1), None);
+        assert_eq!(
+            m.observe(&up(1.0, "x", boot(1, loaded()))).1,
+            Verdict::Watching
+        );
+    }
+
+    /// After the reboot the phone uses another server than the one saved (a DHCP option): server reverted.
+    #[test]
+    fn another_server_is_reverted() {
+        let mut m = Monitor::new(expect(), URL, Some(1), None);
+        m.observe(&down(5.0));
+        let mut b = boot(2, Attempt::Running);
+        if let Some(b) = &mut b {
+            b.server = Some("http://tftp.lan.test/".into());
+        }
+        let (_, v) = m.observe(&up(160.0, "x", b));
+        assert_eq!(
+            v,
+            Verdict::Failed(Failure::Reverted {
+                now: "http://tftp.lan.test/".into()
+            })
+        );
     }
 
     /// Reboots that happen between two looks are counted from the log's boot entries.
     #[test]
     fn missed_reboots_are_counted_from_the_log() {
         let mut m = Monitor::new(expect(), URL, Some(1), Some("1".into()));
-        let (ev, _) = m.observe(&up(400.0, 4, "1"));
+        let (ev, _) = m.observe(&up(400.0, "1", boot(4, Attempt::Running)));
         assert_eq!(m.reboots, 3);
         assert_eq!(
             ev.iter()
@@ -343,7 +537,7 @@ mod tests {
         );
     }
 
-    /// Reboot after reboot without settling: an update loop.
+    /// Reboot after reboot without a result: an update loop.
     #[test]
     fn update_loop() {
         let mut m = Monitor::new(expect(), URL, Some(1), None);
@@ -353,7 +547,7 @@ mod tests {
             t += 10.0;
             m.observe(&down(t));
             t += 150.0;
-            verdict = m.observe(&up(t, b, "x")).1;
+            verdict = m.observe(&up(t, "x", boot(b, Attempt::Running))).1;
             if verdict != Verdict::Watching {
                 break;
             }
@@ -364,42 +558,11 @@ mod tests {
         );
     }
 
-    /// The server reverting after the reboot is named.
-    #[test]
-    fn reverted_server() {
-        let mut m = Monitor::new(expect(), URL, Some(1), None);
-        m.observe(&down(5.0));
-        let mut o = up(160.0, 2, "x");
-        o.server = Some("tftp.example.test".into());
-        let (_, v) = m.observe(&o);
-        assert_eq!(
-            v,
-            Verdict::Failed(Failure::Reverted {
-                now: "tftp.example.test".into()
-            })
-        );
-    }
-
-    /// With the web session held by someone else, a quiet phone settles on reachability alone.
-    #[test]
-    fn blind_settling() {
-        let mut m = Monitor::new(expect(), URL, Some(1), None);
-        m.observe(&down(5.0));
-        let blind = |at| Observation {
-            at,
-            up: true,
-            blind: true,
-            ..Observation::default()
-        };
-        assert_eq!(m.observe(&blind(160.0)).1, Verdict::Watching);
-        assert_eq!(m.observe(&blind(345.0)).1, Verdict::Inactive);
-    }
-
     /// Past the overall timeout: timed out.
     #[test]
     fn timeout() {
         let mut m = Monitor::new(expect(), URL, Some(1), None);
-        let (_, v) = m.observe(&up(1600.0, 1, "x"));
+        let (_, v) = m.observe(&up(1600.0, "x", boot(1, Attempt::None)));
         assert!(matches!(v, Verdict::Failed(Failure::TimedOut { .. })));
     }
 

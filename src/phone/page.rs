@@ -150,6 +150,9 @@ pub struct Field {
     pub is_select: bool,
     /// Option values of a select.
     pub options: Vec<String>,
+    /// The value the provisioning server's configuration files set, from the control's `config` attribute
+    /// (S56: a Teams-provisioned VVX shows the URL its configuration pushed there).
+    pub config: Option<String>,
 }
 
 /// Form controls carrying a `paramname` (any case) in a provisioning page, in page order.
@@ -180,12 +183,17 @@ pub fn parse_fields(html: &str) -> Vec<Field> {
             } else {
                 v.attr("value").unwrap_or("").to_string()
             };
+            let config = v
+                .attr("config")
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty());
             Some(Field {
                 name,
                 paramname,
                 value,
                 is_select,
                 options,
+                config,
             })
         })
         .collect()

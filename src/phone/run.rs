@@ -2,18 +2,15 @@
 //! plan → save the provisioning server, then follow it to Inactive. Every outcome — including every failure —
 //! ends in a [`Report`], so nothing already done is lost.
 
-use std::net::IpAddr;
-
 use ipnet::IpNet;
 use serde::Serialize;
 
 use super::client::{ClientError, PhoneClient};
 use super::event::{Event, Sink};
-use super::locate::{self, Search};
-use super::monitor::{Expect, Failure, Monitor, Observation, Verdict};
+pub use super::outcome::{Outcome, Report};
 use super::page;
 use super::probe;
-use super::provisioning::{self, Current, Saved, Wanted};
+use super::provisioning::{self, Saved, Wanted};
 use super::session::{self, Auth, Login, LoginError, Patience};
 use super::tls::Trust;
 use crate::clock::Clock;
@@ -106,7 +103,7 @@ pub struct Resume {
 }
 
 impl Job {
-    fn stopped(&self) -> bool {
+    pub(super) fn stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| *s.borrow())
     }
 }
@@ -118,119 +115,6 @@ pub struct Timing {
     pub settle_secs: Option<f64>,
     pub timeout_secs: Option<f64>,
     pub poll_secs: Option<f64>,
-}
-
-/// How it ended.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Provisioned, settled, waiting for activation.
-    Inactive,
-    /// Already pointed at the wanted server: nothing written.
-    AlreadyProvisioned,
-    /// Dry run: the changes that would be made.
-    DryRun { changes: Vec<String> },
-    /// A person must act (wrong password, locked, busy, unsupported family, foreign certificate …).
-    NeedsAttention { reason: String },
-    /// This family cannot be provisioned from the web; what to do instead.
-    Unsupported { reason: String },
-    /// The user interrupted the run; `saved` says whether the phone already took the change.
-    Interrupted { saved: bool },
-    /// Something went wrong on the way.
-    Failed { reason: String },
-    /// Left alone: outside the allow-list.
-    Skipped { reason: String },
-}
-
-impl Outcome {
-    /// 0 success, 3 needs attention, 1 failed, 130 interrupted.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Outcome::Inactive
-            | Outcome::AlreadyProvisioned
-            | Outcome::DryRun { .. }
-            | Outcome::Skipped { .. } => 0,
-            Outcome::NeedsAttention { .. } | Outcome::Unsupported { .. } => 3,
-            Outcome::Failed { .. } => 1,
-            Outcome::Interrupted { .. } => 130,
-        }
-    }
-
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Inactive => "Inactive",
-            Outcome::AlreadyProvisioned => "already provisioned",
-            Outcome::DryRun { .. } => "dry run",
-            Outcome::NeedsAttention { .. } => "needs attention",
-            Outcome::Unsupported { .. } => "unsupported",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Interrupted { .. } => "interrupted",
-            Outcome::Skipped { .. } => "skipped",
-        }
-    }
-}
-
-/// What happened to one phone.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Report {
-    pub target: String,
-    /// Where the phone was last seen (differs from target when it moved).
-    pub address: String,
-    pub mac: Option<Mac>,
-    pub model: Option<String>,
-    pub profile: Option<String>,
-    pub family: Option<String>,
-    pub firmware_before: Option<String>,
-    pub firmware_after: Option<String>,
-    pub server_before: Option<Current>,
-    pub server_after: Option<Current>,
-    pub certificate_sha256: Option<String>,
-    pub reboots: u32,
-    pub password_changed: bool,
-    /// The model can only be activated by MAC in the admin console.
-    pub mac_activation_only: bool,
-    /// The firmware is below the service's minimum.
-    pub below_min_firmware: bool,
-    pub warnings: Vec<String>,
-    /// Phone seconds from start to end.
-    pub elapsed_secs: f64,
-    pub outcome: Outcome,
-}
-
-impl Report {
-    /// The report of a phone a run was interrupted before finishing.
-    pub fn interrupted(target: &url::Url, saved: bool) -> Report {
-        Report {
-            outcome: Outcome::Interrupted { saved },
-            ..Report::new(target)
-        }
-    }
-
-    fn new(target: &url::Url) -> Report {
-        Report {
-            target: target.to_string(),
-            address: target.host_str().unwrap_or("").to_string(),
-            mac: None,
-            model: None,
-            profile: None,
-            family: None,
-            firmware_before: None,
-            firmware_after: None,
-            server_before: None,
-            server_after: None,
-            certificate_sha256: None,
-            reboots: 0,
-            password_changed: false,
-            mac_activation_only: false,
-            below_min_firmware: false,
-            warnings: Vec::new(),
-            elapsed_secs: 0.0,
-            outcome: Outcome::Failed {
-                reason: "not started".into(),
-            },
-        }
-    }
 }
 
 /// Onboard one phone; always returns a report.
@@ -260,19 +144,19 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
     report
 }
 
-fn attention(reason: impl ToString) -> Outcome {
+pub(super) fn attention(reason: impl ToString) -> Outcome {
     Outcome::NeedsAttention {
         reason: reason.to_string(),
     }
 }
 
-fn failed(reason: impl ToString) -> Outcome {
+pub(super) fn failed(reason: impl ToString) -> Outcome {
     Outcome::Failed {
         reason: reason.to_string(),
     }
 }
 
-fn client_outcome(e: ClientError) -> Outcome {
+pub(super) fn client_outcome(e: ClientError) -> Outcome {
     match e {
         ClientError::Certificate { .. } => attention(format!(
             "{e}. Fix: make sure the address is the phone's (compare the MAC on its label)"
@@ -302,7 +186,7 @@ async fn run(
         });
     }
     if let Some(resume) = &job.resume {
-        return watch_resumed(job, profiles, resume, report, events).await;
+        return Ok(super::follow::watch_resumed(job, profiles, resume, report, events).await);
     }
     events(Event::Probing {
         target: job.base.to_string(),
@@ -389,7 +273,7 @@ async fn run(
         ) => return Ok(o),
         Err(o) => return Err(o),
     };
-    let outcome = follow(
+    let outcome = super::follow::follow(
         job,
         profiles,
         &profile,
@@ -401,11 +285,8 @@ async fn run(
     )
     .await;
     report.address = client.base().host_str().unwrap_or("").to_string();
-    outcome
+    Ok(outcome)
 }
-
-/// While watching, the phone's pages are read at least every this many polls.
-const LOOK_EVERY: u32 = 6;
 
 /// How long one request to a phone may take.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -511,7 +392,9 @@ async fn configure(
     if job.stopped() {
         return Err(Outcome::Interrupted { saved: false });
     }
-    let boots_before = read_boots(client, profile, auth).await;
+    let boots_before = super::follow::read_log(client, profile, auth)
+        .await
+        .map(|b| b.boots);
     events(Event::Saving);
     let saved = provisioning::save(client, profile, auth, &plan)
         .await
@@ -585,7 +468,7 @@ async fn identify(
     report.model = info.model.or(title_model).or(answer_model);
     report.firmware_before = match info.firmware {
         Some(f) => Some(f),
-        None => read_version(client, profile, auth).await,
+        None => super::follow::read_version(client, profile, auth).await,
     };
     report.firmware_after = report.firmware_before.clone();
     if report.mac.is_none() {
@@ -598,7 +481,7 @@ async fn identify(
     });
 }
 
-fn warn(report: &mut Report, events: Sink<'_>, message: &str) {
+pub(super) fn warn(report: &mut Report, events: Sink<'_>, message: &str) {
     report.warnings.push(message.to_string());
     events(Event::Warning {
         message: message.to_string(),
@@ -684,299 +567,11 @@ async fn change_password(
     }
 }
 
-async fn logout(client: &PhoneClient, profile: &Profile, auth: &Auth, events: Sink<'_>) {
+pub(super) async fn logout(client: &PhoneClient, profile: &Profile, auth: &Auth, events: Sink<'_>) {
     if session::logout(client, profile, auth).await.is_ok() && matches!(auth, Auth::Session { .. })
     {
         events(Event::LoggedOut);
     }
-}
-
-async fn read_version(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<String> {
-    let r = client
-        .send("GET", &profile.pages.version, &auth.headers(false), None)
-        .await
-        .ok()?;
-    (r.status == 200 && !r.body.trim().is_empty() && !r.body.contains('<'))
-        .then(|| r.body.trim().to_string())
-}
-
-async fn read_boots(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<usize> {
-    let path = profile.pages.app_log.as_deref()?;
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let r = client
-        .send(
-            "GET",
-            &format!("{path}{sep}dummyParam={ms}"),
-            &auth.headers(false),
-            None,
-        )
-        .await
-        .ok()?;
-    (r.status == 200).then(|| page::log_boots(&r.body))
-}
-
-/// Watch the phone from the save to Inactive (or a named failure).
-#[allow(clippy::too_many_arguments)]
-async fn follow(
-    job: &Job,
-    profiles: &ProfileSet,
-    profile: &Profile,
-    client: &mut PhoneClient,
-    password: &Secret,
-    boots_before: Option<usize>,
-    report: &mut Report,
-    events: Sink<'_>,
-) -> Result<Outcome, Outcome> {
-    let mut profile = profile.clone();
-    let t = profile.timeline.clone();
-    let expect = Expect {
-        boot_secs: t.boot_secs as f64,
-        return_secs: job.timing.return_secs.unwrap_or(t.boot_secs as f64 * 3.0),
-        update_reboots: t.update_reboots,
-        settle_secs: job.timing.settle_secs.unwrap_or(t.settle_secs as f64),
-        timeout_secs: job.timing.timeout_secs.unwrap_or(t.timeout_secs as f64),
-    };
-    let poll = job
-        .timing
-        .poll_secs
-        .unwrap_or((t.boot_secs as f64 / 30.0).clamp(1.0, 5.0));
-    let mut monitor = Monitor::new(
-        expect,
-        &job.wanted.url,
-        boots_before,
-        report.firmware_before.clone(),
-    );
-    if job.resume.is_some() {
-        monitor = monitor.resumed();
-    }
-    let start = job.clock.now();
-    let mut auth: Option<Auth> = None;
-    let mut last_search: Option<f64> = None;
-    let mut blind_told = false;
-    // After a refused password (the provisioning config may change it) no more logins: each would count
-    // toward the lockout. The phone is then watched by reachability alone.
-    let mut logins_allowed = true;
-    let mut looks_skipped = 0u32;
-    let passwords = vec![password.clone()];
-    loop {
-        job.clock.sleep(poll).await;
-        if job.stopped() {
-            if let Some(a) = auth.take() {
-                logout(client, &profile, &a, events).await;
-            }
-            return Ok(Outcome::Interrupted { saved: true });
-        }
-        let at = job.clock.since(start);
-        let up = match client.alive(&profile.pages.login).await {
-            Some(up) => up,
-            // Inconclusive (resets, slow answers): look again, unless time is up.
-            None if at <= expect.timeout_secs => continue,
-            None => false,
-        };
-        let mut obs = Observation {
-            at,
-            up,
-            ..Observation::default()
-        };
-        if up {
-            let mut busy = false;
-            let fresh = auth.is_none();
-            if auth.is_none() && logins_allowed {
-                // A firmware update may bring another login generation: recognise the phone again.
-                if let Ok((now, _)) = probe::recognise(client, profiles).await {
-                    if now.id != profile.id {
-                        events(Event::Recognised {
-                            profile: now.id.clone(),
-                            family: now.family.clone(),
-                            generation: now.login.generation.to_string(),
-                        });
-                        report.profile = Some(now.id.clone());
-                        profile = now;
-                    }
-                }
-                let quiet: Sink<'_> = &|_| {};
-                // Never wait for a busy web session while watching: look again at the next poll instead.
-                let patience = Patience {
-                    busy_secs: 0,
-                    ..job.patience
-                };
-                match session::login(client, &profile, &passwords, &job.clock, patience, quiet)
-                    .await
-                {
-                    Ok(l) => auth = Some(l.auth),
-                    Err(LoginError::Busy { .. }) => busy = true,
-                    Err(LoginError::Client(_)) => {}
-                    Err(e) => {
-                        logins_allowed = false;
-                        warn(
-                            report,
-                            events,
-                            &format!(
-                                "stopped logging in while watching ({e}); following the phone by reachability only"
-                            ),
-                        );
-                    }
-                }
-            }
-            if auth.is_none() && (busy || !logins_allowed) {
-                obs.blind = true;
-                if !blind_told {
-                    blind_told = true;
-                    warn(
-                        report,
-                        events,
-                        "the phone's pages could not be read (its single web session is held by another client, or the login was refused): settling is judged by reachability, and the provisioning server is not re-checked",
-                    );
-                }
-            }
-            // Reachability is checked every poll; the pages (version, log) only after a fresh login, every few
-            // polls, and near the end of the settle window: a light touch on the phone and on the LAN.
-            looks_skipped += 1;
-            let look = fresh || looks_skipped >= LOOK_EVERY || monitor.wants_server(at);
-            if let (Some(a), true) = (&auth, look) {
-                looks_skipped = 0;
-                obs.firmware = read_version(client, &profile, a).await;
-                obs.boots = read_boots(client, &profile, a).await;
-                let mut lost = obs.firmware.is_none() && obs.boots.is_none();
-                if monitor.wants_server(at) && !lost {
-                    match provisioning::read(client, &profile, a).await {
-                        Ok(fields) => {
-                            obs.server = Some(provisioning::current(&profile, &fields).url)
-                        }
-                        Err(_) => lost = true,
-                    }
-                }
-                if lost {
-                    // The session expired or the phone went down mid-look: end it (if it still exists) and log in
-                    // again next time, so our own stale session never blocks us.
-                    if let Some(a) = auth.take() {
-                        let _ = session::logout(client, &profile, &a).await;
-                    }
-                }
-            }
-        } else {
-            auth = None;
-            let down_for = monitor.down_since().map_or(0.0, |s| at - s);
-            // Once a boot should be over, look for the phone elsewhere on every poll (each look is rate-limited
-            // and bounded by what is left of the return window).
-            let due = last_search.is_none_or(|l| at > l);
-            if down_for > expect.boot_secs && due {
-                last_search = Some(at);
-                let left = (expect.return_secs - down_for).max(0.0);
-                if let Some(ip) = relocate(job, client, report, job.clock.wall(left)).await {
-                    let from = client.base().host_str().unwrap_or("").to_string();
-                    *client = client.moved_to(ip);
-                    events(Event::Moved {
-                        from,
-                        to: ip.to_string(),
-                    });
-                    continue;
-                }
-            }
-        }
-        let (evs, verdict) = monitor.observe(&obs);
-        for e in evs {
-            events(e);
-        }
-        report.reboots = monitor.reboots;
-        report.firmware_after = monitor
-            .firmware()
-            .map(str::to_string)
-            .or(report.firmware_after.clone());
-        match verdict {
-            Verdict::Watching => {}
-            Verdict::Inactive => {
-                if let Some(a) = &auth {
-                    if let Ok(fields) = provisioning::read(client, &profile, a).await {
-                        report.server_after = Some(provisioning::current(&profile, &fields));
-                    }
-                    logout(client, &profile, a, events).await;
-                }
-                return Ok(Outcome::Inactive);
-            }
-            Verdict::Failed(f) => {
-                if let Some(a) = &auth {
-                    logout(client, &profile, a, events).await;
-                }
-                return Err(match f {
-                    Failure::Reverted { .. } => attention(f),
-                    _ => failed(f),
-                });
-            }
-        }
-    }
-}
-
-/// Watch a phone an interrupted run already saved, from wherever it is now.
-async fn watch_resumed(
-    job: &Job,
-    profiles: &ProfileSet,
-    resume: &Resume,
-    report: &mut Report,
-    events: Sink<'_>,
-) -> Result<Outcome, Outcome> {
-    let profile = profiles
-        .get(&resume.profile)
-        .ok_or_else(|| {
-            failed(format!(
-                "the journal names profile {:?}, which is not installed",
-                resume.profile
-            ))
-        })?
-        .clone();
-    let timeout = std::time::Duration::from_secs(15);
-    let mac = resume.mac.or(job.expected_mac);
-    let mut client = PhoneClient::new(job.base.clone(), Trust::PolyPhone(mac), timeout)
-        .map_err(client_outcome)?;
-    report.mac = mac;
-    report.profile = Some(profile.id.clone());
-    report.family = Some(profile.family.clone());
-    report.firmware_before = resume.firmware_before.clone();
-    report.firmware_after = resume.firmware_before.clone();
-    let password = job
-        .passwords
-        .first()
-        .cloned()
-        .ok_or_else(|| attention(LoginError::NoPassword))?;
-    let outcome = follow(
-        job,
-        profiles,
-        &profile,
-        &mut client,
-        &password,
-        None,
-        report,
-        events,
-    )
-    .await;
-    report.address = client.base().host_str().unwrap_or("").to_string();
-    outcome
-}
-
-async fn relocate(
-    job: &Job,
-    client: &PhoneClient,
-    report: &Report,
-    budget: std::time::Duration,
-) -> Option<IpAddr> {
-    let mac = report.mac.or(job.expected_mac)?;
-    let base = client.base();
-    let skip: IpAddr = base.host_str()?.trim_matches(['[', ']']).parse().ok()?;
-    let search = Search {
-        mac,
-        port: base.port_or_known_default()?,
-        https: base.scheme() == "https",
-        range: job.search_range,
-        rate: job.search_rate,
-        heard: job.heard.clone(),
-    };
-    tokio::time::timeout(budget, locate::find(&search, skip))
-        .await
-        .ok()
-        .flatten()
 }
 
 #[cfg(test)]

@@ -1,0 +1,403 @@
+//! Following one phone after its save until its own evidence decides: polling whether it is up, logging in again
+//! after each reboot, reading its application log (and firmware) into the monitor, looking for it elsewhere when
+//! it comes back on a new address, and, once it shows that it loaded the service's configuration, gathering the
+//! rest of its evidence (its provisioning page's `config=` values, its REST line state, the firmware it took).
+
+use std::net::IpAddr;
+
+use super::applog::{Boot, Patterns};
+use super::client::PhoneClient;
+use super::event::{Event, Sink};
+use super::locate::{self, Search};
+use super::monitor::{Expect, Failure, Monitor, Observation, Verdict, same_server};
+use super::outcome::{LOOK_AT_THE_PHONE, Outcome, Report, ServerFailure};
+use super::probe;
+use super::provisioning;
+use super::run::{Job, Resume, attention, client_outcome, failed, logout, warn};
+use super::session::{self, Auth, LoginError, Patience};
+use super::tls::Trust;
+use crate::profile::{Profile, ProfileSet};
+use crate::secret::Secret;
+
+/// While the phone is not expected to have news, its pages are read at least every this many polls.
+const LOOK_EVERY: u32 = 6;
+
+/// Watch the phone from the save to a verdict.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn follow(
+    job: &Job,
+    profiles: &ProfileSet,
+    profile: &Profile,
+    client: &mut PhoneClient,
+    password: &Secret,
+    boots_before: Option<usize>,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Outcome {
+    let mut profile = profile.clone();
+    let t = profile.timeline.clone();
+    let expect = Expect {
+        boot_secs: t.boot_secs as f64,
+        return_secs: job.timing.return_secs.unwrap_or(t.boot_secs as f64 * 3.0),
+        update_reboots: t.update_reboots,
+        settle_secs: job.timing.settle_secs.unwrap_or(t.settle_secs as f64),
+        timeout_secs: job.timing.timeout_secs.unwrap_or(t.timeout_secs as f64),
+    };
+    let poll = job
+        .timing
+        .poll_secs
+        .unwrap_or((t.boot_secs as f64 / 30.0).clamp(1.0, 5.0));
+    let mut monitor = Monitor::new(
+        expect,
+        &job.wanted.url,
+        boots_before,
+        report.firmware_before.clone(),
+    );
+    if job.resume.is_some() {
+        monitor = monitor.resumed();
+    }
+    let start = job.clock.now();
+    let mut auth: Option<Auth> = None;
+    let mut last_search: Option<f64> = None;
+    let mut blind_told = false;
+    // After a refused password (the service's configuration may change it) no more logins: each would count
+    // toward the lockout. The phone is then watched by reachability alone, and its outcome cannot be proven.
+    let mut logins_allowed = true;
+    let mut refused_after_save = false;
+    let mut looks_skipped = 0u32;
+    let passwords = vec![password.clone()];
+    loop {
+        job.clock.sleep(poll).await;
+        if job.stopped() {
+            if let Some(a) = auth.take() {
+                logout(client, &profile, &a, events).await;
+            }
+            return Outcome::Interrupted { saved: true };
+        }
+        let at = job.clock.since(start);
+        let up = match client.alive(&profile.pages.login).await {
+            Some(up) => up,
+            // Inconclusive (resets, slow answers): look again, unless time is up.
+            None if at <= expect.timeout_secs => continue,
+            None => false,
+        };
+        let mut obs = Observation {
+            at,
+            up,
+            ..Observation::default()
+        };
+        if up {
+            let mut busy = false;
+            let fresh = auth.is_none();
+            if auth.is_none() && logins_allowed {
+                // A firmware update may bring another login generation: recognise the phone again.
+                if let Ok((now, _)) = probe::recognise(client, profiles).await {
+                    if now.id != profile.id {
+                        events(Event::Recognised {
+                            profile: now.id.clone(),
+                            family: now.family.clone(),
+                            generation: now.login.generation.to_string(),
+                        });
+                        report.profile = Some(now.id.clone());
+                        profile = now;
+                    }
+                }
+                let quiet: Sink<'_> = &|_| {};
+                // Never wait for a busy web session while watching: look again at the next poll instead.
+                let patience = Patience {
+                    busy_secs: 0,
+                    ..job.patience
+                };
+                match session::login(client, &profile, &passwords, &job.clock, patience, quiet)
+                    .await
+                {
+                    Ok(l) => auth = Some(l.auth),
+                    Err(LoginError::Busy { .. }) => busy = true,
+                    Err(LoginError::Client(_)) => {}
+                    Err(e) => {
+                        logins_allowed = false;
+                        refused_after_save = matches!(e, LoginError::WrongPassword { .. });
+                        let why = if refused_after_save {
+                            "the admin password that worked before the save was refused after it — the service's configuration may have changed it, which suggests it was applied; no further login is tried so the web UI does not lock".to_string()
+                        } else {
+                            format!("stopped logging in while watching ({e})")
+                        };
+                        warn(report, events, &why);
+                    }
+                }
+            }
+            if auth.is_none() && (busy || !logins_allowed) {
+                obs.blind = true;
+                if !blind_told {
+                    blind_told = true;
+                    warn(
+                        report,
+                        events,
+                        "the phone's pages could not be read (its single web session is held by another client, or the login was refused): its log, which proves the outcome, cannot be read",
+                    );
+                }
+            }
+            // Reachability is checked every poll; the log and version after a fresh login, on every poll while the
+            // phone's evidence is awaited, and every few polls otherwise: a light touch on the phone and the LAN.
+            looks_skipped += 1;
+            let look = fresh || monitor.wants_log() || looks_skipped >= LOOK_EVERY;
+            if let (Some(a), true) = (&auth, look) {
+                looks_skipped = 0;
+                obs.firmware = read_version(client, &profile, a).await;
+                obs.log = read_log(client, &profile, a).await;
+                if obs.firmware.is_none() && obs.log.is_none() {
+                    // The session expired or the phone went down mid-look: end it (if it still exists) and log in
+                    // again next time, so our own stale session never blocks us.
+                    if let Some(a) = auth.take() {
+                        let _ = session::logout(client, &profile, &a).await;
+                    }
+                }
+            }
+        } else {
+            auth = None;
+            let down_for = monitor.down_since().map_or(0.0, |s| at - s);
+            // Once a boot should be over, look for the phone elsewhere on every poll (each look is rate-limited
+            // and bounded by what is left of the return window).
+            let due = last_search.is_none_or(|l| at > l);
+            if down_for > expect.boot_secs && due {
+                last_search = Some(at);
+                let left = (expect.return_secs - down_for).max(0.0);
+                if let Some(ip) = relocate(job, client, report, job.clock.wall(left)).await {
+                    let from = client.base().host_str().unwrap_or("").to_string();
+                    *client = client.moved_to(ip);
+                    events(Event::Moved {
+                        from,
+                        to: ip.to_string(),
+                    });
+                    continue;
+                }
+            }
+        }
+        let (evs, verdict) = monitor.observe(&obs);
+        for e in evs {
+            events(e);
+        }
+        report.reboots = monitor.reboots;
+        report.firmware_after = monitor
+            .firmware()
+            .map(str::to_string)
+            .or(report.firmware_after.clone());
+        let registered = matches!(verdict, Verdict::Active { .. });
+        let outcome = match verdict {
+            Verdict::Watching => continue,
+            Verdict::Inactive { evidence } | Verdict::Active { evidence } => {
+                report.evidence = evidence;
+                if let Some(a) = &auth {
+                    corroborate(client, &profile, a, password, &job.wanted.url, report).await;
+                }
+                if registered {
+                    Outcome::Active
+                } else {
+                    Outcome::Inactive
+                }
+            }
+            Verdict::Failed(f) => failure_outcome(f, &profile, refused_after_save),
+        };
+        if let Some(a) = &auth {
+            logout(client, &profile, a, events).await;
+        }
+        return outcome;
+    }
+}
+
+/// The outcome a monitor failure means.
+fn failure_outcome(f: Failure, profile: &Profile, refused_after_save: bool) -> Outcome {
+    match f {
+        Failure::Server { failure, lines } => Outcome::server_failed(failure.into(), &lines),
+        Failure::Reverted { now } => {
+            let line = profile.log.as_ref().map_or_else(
+                || format!("Provisioning server address is {now}."),
+                |l| l.server_address.fill(&[("server", &now)]),
+            );
+            Outcome::server_failed(ServerFailure::ServerReverted, &[line])
+        }
+        Failure::Unconfirmed { why } => {
+            let also = if refused_after_save {
+                "; the admin password was refused after the save, which suggests the service's configuration was applied and changed it"
+            } else {
+                ""
+            };
+            Outcome::Unconfirmed {
+                reason: format!("{why}{also}. Fix: {LOOK_AT_THE_PHONE}"),
+            }
+        }
+        Failure::NeverCameBack { .. } | Failure::UpdateLoop { .. } | Failure::TimedOut { .. } => {
+            failed(f)
+        }
+    }
+}
+
+/// The rest of the phone's evidence once its log shows the configuration loaded: what its provisioning page says
+/// the service's files set, its REST line state where REST answers, and the firmware it took.
+async fn corroborate(
+    client: &PhoneClient,
+    profile: &Profile,
+    auth: &Auth,
+    password: &Secret,
+    wanted: &str,
+    report: &mut Report,
+) {
+    if let Ok(fields) = provisioning::read(client, profile, auth).await {
+        report.server_after = Some(provisioning::current(profile, &fields));
+        let name = profile.provisioning.server_name.as_deref().unwrap_or("");
+        if let Some(c) = fields
+            .iter()
+            .find(|f| f.paramname == name)
+            .and_then(|f| f.config.as_deref())
+            .filter(|c| same_server(c, wanted))
+        {
+            report.evidence.push(format!(
+                "{}: Server Address config={c:?} (set by the service's configuration files)",
+                profile
+                    .pages
+                    .provisioning
+                    .as_deref()
+                    .unwrap_or("provisioning page")
+                    .trim_start_matches('/')
+            ));
+        }
+    }
+    if profile.rest.available {
+        if let Some(line) = rest_line(client, profile, password).await {
+            report.evidence.push(line);
+        }
+    }
+    if let (Some(before), Some(after)) = (&report.firmware_before, &report.firmware_after) {
+        if before != after {
+            report.evidence.push(format!(
+                "firmware {after}: the update the server named is installed"
+            ));
+        }
+    }
+}
+
+/// `REST lineInfo: line 1 "Inactive", unregistered`, where the REST API is enabled.
+async fn rest_line(client: &PhoneClient, profile: &Profile, password: &Secret) -> Option<String> {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        profile.login.admin_user,
+        password.expose()
+    ));
+    let r = client
+        .send(
+            "GET",
+            "/api/v1/mgmt/lineInfo",
+            &[("Authorization", format!("Basic {basic}"))],
+            None,
+        )
+        .await
+        .ok()?;
+    if r.status != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    let line = v.get("data")?.as_array()?.first()?;
+    let label = line.get("Label")?.as_str()?;
+    let state = line.get("RegistrationStatus")?.as_str()?;
+    Some(format!("REST lineInfo: line 1 {label:?}, {state}"))
+}
+
+pub(super) async fn read_version(
+    client: &PhoneClient,
+    profile: &Profile,
+    auth: &Auth,
+) -> Option<String> {
+    let r = client
+        .send("GET", &profile.pages.version, &auth.headers(false), None)
+        .await
+        .ok()?;
+    (r.status == 200 && !r.body.trim().is_empty() && !r.body.contains('<'))
+        .then(|| r.body.trim().to_string())
+}
+
+/// The application log since the last boot, read through the profile's log lines.
+pub(super) async fn read_log(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<Boot> {
+    let path = profile.pages.app_log.as_deref()?;
+    let lines = profile.log.as_ref()?;
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let r = client
+        .send(
+            "GET",
+            &format!("{path}{sep}dummyParam={ms}"),
+            &auth.headers(false),
+            None,
+        )
+        .await
+        .ok()?;
+    (r.status == 200).then(|| Patterns::new(lines).read(&r.body))
+}
+
+/// Watch a phone an interrupted run already saved, from wherever it is now.
+pub(super) async fn watch_resumed(
+    job: &Job,
+    profiles: &ProfileSet,
+    resume: &Resume,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Outcome {
+    let Some(profile) = profiles.get(&resume.profile).cloned() else {
+        return failed(format!(
+            "the journal names profile {:?}, which is not installed",
+            resume.profile
+        ));
+    };
+    let timeout = std::time::Duration::from_secs(15);
+    let mac = resume.mac.or(job.expected_mac);
+    let mut client = match PhoneClient::new(job.base.clone(), Trust::PolyPhone(mac), timeout) {
+        Ok(c) => c,
+        Err(e) => return client_outcome(e),
+    };
+    report.mac = mac;
+    report.profile = Some(profile.id.clone());
+    report.family = Some(profile.family.clone());
+    report.firmware_before = resume.firmware_before.clone();
+    report.firmware_after = resume.firmware_before.clone();
+    let Some(password) = job.passwords.first().cloned() else {
+        return attention(LoginError::NoPassword);
+    };
+    let outcome = follow(
+        job,
+        profiles,
+        &profile,
+        &mut client,
+        &password,
+        None,
+        report,
+        events,
+    )
+    .await;
+    report.address = client.base().host_str().unwrap_or("").to_string();
+    outcome
+}
+
+async fn relocate(
+    job: &Job,
+    client: &PhoneClient,
+    report: &Report,
+    budget: std::time::Duration,
+) -> Option<IpAddr> {
+    let mac = report.mac.or(job.expected_mac)?;
+    let base = client.base();
+    let skip: IpAddr = base.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+    let search = Search {
+        mac,
+        port: base.port_or_known_default()?,
+        https: base.scheme() == "https",
+        range: job.search_range,
+        rate: job.search_rate,
+        heard: job.heard.clone(),
+    };
+    tokio::time::timeout(budget, locate::find(&search, skip))
+        .await
+        .ok()
+        .flatten()
+}
