@@ -379,6 +379,8 @@ pub struct LogLines {
     pub invalid: LogLine,
     /// The server names other firmware: the phone downloads it and reboots (`{version}`).
     pub upgrading: LogLine,
+    /// The configuration changed device settings (an admin password): the phone reboots to apply them.
+    pub restart: LogLine,
     /// The firmware download failed (`{file}`, `{version}`: the version the phone keeps).
     pub update_failed: LogLine,
     /// A line registered (`{user}`).

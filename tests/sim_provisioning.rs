@@ -362,8 +362,9 @@ async fn an_unknown_mac_asks_for_its_file_then_the_default() {
     sim.shutdown().await;
 }
 
-/// A service that pushes its own admin password (as cloud services often do): after loading it, the phone's web
-/// UI takes the new password and refuses the old one.
+/// A service that pushes its own admin password (as cloud services often do): the phone applies it, reboots to
+/// apply device settings (and says so in its log), loads the configuration again and settles; its web UI then
+/// takes the new password and refuses the old one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_can_change_the_admin_password() {
     let setup = ProvSetup {
@@ -385,10 +386,11 @@ async fn the_service_can_change_the_admin_password() {
     let control = reqwest::Client::builder().no_proxy().build().unwrap();
     let reboot = format!("http://{}/phones/{m}/reboot", sim.control_addr());
     control.post(&reboot).send().await.unwrap();
-    wait_for(&sim, m, Duration::from_secs(20), "Inactive again", |p| {
-        p["reboots"] == 1 && p["phase"] == "inactive"
+    let r = wait_for(&sim, m, Duration::from_secs(20), "Inactive again", |p| {
+        p["reboots"] == 2 && p["phase"] == "inactive"
     })
     .await;
+    assert_eq!(r["provisioning"]["attempts"], 2, "{r:#}");
     let base = format!("https://{}", sim.phones()[0].web_addr());
     let c = client(m);
     let old = c

@@ -66,6 +66,8 @@ pub enum Attempt {
     Running,
     /// The server named other firmware: the phone is downloading it and will reboot.
     Updating { version: String, line: String },
+    /// The configuration changed device settings: the phone reboots to apply them.
+    Restarting { line: String },
     /// The pass failed; the phone's own lines, the failure's first.
     Failed {
         failure: LogFailure,
@@ -102,6 +104,7 @@ pub struct Patterns {
     missing: Pattern,
     invalid: Pattern,
     upgrading: Pattern,
+    restart: Pattern,
     update_failed: Pattern,
     registered: Pattern,
 }
@@ -167,6 +170,7 @@ impl Patterns {
             missing: pattern(&l.missing),
             invalid: pattern(&l.invalid),
             upgrading: pattern(&l.upgrading),
+            restart: pattern(&l.restart),
             update_failed: pattern(&l.update_failed),
             registered: pattern(&l.registered),
         }
@@ -238,6 +242,9 @@ impl Patterns {
                 version,
                 line: line(e),
             };
+        }
+        if let Some(e) = pass.iter().find(|e| self.restart.is_match(e.message)) {
+            return Attempt::Restarting { line: line(e) };
         }
         match pass.iter().position(|e| self.pass_end.is_match(e.message)) {
             Some(end) => Attempt::Loaded {

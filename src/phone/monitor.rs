@@ -281,6 +281,11 @@ impl Monitor {
                     self.last_change = o.at;
                     events.push(Event::PhoneSays { line: line.clone() });
                 }
+                Attempt::Restarting { line } if self.updating_told.as_deref() != Some(line) => {
+                    self.updating_told = Some(line.clone());
+                    self.last_change = o.at;
+                    events.push(Event::PhoneSays { line: line.clone() });
+                }
                 _ => {}
             }
         }

@@ -99,8 +99,10 @@ async fn boot_and_provision(phone: &SimPhone) -> bool {
             return true;
         }
         phone.clock.sleep(fetch_secs).await;
-        let Some(image) = attempt(phone).await else {
-            return true;
+        let image = match attempt(phone).await {
+            Next::Settled => return true,
+            Next::Restart => continue,
+            Next::Install(image) => image,
         };
         let (reboots, looping) = phone.with(|p| (p.update_reboots(), p.faults.update_loop));
         if looping {
@@ -117,8 +119,18 @@ async fn boot_and_provision(phone: &SimPhone) -> bool {
     }
 }
 
-/// One provisioning attempt: fetch, then log and apply what came of it. `Some(image)`: install that firmware.
-async fn attempt(phone: &SimPhone) -> Option<Image> {
+/// What a provisioning attempt leads to.
+enum Next {
+    /// Loaded (or failed): the phone runs as it is.
+    Settled,
+    /// The configuration changed device settings: reboot to apply them.
+    Restart,
+    /// The server names this firmware: download it and reboot into it.
+    Install(Image),
+}
+
+/// One provisioning attempt: fetch, then log and apply what came of it.
+async fn attempt(phone: &SimPhone) -> Next {
     let req = phone.with(|p| {
         p.prov.attempts += 1;
         if !matches!(p.phase, Phase::Activating) {
@@ -169,7 +181,7 @@ async fn attempt(phone: &SimPhone) -> Option<Image> {
                 if p.phase != Phase::Activating {
                     p.phase = Phase::Updating;
                 }
-                Some(image)
+                Next::Install(image)
             }
             Ok(Fetched::Loaded {
                 master,
@@ -180,11 +192,18 @@ async fn attempt(phone: &SimPhone) -> Option<Image> {
                 p.prov.detail = None;
                 p.prov.master = Some(master);
                 p.prov.files = files;
-                apply(p, params);
+                let restart = apply(p, params);
                 if let Some(l) = &log {
+                    if restart {
+                        p.log_line(&l.restart, &[]);
+                    }
                     p.log_line(&l.pass_end, &[]);
                 }
-                None
+                if restart {
+                    Next::Restart
+                } else {
+                    Next::Settled
+                }
             }
             Err(f) => {
                 p.prov.last = Some(failure_name(&f).into());
@@ -202,24 +221,30 @@ async fn attempt(phone: &SimPhone) -> Option<Image> {
                     p.log_line(&l.pass_end, &[]);
                 }
                 p.phase = Phase::ProvisioningFailed;
-                None
+                Next::Settled
             }
         }
     })
 }
 
 /// The configuration files' parameters take effect: the line label, a registered line, a pushed admin password.
-fn apply(p: &mut super::phone::PhoneState, params: std::collections::BTreeMap<String, String>) {
+/// True when device settings changed (the admin password): the phone reboots to apply them.
+fn apply(
+    p: &mut super::phone::PhoneState,
+    params: std::collections::BTreeMap<String, String>,
+) -> bool {
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
     if !get("reg.1.label").is_empty() {
         p.line.label = get("reg.1.label").to_string();
     }
     let device_set = get("device.set") == "1";
-    if device_set
+    let pushed = get("device.auth.localAdminPassword");
+    let restart = device_set
         && get("device.auth.localAdminPassword.set") == "1"
-        && !get("device.auth.localAdminPassword").is_empty()
-    {
-        p.password = get("device.auth.localAdminPassword").to_string();
+        && !pushed.is_empty()
+        && pushed != p.password;
+    if restart {
+        p.password = pushed.to_string();
     }
     let address = get("reg.1.address").to_string();
     let user = match get("reg.1.auth.userId") {
@@ -228,6 +253,9 @@ fn apply(p: &mut super::phone::PhoneState, params: std::collections::BTreeMap<St
     };
     p.from_files = params;
     let now = p.now();
+    if restart {
+        return true;
+    }
     if address.is_empty() {
         p.line.registered = false;
         p.phase = Phase::Inactive;
@@ -241,6 +269,7 @@ fn apply(p: &mut super::phone::PhoneState, params: std::collections::BTreeMap<St
             p.log_line(&l.registered, &[("user", &user)]);
         }
     }
+    false
 }
 
 /// The short name of a failure in the ground truth.

@@ -358,6 +358,7 @@ impl PhoneState {
             uptime_secs: self.uptime_secs(),
             server_type: self.server_type_name(),
             server_name: self.server_name(),
+            server_in_use: self.effective_server(),
             server_user: self
                 .profile
                 .provisioning
@@ -403,6 +404,8 @@ pub struct PhoneReport {
     pub uptime_secs: u64,
     pub server_type: String,
     pub server_name: String,
+    /// The server it provisions from this boot: the saved one, or a DHCP server's when that overrides it.
+    pub server_in_use: String,
     pub server_user: String,
     pub rest_enabled: bool,
     pub session_active: bool,
