@@ -15,6 +15,13 @@ pub struct Site {
     pub server_user: Option<String>,
     /// File holding the provisioning server's password.
     pub server_password_file: Option<PathBuf>,
+    /// Names answered without DNS, `NAME:PORT:ADDR` as curl's `--resolve`.
+    #[serde(default)]
+    pub resolve: Vec<crate::resolve::Pin>,
+    /// PEM file of CA certificates to trust for the provisioning server besides the system's.
+    pub server_ca: Option<PathBuf>,
+    /// Do not check the provisioning server from this machine first.
+    pub skip_server_check: Option<bool>,
     /// File with the phones' admin password(s), one per line.
     pub password_file: Option<PathBuf>,
     pub allow_factory_password: Option<bool>,
@@ -69,6 +76,7 @@ impl Site {
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
             &mut site.server_password_file,
+            &mut site.server_ca,
             &mut site.password_file,
             &mut site.new_password_file,
             &mut site.allow_mac_file,

@@ -14,6 +14,7 @@
 //! - [`phone`]: one phone from the agent's side: certificate trust, recognition, login, provisioning, monitoring.
 //! - [`fleet`]: many phones at once, bounded, with live progress; [`config`]: the site file.
 //! - [`journal`]: the crash-safe run log and resume; [`report`]: tables, JSON, CSV and MAC lists.
+//! - [`server_check`]: the provisioning server checked from the agent's vantage point before any phone is touched.
 //! - [`resolve`]: name resolution that never looks up reserved names and honours `--resolve` pins.
 //! - [`record`]: the recorder, a local reverse proxy that writes a redacted HAR of a browser session.
 //! - [`cli`]: command-line definitions; `main.rs` only parses them and maps errors to exit codes.
@@ -32,6 +33,7 @@ pub mod record;
 pub mod report;
 pub mod resolve;
 pub mod secret;
+pub mod server_check;
 pub mod sim;
 pub mod wire;
 

@@ -287,11 +287,18 @@ pub enum ReportError {
     Csv(String),
 }
 
-/// Write every report file into the run directory; returns their paths.
-pub fn write_files(dir: &Path, rows: &[Row]) -> Result<Vec<PathBuf>, ReportError> {
-    let json = serde_json::to_string_pretty(
-        &serde_json::json!({ "summary": summary(rows), "phones": rows }),
-    )
+/// Write every report file into the run directory; returns their paths. `checks`: what the provisioning-server
+/// check found (or that it was skipped), per distinct URL.
+pub fn write_files(
+    dir: &Path,
+    rows: &[Row],
+    checks: &[crate::server_check::Checked],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "summary": summary(rows),
+        "server-checks": checks,
+        "phones": rows
+    }))
     .map_err(|e| ReportError::Csv(e.to_string()))?;
     let files = [
         ("report.json", json + "\n"),

@@ -152,6 +152,20 @@ fn demo_onboards_a_fleet() {
             && text.contains("soundpoint-sip3"),
         "{text}"
     );
-    assert!(text.contains("24 phones: 18 Inactive"), "{text}");
+    assert!(text.contains("24 phones: 15 Inactive"), "{text}");
+    // The provisioning side's faults end in their named states, each with its fix.
+    for state in ["server-unreachable", "config-missing", "server-refused"] {
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.contains(&format!("  {state}  ")))
+                .count(),
+            1,
+            "one {state} phone: {text}"
+        );
+    }
+    assert!(
+        text.contains("porv.sim.test"),
+        "the mistyped server is named: {text}"
+    );
     assert!(text.contains("Reports: "), "{text}");
 }

@@ -33,7 +33,11 @@ fn args(sim: Option<&polyprov::sim::Simulator>, target: &str, extra: &[&str]) ->
         .collect();
     match sim {
         Some(sim) => v.extend(server_flags(sim)),
-        None => v.extend(["--server-url".to_string(), NOWHERE.to_string()]),
+        None => v.extend([
+            "--server-url".to_string(),
+            NOWHERE.to_string(),
+            "--skip-server-check".to_string(),
+        ]),
     }
     v.extend(extra.iter().map(|s| s.to_string()));
     v
@@ -105,7 +109,8 @@ async fn json_event_stream() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect();
-    assert_eq!(lines[0]["event"], "probing");
+    assert_eq!(lines[0]["server-check"]["result"], "ok", "{lines:#?}");
+    assert_eq!(lines[1]["event"], "probing");
     assert!(lines.iter().any(|l| l["event"] == "plan"));
     let last = lines.last().unwrap();
     assert_eq!(last["report"]["outcome"]["state"], "dry-run");

@@ -447,6 +447,7 @@ fn bad_targets_and_site_files_name_the_line() {
             "targets.txt",
             "--server-url",
             NOWHERE,
+            "--skip-server-check",
         ],
         &dir,
     )

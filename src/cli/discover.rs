@@ -428,6 +428,7 @@ pub async fn targets_for_onboard(
             mac: Some(d.mac),
             extension: None,
             user: None,
+            server_url: None,
         });
     }
     if out.is_empty() {

@@ -171,34 +171,81 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         bail!("--time-scale must be a positive number");
     }
     let catalog = catalog()?;
-    let specs = sim::fleet::demo(&catalog, &sim_password());
+    let demo = sim::fleet::demo(&catalog, &sim_password());
     let config = SimConfig {
         time_scale: args.time_scale,
+        prov: Some(sim::ProvSetup {
+            faults: sim::ServerFaults {
+                refuse_macs: demo.refused.clone(),
+                ..Default::default()
+            },
+            ..sim::ProvSetup::default()
+        }),
         ..SimConfig::default()
     };
-    let simulator = Simulator::start(catalog.clone(), specs, config).await?;
+    let simulator = Simulator::start(catalog.clone(), demo.phones.clone(), config).await?;
     println!(
         "polyprov demo: {} simulated phones on loopback, {}x faster than real phones. Nothing leaves this machine.\n",
         simulator.phones().len(),
         args.time_scale
     );
     print_fleet(&simulator);
+    let mut service = Vec::new();
+    if let Some(m) = demo.typo {
+        service.push(format!("{m}: the technician mistypes its server address"));
+    }
+    for p in demo.phones.iter().filter(|p| !p.enrolled) {
+        service.push(format!("{}: the service does not know its MAC", p.mac));
+    }
+    for m in &demo.refused {
+        service.push(format!("{m}: the service refuses its server credentials"));
+    }
+    println!("\nOn the provisioning side: {}.", service.join("; "));
+    let url = simulator
+        .prov_url()
+        .context("the demo's simulated provisioning service did not start")?;
+    // The technician mistypes the server for one phone (a per-phone address in the targets file).
+    let typo_url = url.replacen("prov.", "porv.", 1);
     let targets: Vec<Target> = simulator
         .phones()
         .iter()
         .filter_map(|p| {
             let (https, http) = p.addrs();
-            match (https, http) {
+            let mut t = match (https, http) {
                 (Some(a), _) => Target::from_address(&a.to_string(), false).ok(),
                 (None, Some(a)) => Target::from_address(&a.to_string(), true).ok(),
                 (None, None) => None,
+            }?;
+            if demo.typo == Some(p.mac) {
+                t.server_url = Some(typo_url.clone());
             }
+            Some(t)
         })
         .collect();
-    let url = simulator
-        .prov_url()
-        .context("the demo's simulated provisioning service did not start")?;
     let url = url.as_str();
+    println!(
+        "\nThe simulated provisioning service is {url} (its name pinned to 127.0.0.1, its certificate from the simulator's test CA)."
+    );
+    println!(
+        "Checking the servers from here first (as a real run does; a real run stops at a failure, the demo goes on to show what the phone itself reports):"
+    );
+    let check = crate::server_check::Spec {
+        url: String::new(),
+        server_type: "HTTPS".into(),
+        pins: simulator.prov_pin().into_iter().collect(),
+        cas: crate::server_check::read_cas_pem(simulator.ca_pem().as_bytes())?,
+        user: None,
+        password: None,
+        timeout: Duration::from_secs(5),
+    };
+    let checks = shared::check_servers(
+        &[url.to_string(), typo_url.clone()],
+        "HTTPS",
+        &check,
+        false,
+        false,
+    )
+    .await;
     println!(
         "\nOnboarding all {} phones: provisioning server HTTPS {url}, the site's admin password, the factory password allowed.\n",
         targets.len()
@@ -238,7 +285,10 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
     } else {
         Mode::Plain
     };
-    let code = onboard::execute(&dir, targets, settings, profiles, journal, mode, None).await?;
+    let code = onboard::execute(
+        &dir, targets, settings, profiles, journal, mode, None, &checks,
+    )
+    .await?;
     let control = format!("http://{}/phones", simulator.control_addr());
     println!(
         "\nThe simulator's own view of every phone was at {control} (what the tests check instead of trusting the agent)."

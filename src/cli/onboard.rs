@@ -143,6 +143,17 @@ pub struct Recorded {
     pub timeout_secs: Option<f64>,
     pub patience_secs: u64,
     pub time_scale: f64,
+    /// Names pinned for the server check (`--resolve`).
+    #[serde(default)]
+    pub resolve: Vec<crate::resolve::Pin>,
+    /// CA file trusted for the server check, absolute.
+    #[serde(default)]
+    pub server_ca: Option<PathBuf>,
+    #[serde(default)]
+    pub skip_server_check: bool,
+    /// What the provisioning-server check found, per distinct URL.
+    #[serde(default)]
+    pub server_checks: Vec<crate::server_check::Checked>,
     pub targets: Vec<Target>,
 }
 
@@ -295,8 +306,62 @@ pub fn recorded(
         timeout_secs: args.watch.timeout_secs.or(site.timeouts.timeout_secs),
         patience_secs: layer(args.watch.patience_secs, site.timeouts.patience_secs, 600),
         time_scale: args.watch.time_scale,
+        resolve: {
+            let mut pins = site.resolve.clone();
+            pins.extend(args.server.resolve.iter().cloned());
+            pins
+        },
+        server_ca: args
+            .server
+            .server_ca
+            .clone()
+            .or(site.server_ca.clone())
+            .map(|p| std::path::absolute(&p).unwrap_or(p)),
+        skip_server_check: args.server.skip_server_check || site.skip_server_check.unwrap_or(false),
+        server_checks: Vec::new(),
         targets,
     })
+}
+
+impl Recorded {
+    /// Every distinct provisioning server address of the run (the run's and the targets' own).
+    pub fn server_urls(&self) -> Vec<String> {
+        let mut urls = vec![self.server_url.clone()];
+        for t in &self.targets {
+            if let Some(u) = &t.server_url {
+                if !urls.contains(u) {
+                    urls.push(u.clone());
+                }
+            }
+        }
+        urls
+    }
+
+    /// Check every server from here (or record the skip); the results go into the run's record.
+    pub async fn check_servers(&mut self, settings: &Settings, json: bool) -> anyhow::Result<()> {
+        let cas = match &self.server_ca {
+            Some(p) => crate::server_check::read_cas(p)?,
+            None => Vec::new(),
+        };
+        let spec = crate::server_check::Spec {
+            url: String::new(),
+            server_type: self.server_type.to_ascii_uppercase(),
+            pins: self.resolve.clone(),
+            cas,
+            user: self.server_user.clone(),
+            password: settings.wanted.password.clone(),
+            timeout: std::time::Duration::from_secs(10),
+        };
+        self.server_checks = super::shared::check_servers(
+            &self.server_urls(),
+            &self.server_type.to_ascii_uppercase(),
+            &spec,
+            self.skip_server_check,
+            json,
+        )
+        .await;
+        Ok(())
+    }
 }
 
 fn mode(json: bool) -> Mode {
@@ -388,8 +453,19 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
-    let rec = recorded(&args, &profiles, discovered)?;
+    let mut rec = recorded(&args, &profiles, discovered)?;
     let mut settings = rec.settings(None)?;
+    rec.check_servers(&settings, args.watch.json).await?;
+    if rec.server_checks.iter().any(|c| c.failed()) {
+        if rec.dry_run {
+            println!("(dry run: going on to show the plan; a real run would stop here)");
+        } else {
+            println!(
+                "Nothing was changed: no phone is touched while its provisioning server cannot be reached."
+            );
+            return Ok(1);
+        }
+    }
     confirm(&rec, args.yes)?;
     let background = match &how {
         Some(how) => Some(super::discover::Background::start(how, profiles.clone())?),
@@ -420,6 +496,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         journal,
         mode(args.watch.json),
         None,
+        &rec.server_checks,
     )
     .await;
     if let Some(b) = background {
@@ -433,6 +510,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
 }
 
 /// Run the fleet, write the reports, print the table; returns the exit code.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     dir: &Path,
     targets: Vec<Target>,
@@ -441,6 +519,7 @@ pub async fn execute(
     journal: Arc<Journal>,
     mode: Mode,
     previous: Option<&Run>,
+    checks: &[crate::server_check::Checked],
 ) -> anyhow::Result<u8> {
     let progress = Arc::new(Progress::new(mode, targets.len()));
     progress.note(&format!("run directory {}", dir.display()));
@@ -459,12 +538,17 @@ pub async fn execute(
     if *stop.borrow() {
         journal.interrupted()?;
     }
-    finish(dir, &done, mode)
+    finish(dir, &done, mode, checks)
 }
 
-fn finish(dir: &Path, done: &[Done], mode: Mode) -> anyhow::Result<u8> {
+fn finish(
+    dir: &Path,
+    done: &[Done],
+    mode: Mode,
+    checks: &[crate::server_check::Checked],
+) -> anyhow::Result<u8> {
     let rows: Vec<Row> = done.iter().map(|(t, r)| Row::new(t, r)).collect();
-    let files = report::write_files(dir, &rows)?;
+    let files = report::write_files(dir, &rows, checks)?;
     if mode == Mode::Json {
         println!(
             "{}",
@@ -472,6 +556,12 @@ fn finish(dir: &Path, done: &[Done], mode: Mode) -> anyhow::Result<u8> {
         );
     } else {
         println!("\n{}", report::table(&rows));
+        for c in checks
+            .iter()
+            .filter(|c| !matches!(c, crate::server_check::Checked::Ok { .. }))
+        {
+            println!("{}", c.line());
+        }
         println!(
             "Reports: {}",
             files
@@ -515,6 +605,7 @@ pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {
         journal,
         mode(args.json),
         Some(&run),
+        &rec.server_checks,
     )
     .await
 }
@@ -537,7 +628,7 @@ pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
                 .map(|r| Row::new(t, &r))
         })
         .collect();
-    report::write_files(&args.run, &rows)?;
+    report::write_files(&args.run, &rows, &rec.server_checks)?;
     match args.format.as_str() {
         "json" => println!(
             "{}",

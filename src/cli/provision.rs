@@ -113,6 +113,37 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let profiles = ProfileSet::bundled().context("loading device profiles")?;
+    let cas = match &args.server.server_ca {
+        Some(p) => crate::server_check::read_cas(p)?,
+        None => Vec::new(),
+    };
+    let check = crate::server_check::Spec {
+        url: server_url.clone(),
+        server_type: server_type.to_ascii_uppercase(),
+        pins: args.server.resolve.clone(),
+        cas,
+        user: args.server.server_user.clone(),
+        password: server_password.clone(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let checked = super::shared::check_servers(
+        std::slice::from_ref(&server_url),
+        &server_type.to_ascii_uppercase(),
+        &check,
+        args.server.skip_server_check,
+        args.watch.json,
+    )
+    .await;
+    if checked.iter().any(|c| c.failed()) {
+        if args.watch.dry_run {
+            println!("(dry run: going on to show the plan; a real run would stop here)");
+        } else {
+            println!(
+                "Nothing was changed: the phone is not touched while its provisioning server cannot be reached."
+            );
+            return Ok(1);
+        }
+    }
     let job = Job {
         base,
         wanted: Wanted {
@@ -186,10 +217,13 @@ fn print_summary(r: &Report) {
         _ => {}
     }
     if let Some(before) = &r.server_before {
-        let after = r
-            .server_after
-            .as_ref()
-            .map_or("?".to_string(), |s| format!("{} {}", s.server_type, s.url));
+        let after = r.server_after.as_ref().map_or_else(
+            || match &r.outcome {
+                crate::phone::Outcome::DryRun { .. } => "(dry run)".to_string(),
+                _ => "(not read back)".to_string(),
+            },
+            |s| format!("{} {}", s.server_type, s.url),
+        );
         println!(
             "server     {} {:?} → {after}",
             before.server_type, before.url
@@ -201,10 +235,15 @@ fn print_summary(r: &Report) {
     for w in &r.warnings {
         println!("warning    {w}");
     }
+    for e in &r.evidence {
+        println!("evidence   {e}");
+    }
     println!("result     {}", r.outcome.label());
     match &r.outcome {
         crate::phone::Outcome::NeedsAttention { reason }
         | crate::phone::Outcome::Unsupported { reason }
+        | crate::phone::Outcome::Unconfirmed { reason }
+        | crate::phone::Outcome::ServerFailed { reason, .. }
         | crate::phone::Outcome::Failed { reason } => println!("           {reason}"),
         crate::phone::Outcome::DryRun { changes } => {
             for c in changes {

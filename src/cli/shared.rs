@@ -1,4 +1,5 @@
-//! Command-line flags that `provision` and `onboard` share, declared once.
+//! Command-line flags that `provision` and `onboard` share, declared once, and the provisioning-server check both
+//! run before touching a phone.
 
 use std::path::PathBuf;
 
@@ -20,6 +21,17 @@ pub struct ServerArgs {
     /// File holding the provisioning server's password (never on the command line).
     #[arg(long)]
     pub server_password_file: Option<PathBuf>,
+    /// Answer NAME with ADDR for connections to PORT (`*`: any), as curl's --resolve; repeatable. Names under
+    /// .test, .invalid, .example and .localhost are never looked up: pin them.
+    #[arg(long = "resolve", value_name = "NAME:PORT:ADDR")]
+    pub resolve: Vec<crate::resolve::Pin>,
+    /// PEM file of CA certificates to trust for the provisioning server besides the system's (a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub server_ca: Option<PathBuf>,
+    /// Do not check the provisioning server from this machine before touching phones (when only the phones'
+    /// network reaches it); the report then says it was not checked.
+    #[arg(long)]
+    pub skip_server_check: bool,
 }
 
 /// Where the phones' admin passwords come from.
@@ -69,4 +81,40 @@ pub struct WatchArgs {
     /// Newline-delimited JSON events instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Check each distinct server URL (or record that the check was skipped) and print what was found.
+pub async fn check_servers(
+    urls: &[String],
+    server_type: &str,
+    server: &crate::server_check::Spec,
+    skip: bool,
+    json: bool,
+) -> Vec<crate::server_check::Checked> {
+    let mut distinct: Vec<&String> = Vec::new();
+    for u in urls {
+        if !distinct.contains(&u) {
+            distinct.push(u);
+        }
+    }
+    let mut out = Vec::new();
+    for url in distinct {
+        let checked = if skip {
+            crate::server_check::Checked::Skipped { url: url.clone() }
+        } else {
+            let spec = crate::server_check::Spec {
+                url: url.clone(),
+                server_type: server_type.to_string(),
+                ..server.clone()
+            };
+            crate::server_check::check(&spec).await
+        };
+        if json {
+            println!("{}", serde_json::json!({ "server-check": &checked }));
+        } else {
+            println!("{}", checked.line());
+        }
+        out.push(checked);
+    }
+    out
 }

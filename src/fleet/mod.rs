@@ -42,9 +42,13 @@ pub struct Settings {
 
 impl Settings {
     fn job(&self, t: &Target, stop: watch::Receiver<bool>, resume: Option<Resume>) -> Job {
+        let mut wanted = self.wanted.clone();
+        if let Some(url) = &t.server_url {
+            wanted.url = url.clone();
+        }
         Job {
             base: t.base.clone(),
-            wanted: self.wanted.clone(),
+            wanted,
             passwords: self.passwords.clone(),
             allow_factory: self.allow_factory,
             new_password: self.new_password.clone(),

@@ -1,6 +1,7 @@
 //! The phones of a run from a targets file: one address per line (`198.18.0.10`, `198.18.0.10:8443`,
-//! `https://…`), or a CSV whose header names an `ip` column and optionally `mac`, `extension`, `user`. Mistakes
-//! are reported with the file and line.
+//! `https://…`), or a CSV whose header names an `ip` column and optionally `mac`, `extension`, `user` and
+//! `server-url` (a phone-specific provisioning address, e.g. a per-model path). Mistakes are reported with the
+//! file and line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub struct Target {
     pub mac: Option<Mac>,
     pub extension: Option<String>,
     pub user: Option<String>,
+    /// This phone's own provisioning server address, instead of the run's.
+    #[serde(default)]
+    pub server_url: Option<String>,
 }
 
 /// A targets file that could not be used.
@@ -74,6 +78,7 @@ impl Target {
             mac: None,
             extension: None,
             user: None,
+            server_url: None,
         })
     }
 }
@@ -119,10 +124,11 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
     } else {
         let col = |name: &str| header.iter().position(|h| h == name);
         let ip = col("ip").or_else(|| col("address")).unwrap_or(0);
-        let (mac, ext, user) = (
+        let (mac, ext, user, server) = (
             col("mac"),
             col("extension").or_else(|| col("ext")),
             col("user"),
+            col("server-url").or_else(|| col("server_url")),
         );
         for (n, l) in lines {
             let cells: Vec<&str> = l.split(',').map(str::trim).collect();
@@ -142,6 +148,7 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
             };
             t.extension = cell(ext);
             t.user = cell(user);
+            t.server_url = cell(server);
             push(n, t, &mut out)?;
         }
     }
@@ -188,6 +195,13 @@ mod tests {
         assert_eq!(t[0].extension.as_deref(), Some("2001"));
         assert_eq!(t[0].user.as_deref(), Some("alice"));
         assert_eq!(t[1].mac, None);
+        let t = p("ip,server-url\n198.18.0.10,https://prov.example.test/vvx411/\n198.18.0.11,\n")
+            .unwrap();
+        assert_eq!(
+            t[0].server_url.as_deref(),
+            Some("https://prov.example.test/vvx411/")
+        );
+        assert_eq!(t[1].server_url, None);
     }
 
     /// Mistakes name the line.

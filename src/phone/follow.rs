@@ -113,7 +113,8 @@ pub(super) async fn follow(
                 {
                     Ok(l) => auth = Some(l.auth),
                     Err(LoginError::Busy { .. }) => busy = true,
-                    Err(LoginError::Client(_)) => {}
+                    // A dropped or garbled answer (flaky firmware, a phone mid-boot): try again next poll.
+                    Err(LoginError::Client(_) | LoginError::Page(_)) => {}
                     Err(e) => {
                         logins_allowed = false;
                         refused_after_save = matches!(e, LoginError::WrongPassword { .. });

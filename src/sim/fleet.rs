@@ -204,10 +204,22 @@ pub fn mixed(catalog: &Catalog, n: usize, ip: IpAddr, password: &str) -> Vec<Pho
         .collect()
 }
 
+/// The demo's fleet and the provisioning-service faults it shows.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    pub phones: Vec<PhoneSpec>,
+    /// Phones the service refuses (wrong server credentials for them: 401).
+    pub refused: Vec<Mac>,
+    /// The phone the technician gives a mistyped server address.
+    pub typo: Option<Mac>,
+}
+
 /// The demo's fleet: two dozen phones across every build, a few REST-enabled, and the faults a technician meets:
 /// a factory password, an unknown password, a locked web UI, a phone that never comes back, one stuck updating,
-/// one whose web UI someone has open, plus the SIP 3.x SoundPoints that cannot be provisioned from the web.
-pub fn demo(catalog: &Catalog, password: &str) -> Vec<PhoneSpec> {
+/// one whose web UI someone has open; on the provisioning side a mistyped server address, a MAC the service does not
+/// know, and a phone whose server credentials the service refuses; plus the SIP 3.x SoundPoints that cannot be
+/// provisioned from the web.
+pub fn demo(catalog: &Catalog, password: &str) -> Demo {
     let mut fleet = mixed(
         catalog,
         24,
@@ -241,11 +253,20 @@ pub fn demo(catalog: &Catalog, password: &str) -> Vec<PhoneSpec> {
     if let Some(i) = next() {
         fleet[i].faults.busy_secs = 120;
     }
+    let typo = next().map(|i| fleet[i].mac);
+    if let Some(i) = next() {
+        fleet[i].enrolled = false;
+    }
+    let refused = next().map(|i| fleet[i].mac).into_iter().collect();
     for s in fleet.iter_mut().step_by(5) {
         s.rest_enabled = catalog
             .profiles
             .get(&s.profile)
             .is_some_and(|p| p.rest.available);
     }
-    fleet
+    Demo {
+        phones: fleet,
+        refused,
+        typo,
+    }
 }

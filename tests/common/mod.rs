@@ -145,10 +145,22 @@ pub async fn login_session(c: &reqwest::Client, base: &str, password: &str) -> W
     }
 }
 
-/// The command-line flags that point the agent at the simulator's provisioning service.
+/// The command-line flags that point the agent at the simulator's provisioning service: its URL, its name pinned
+/// to its address (no DNS query ever leaves the machine), and its test CA.
 pub fn server_flags(sim: &Simulator) -> Vec<String> {
+    let url = sim.prov_url().expect("the simulated service runs");
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    let ca = std::env::temp_dir().join(format!(
+        "polyprov-test-ca-{}-{port}.pem",
+        std::process::id()
+    ));
+    std::fs::write(&ca, sim.ca_pem()).expect("CA file written");
     vec![
         "--server-url".into(),
-        sim.prov_url().expect("the simulated service runs"),
+        url,
+        "--resolve".into(),
+        sim.prov_pin().unwrap().to_string(),
+        "--server-ca".into(),
+        ca.display().to_string(),
     ]
 }
