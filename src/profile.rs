@@ -324,6 +324,14 @@ pub struct Timeline {
     /// How long the phone waits for one answer of the provisioning server.
     #[serde(default = "default_fetch_timeout")]
     pub fetch_timeout_secs: u64,
+    /// After activation: how long, after its last change, a phone that loaded its configuration without a
+    /// registered line is given before it is `still-inactive` (8x8: "5–10 minutes" of updates and reboots).
+    #[serde(default = "default_activation_secs")]
+    pub activation_secs: u64,
+}
+
+fn default_activation_secs() -> u64 {
+    600
 }
 
 fn default_fetch_timeout() -> u64 {

@@ -50,6 +50,8 @@ pub enum Command {
     Onboard(Box<onboard::OnboardArgs>),
     /// Continue an interrupted onboard run from its journal.
     Resume(onboard::ResumeArgs),
+    /// After the MACs are entered in the admin console: reboot a run's Inactive phones and follow them to Active.
+    Activate(onboard::ActivateArgs),
     /// Print or export the report of a run.
     Report(onboard::ReportArgs),
     /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
@@ -107,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Provision(args) => provision::run(args).await,
         Command::Onboard(args) => onboard::onboard(*args).await,
         Command::Resume(args) => onboard::resume(args).await,
+        Command::Activate(args) => onboard::activate(args).await,
         Command::Report(args) => onboard::print_report(args),
         Command::Record(args) => crate::record::run(args)
             .await

@@ -112,6 +112,22 @@ pub struct ResumeArgs {
     pub json: bool,
 }
 
+/// `polyprov activate`.
+#[derive(Debug, Args)]
+pub struct ActivateArgs {
+    /// The run directory printed by `onboard`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Admin password file, if the run's was given some other way [env: POLYPROV_PASSWORD].
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub entered: super::shared::MacsEntered,
+    /// Newline-delimited JSON events instead of a display.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `polyprov report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -502,7 +518,16 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     if let Some(b) = background {
         b.stop().await;
     }
-    let code = code?;
+    let mut code = code?;
+    if args.watch.until == super::shared::Until::Active && !rec.dry_run && code != 130 {
+        code = activate_run(
+            &dir,
+            None,
+            args.watch.entered.macs_entered,
+            mode(args.watch.json),
+        )
+        .await?;
+    }
     if args.print_resources {
         println!("{}", serde_json::json!({ "resources": resources() }));
     }
@@ -649,4 +674,80 @@ pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// Reboot a finished run's Inactive phones for activation and follow them to Active; rewrite its reports.
+pub async fn activate(args: ActivateArgs) -> anyhow::Result<u8> {
+    activate_run(
+        &args.run,
+        args.password_file.as_deref(),
+        args.entered.macs_entered,
+        mode(args.json),
+    )
+    .await
+}
+
+async fn activate_run(
+    dir: &Path,
+    password_file: Option<&Path>,
+    macs_entered: bool,
+    mode: Mode,
+) -> anyhow::Result<u8> {
+    let run = Run::load(dir)?;
+    let rec: Recorded = serde_json::from_value(run.settings.clone()).with_context(|| {
+        format!(
+            "the journal in {} does not record its settings",
+            dir.display()
+        )
+    })?;
+    let done: Vec<Done> = rec
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let r = run.phones.get(&t.key)?.report.clone()?;
+            serde_json::from_value::<crate::phone::Report>(r)
+                .ok()
+                .map(|r| (t.clone(), r))
+        })
+        .collect();
+    let waiting: Vec<String> = done
+        .iter()
+        .filter(|(_, r)| crate::fleet::activation::awaits_activation(r))
+        .map(|(t, r)| {
+            let mac = r
+                .mac
+                .or(t.mac)
+                .map_or("(MAC unknown)".to_string(), |m| m.to_string());
+            if r.mac_activation_only {
+                format!("{mac}  (activate by MAC only)")
+            } else {
+                mac
+            }
+        })
+        .collect();
+    if waiting.is_empty() {
+        println!("No phone of this run is waiting for activation (none ended Inactive).");
+        return finish(dir, &done, mode, &rec.server_checks);
+    }
+    super::shared::wait_for_macs(&waiting, macs_entered)?;
+    let settings = Arc::new(rec.settings(password_file)?);
+    let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
+    let journal = Arc::new(Journal::open(dir)?);
+    journal.resumed()?;
+    let progress = Arc::new(Progress::new(mode, waiting.len()));
+    let stop = super::provision::stop_on_ctrl_c();
+    let done = crate::fleet::activation::activate_all(
+        done,
+        settings,
+        profiles,
+        journal.clone(),
+        progress.clone(),
+        stop.clone(),
+    )
+    .await;
+    progress.finish();
+    if *stop.borrow() {
+        journal.interrupted()?;
+    }
+    finish(dir, &done, mode, &rec.server_checks)
 }

@@ -186,7 +186,18 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
             println!("{:>7.1}s  {e}", started.elapsed().as_secs_f64());
         }
     });
-    let report = provision(&job, &profiles, &*sink).await;
+    let mut report = provision(&job, &profiles, &*sink).await;
+    if args.watch.until == super::shared::Until::Active
+        && crate::fleet::activation::awaits_activation(&report)
+    {
+        let mac = report
+            .mac
+            .map_or("(MAC unknown)".to_string(), |m| m.to_string());
+        super::shared::wait_for_macs(&[mac], args.watch.entered.macs_entered)?;
+        let mut job = job.clone();
+        job.expected_mac = report.mac.or(job.expected_mac);
+        report = crate::phone::activate::activate(&job, &profiles, &report, &*sink).await;
+    }
     if json {
         println!(
             "{}",

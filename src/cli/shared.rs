@@ -81,6 +81,58 @@ pub struct WatchArgs {
     /// Newline-delimited JSON events instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Where to stop: `inactive` (provisioned, ready for activation) or `active`: then, once the MACs are entered
+    /// in the admin console, reboot each phone through its web UI and follow it until its line registers.
+    #[arg(long, value_enum, default_value_t = Until::Inactive)]
+    pub until: Until,
+    #[command(flatten)]
+    pub entered: MacsEntered,
+}
+
+/// Where a run stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Until {
+    Inactive,
+    Active,
+}
+
+/// The admin's confirmation that the MACs are in the admin console.
+#[derive(Debug, Args)]
+pub struct MacsEntered {
+    /// The MACs are already entered in the admin console: do not ask before rebooting the phones for activation.
+    #[arg(long)]
+    pub macs_entered: bool,
+}
+
+/// Ask the admin to enter the MACs and wait for Enter (a line on standard input), unless already confirmed.
+pub fn wait_for_macs(macs: &[String], confirmed: bool) -> anyhow::Result<()> {
+    if macs.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "\nActivation: enter {} in the admin console (by MAC; the run directory's activation.csv lists them):",
+        if macs.len() == 1 {
+            "this MAC".to_string()
+        } else {
+            format!("these {} MACs", macs.len())
+        }
+    );
+    for m in macs {
+        println!("  {m}");
+    }
+    if confirmed {
+        println!("(--macs-entered: rebooting the phones now)");
+        return Ok(());
+    }
+    println!("Then press Enter to reboot the phones and follow them until their lines register.");
+    std::io::Write::flush(&mut std::io::stdout())?;
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line)? == 0 {
+        anyhow::bail!(
+            "standard input closed before the MACs were confirmed: run `polyprov activate --run DIR --macs-entered` once they are entered"
+        );
+    }
+    Ok(())
 }
 
 /// Check each distinct server URL (or record that the check was skipped) and print what was found.

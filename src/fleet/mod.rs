@@ -2,8 +2,10 @@
 //! journal (synced) and to the display; Ctrl-C stops new phones from starting and interrupted phones are
 //! recorded, so `resume` continues exactly where the run stopped.
 //!
-//! - `targets`: the targets file; `progress`: what a person sees while it runs.
+//! - `targets`: the targets file; `progress`: what a person sees while it runs; `activation`: the run's Inactive
+//!   phones rebooted and followed to Active once their MACs are entered.
 
+pub mod activation;
 pub mod progress;
 pub mod targets;
 
@@ -41,7 +43,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn job(&self, t: &Target, stop: watch::Receiver<bool>, resume: Option<Resume>) -> Job {
+    pub(crate) fn job(
+        &self,
+        t: &Target,
+        stop: watch::Receiver<bool>,
+        resume: Option<Resume>,
+    ) -> Job {
         let mut wanted = self.wanted.clone();
         if let Some(url) = &t.server_url {
             wanted.url = url.clone();

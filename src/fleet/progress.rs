@@ -46,6 +46,7 @@ pub fn phase(e: &Event) -> Option<String> {
         Event::Fetching { .. } => "loading its configuration".into(),
         Event::PhoneSays { line } => format!("phone: {line}"),
         Event::Inactive { .. } => "Inactive".into(),
+        Event::RebootRequested => "rebooting for activation".into(),
         _ => return None,
     })
 }

@@ -78,6 +78,8 @@ pub enum Event {
     PhoneSays {
         line: String,
     },
+    /// Asked the phone to reboot (after activation in the admin console).
+    RebootRequested,
     /// The phone showed it loaded the service's configuration.
     Inactive {
         evidence: Vec<String>,
@@ -154,6 +156,10 @@ impl fmt::Display for Event {
                 "waiting for the phone to load its configuration (its log, up to {for_secs} s)"
             ),
             Event::PhoneSays { line } => write!(f, "the phone's log: {line}"),
+            Event::RebootRequested => write!(
+                f,
+                "rebooting it through its web UI to fetch the activated configuration"
+            ),
             Event::Inactive { evidence } => {
                 write!(f, "Inactive: ready for activation")?;
                 if let Some(e) = evidence.last() {

@@ -22,7 +22,16 @@ use crate::secret::Secret;
 /// While the phone is not expected to have news, its pages are read at least every this many polls.
 const LOOK_EVERY: u32 = 6;
 
-/// Watch the phone from the save to a verdict.
+/// What the watch waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// The phone loaded the service's configuration (after a save).
+    Inactive,
+    /// Its line registered (after activation).
+    Active,
+}
+
+/// Watch the phone from the save (or the activation reboot) to a verdict.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn follow(
     job: &Job,
@@ -33,14 +42,19 @@ pub(super) async fn follow(
     boots_before: Option<usize>,
     report: &mut Report,
     events: Sink<'_>,
+    until: Until,
 ) -> Outcome {
     let mut profile = profile.clone();
     let t = profile.timeline.clone();
+    let window = match until {
+        Until::Inactive => t.settle_secs,
+        Until::Active => t.activation_secs,
+    };
     let expect = Expect {
         boot_secs: t.boot_secs as f64,
         return_secs: job.timing.return_secs.unwrap_or(t.boot_secs as f64 * 3.0),
         update_reboots: t.update_reboots,
-        settle_secs: job.timing.settle_secs.unwrap_or(t.settle_secs as f64),
+        settle_secs: job.timing.settle_secs.unwrap_or(window as f64),
         timeout_secs: job.timing.timeout_secs.unwrap_or(t.timeout_secs as f64),
     };
     let poll = job
@@ -55,6 +69,9 @@ pub(super) async fn follow(
     );
     if job.resume.is_some() {
         monitor = monitor.resumed();
+    }
+    if until == Until::Active {
+        monitor = monitor.until_active();
     }
     let start = job.clock.now();
     let mut auth: Option<Auth> = None;
@@ -227,6 +244,9 @@ fn failure_outcome(f: Failure, profile: &Profile, refused_after_save: bool) -> O
                 reason: format!("{why}{also}. Fix: {LOOK_AT_THE_PHONE}"),
             }
         }
+        Failure::StillInactive { lines } => {
+            Outcome::server_failed(ServerFailure::StillInactive, &lines)
+        }
         Failure::NeverCameBack { .. } | Failure::UpdateLoop { .. } | Failure::TimedOut { .. } => {
             failed(f)
         }
@@ -374,6 +394,7 @@ pub(super) async fn watch_resumed(
         None,
         report,
         events,
+        Until::Inactive,
     )
     .await;
     report.address = client.base().host_str().unwrap_or("").to_string();

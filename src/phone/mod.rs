@@ -6,8 +6,10 @@
 //! - `provisioning`: read → plan → save the provisioning server;
 //! - `monitor`: the reboot/update/evidence state machine; `follow`: watching the phone after its save;
 //!   `locate`: finding a moved phone again by MAC; `outcome`: how it ended, the evidence, the named failures;
+//! - `activate`: past Inactive, the reboot after the admin entered the MACs, followed to Active;
 //! - `event`: what happens, as it happens; `run`: all of it for one phone, ending in a `Report`.
 
+pub mod activate;
 pub mod applog;
 pub mod client;
 pub mod event;

@@ -71,6 +71,9 @@ pub enum Failure {
     },
     #[error("{why}")]
     Unconfirmed { why: String },
+    /// Activated, the phone keeps loading its configuration without a registered line.
+    #[error("the phone loaded its configuration but its line did not register")]
+    StillInactive { lines: Vec<String> },
     #[error(
         "the phone did not settle within {waited:.0} s. Fix: look at the phone's screen; run `polyprov provision` again to resume watching"
     )]
@@ -108,6 +111,11 @@ pub struct Monitor {
     resumed: bool,
     /// What the last readable look showed, for an unconfirmed verdict's reason.
     last_log: Option<Attempt>,
+    /// Following an activation: only a registered line ends the watch well; a loaded configuration without one
+    /// is waited on, then `still-inactive`.
+    until_active: bool,
+    /// The phone's lines that showed the configuration loaded without a registered line (activation).
+    loaded_unregistered: Option<Vec<String>>,
 }
 
 impl Monitor {
@@ -130,7 +138,15 @@ impl Monitor {
             updating_told: None,
             resumed: false,
             last_log: None,
+            until_active: false,
+            loaded_unregistered: None,
         }
+    }
+
+    /// Follow an activation: the watch ends well only when the phone's line registers.
+    pub fn until_active(mut self) -> Monitor {
+        self.until_active = true;
+        self
     }
 
     /// Watching a phone saved before an interruption: it may have rebooted already, and its log's boot count is
@@ -266,6 +282,21 @@ impl Monitor {
                             evidence.push(format!("app log: {r:?}"));
                             (events, Verdict::Active { evidence })
                         }
+                        None if self.until_active => {
+                            if self.loaded_unregistered.is_none() {
+                                self.loaded_unregistered = Some(lines.clone());
+                            }
+                            if o.at - self.last_change >= self.expect.settle_secs {
+                                (
+                                    events,
+                                    Verdict::Failed(Failure::StillInactive {
+                                        lines: lines.clone(),
+                                    }),
+                                )
+                            } else {
+                                (events, Verdict::Watching)
+                            }
+                        }
                         None => {
                             events.push(Event::Inactive {
                                 evidence: evidence.clone(),
@@ -296,6 +327,9 @@ impl Monitor {
             });
         }
         if o.at - self.last_change >= self.expect.settle_secs {
+            if let Some(lines) = self.loaded_unregistered.clone() {
+                return (events, Verdict::Failed(Failure::StillInactive { lines }));
+            }
             return (
                 events,
                 Verdict::Failed(Failure::Unconfirmed {

@@ -282,6 +282,7 @@ async fn run(
         boots_before,
         report,
         events,
+        super::follow::Until::Inactive,
     )
     .await;
     report.address = client.base().host_str().unwrap_or("").to_string();

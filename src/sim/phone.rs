@@ -147,6 +147,8 @@ pub struct Stats {
     pub password_changes: u32,
     pub responses_cut: u32,
     pub server_errors: u32,
+    /// Reboots asked for through the web UI.
+    pub web_reboots: u32,
     pub requests: u64,
 }
 

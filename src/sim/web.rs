@@ -412,6 +412,7 @@ fn post(p: &mut PhoneState, req: &Request, path: &str, csrf: Option<String>) -> 
         return change_password(p, req);
     }
     if pages.reboot.as_deref() == Some(path) {
+        p.stats.web_reboots += 1;
         let mut r = Reply::text("");
         r.then = Some(Then::Reboot);
         return r;

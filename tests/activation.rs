@@ -1,0 +1,270 @@
+//! Past Inactive: once the admin has entered a phone's MAC in the admin console (the simulator's control endpoint
+//! plays the console, without telling the phone), the agent reboots the phone through its web UI — 8x8's "Reboot
+//! the phone" step — and follows it until its line registers (Active), or names `still-inactive` when the MAC was
+//! not entered. Checked on the simulator's ground truth.
+
+mod common;
+
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use polyprov::clock::Clock;
+use polyprov::phone::activate::activate;
+use polyprov::phone::provisioning::Wanted;
+use polyprov::phone::session::Patience;
+use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure, Timing, provision};
+use polyprov::profile::ProfileSet;
+use polyprov::secret::Secret;
+use polyprov::sim::{PhoneSpec, Simulator};
+
+const SCALE: f64 = 300.0;
+
+fn job(sim: &Simulator) -> Job {
+    Job {
+        base: format!("https://{}/", sim.phones()[0].web_addr())
+            .parse()
+            .unwrap(),
+        wanted: Wanted {
+            server_type: "HTTPS".into(),
+            url: sim.prov_url().unwrap(),
+            user: None,
+            password: None,
+        },
+        passwords: vec![Secret::new(PASSWORD)],
+        allow_factory: false,
+        new_password: None,
+        dry_run: false,
+        expected_mac: None,
+        search_range: None,
+        search_rate: 20,
+        heard: None,
+        clock: Clock::new(SCALE),
+        timing: Timing::default(),
+        patience: Patience::default(),
+        stop: None,
+        resume: None,
+        allow: Default::default(),
+    }
+}
+
+type Seen = Arc<Mutex<Vec<Event>>>;
+
+fn sink(seen: &Seen) -> impl Fn(Event) + Send + Sync + 'static {
+    let seen = seen.clone();
+    move |e| seen.lock().unwrap().push(e)
+}
+
+/// Onboard the phone to Inactive.
+async fn to_inactive(sim: &Simulator, j: &Job) -> Report {
+    let profiles = ProfileSet::bundled().unwrap();
+    let seen: Seen = Arc::default();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        provision(j, &profiles, &sink(&seen)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.outcome, Outcome::Inactive, "{:?}", r.outcome);
+    let _ = sim;
+    r
+}
+
+/// The admin console saves the MAC without telling the phone.
+async fn enter_mac(sim: &Simulator, mac: polyprov::mac::Mac) {
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = c
+        .post(format!(
+            "http://{}/phones/{mac}/activate",
+            sim.control_addr()
+        ))
+        .body(r#"{"reboot": false}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+}
+
+fn ccx(ext: &str) -> PhoneSpec {
+    let mut s = phone("poly-ccx", "8.1.3.1301", "482567000A01");
+    s.extension = Some(ext.into());
+    s.activation_update = Some("8.2.2.0100".into());
+    s
+}
+
+/// MAC entered: the agent's reboot brings the activated configuration (and the firmware the service names after
+/// activation); the line registers under its extension; the report says Active with the phone's own evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entered_mac_is_rebooted_into_service() {
+    let m = mac("482567000A01");
+    let sim = start(vec![ccx("2417")], SCALE).await;
+    let j = job(&sim);
+    let before = to_inactive(&sim, &j).await;
+    enter_mac(&sim, m).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        report(&sim, m).await["phase"],
+        "inactive",
+        "the console does not reboot the phone"
+    );
+    let profiles = ProfileSet::bundled().unwrap();
+    let seen: Seen = Arc::default();
+    let after = tokio::time::timeout(
+        Duration::from_secs(60),
+        activate(&j, &profiles, &before, &sink(&seen)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.outcome, Outcome::Active, "{:?}", after.outcome);
+    assert!(
+        after
+            .evidence
+            .iter()
+            .any(|e| e.contains("Sip Register Usr:2417")),
+        "{:?}",
+        after.evidence
+    );
+    assert!(seen.lock().unwrap().contains(&Event::RebootRequested));
+    let truth = report(&sim, m).await;
+    assert_eq!(truth["phase"], "registered");
+    assert_eq!(truth["line"]["label"], "2417");
+    assert_eq!(truth["firmware"], "8.2.2.0100");
+    assert_eq!(
+        truth["stats"]["web-reboots"], 1,
+        "one reboot, through the web UI"
+    );
+    assert_eq!(truth["stats"]["conf-changes"], 1, "never saved again");
+    assert_eq!(after.firmware_after.as_deref(), Some("8.2.2.0100"));
+    sim.shutdown().await;
+}
+
+/// MAC not entered: the phone reboots, loads the same configuration, and its line stays unregistered: after the
+/// activation window it is `still-inactive`, with the fix naming the admin console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mac_not_entered_is_still_inactive() {
+    let m = mac("482567000A01");
+    let sim = start(vec![ccx("2418")], SCALE).await;
+    let mut j = job(&sim);
+    let before = to_inactive(&sim, &j).await;
+    j.timing.settle_secs = Some(120.0);
+    let profiles = ProfileSet::bundled().unwrap();
+    let seen: Seen = Arc::default();
+    let after = tokio::time::timeout(
+        Duration::from_secs(60),
+        activate(&j, &profiles, &before, &sink(&seen)),
+    )
+    .await
+    .unwrap();
+    match &after.outcome {
+        Outcome::ServerFailed { failure, reason } => {
+            assert_eq!(*failure, ServerFailure::StillInactive);
+            assert!(reason.contains("admin console"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let truth = report(&sim, m).await;
+    assert_eq!(truth["phase"], "inactive");
+    assert_eq!(truth["stats"]["web-reboots"], 1);
+    sim.shutdown().await;
+}
+
+fn polyprov(args: &[String], dir: &std::path::Path) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_polyprov"))
+        .args(args)
+        .current_dir(dir)
+        .env("POLYPROV_PASSWORD", PASSWORD)
+        .env_remove("POLYPROV_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs")
+}
+
+/// A run onboarded to Inactive, then `polyprov activate --run DIR --macs-entered` after the admin entered one of
+/// the two MACs: that phone ends Active, the other still-inactive; the reports and the exit code say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_a_finished_run() {
+    let a = mac("482567000A01");
+    let b = mac("64167F000A02");
+    let mut other = phone("poly-vvx-6", "6.4.5.1210", "64167F000A02");
+    other.extension = Some("2419".into());
+    let sim = start(vec![ccx("2417"), other], SCALE).await;
+    let dir = std::env::temp_dir().join(format!("polyprov-activate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let targets: String = sim
+        .phones()
+        .iter()
+        .map(|p| format!("{}\n", p.web_addr()))
+        .collect();
+    std::fs::write(dir.join("targets.txt"), targets).unwrap();
+    let mut args: Vec<String> = [
+        "onboard",
+        "--targets",
+        "targets.txt",
+        "--yes",
+        "--time-scale",
+        "300",
+        "--state-dir",
+        "runs",
+        "--settle-secs",
+        "120",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(server_flags(&sim));
+    let dir2 = dir.clone();
+    let out = tokio::task::spawn_blocking(move || polyprov(&args, &dir2))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let run = std::fs::read_dir(dir.join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    enter_mac(&sim, a).await;
+    let args = vec![
+        "activate".to_string(),
+        "--run".into(),
+        run.display().to_string(),
+        "--macs-entered".into(),
+    ];
+    let dir2 = dir.clone();
+    let out = tokio::task::spawn_blocking(move || polyprov(&args, &dir2))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one phone is still inactive: {text}"
+    );
+    assert!(
+        text.contains(&a.to_string()) && text.contains(&b.to_string()),
+        "{text}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let state = |m: polyprov::mac::Mac| {
+        report["phones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["mac"] == m.to_string())
+            .map(|p| p["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state(a).as_deref(), Some("Active"), "{report:#}");
+    assert_eq!(state(b).as_deref(), Some("still-inactive"), "{report:#}");
+    assert_eq!(crate::report(&sim, a).await["phase"], "registered");
+    assert_eq!(crate::report(&sim, b).await["phase"], "inactive");
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
