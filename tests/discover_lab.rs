@@ -78,7 +78,15 @@ fn dhcp(
 
 /// The standard lab: five Poly phones (one still booting, without an address) and two hosts that are not phones.
 fn standard_lab(tag: &str) -> Lab {
+    lab_with(tag, false)
+}
+
+/// The standard lab; with `prov`, a provisioning service the phones fetch from.
+fn lab_with(tag: &str, prov: bool) -> Lab {
     let mut lab = Lab::new(tag);
+    if prov {
+        lab.provisioning_service();
+    }
     let ns = lab.host("p11", VVX411, Some(ip(11)));
     lab.sim(
         &ns,
@@ -416,8 +424,13 @@ fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
     if !lab::available("discover_lab") {
         return;
     }
-    let lab = standard_lab("o");
+    let lab = lab_with("o", true);
     let state = lab.path("runs").display().to_string();
+    let server = lab
+        .prov
+        .clone()
+        .expect("the lab's provisioning service")
+        .flags();
     let out = Command::new("ip")
         .args([
             "netns",
@@ -431,8 +444,6 @@ fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
             "198.18.0.0/24",
             "--rate",
             "fast",
-            "--server-url",
-            "https://prov.example.test/poly/",
             "--time-scale",
             "300",
             "--yes",
@@ -440,6 +451,7 @@ fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
             "--state-dir",
             &state,
         ])
+        .args(&server)
         .env("POLYPROV_PASSWORD", "123")
         .output()
         .unwrap();

@@ -85,6 +85,33 @@ pub struct SimArgs {
     /// Print the fleet as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Start no provisioning server (the phones then fetch from wherever they are pointed, through --host).
+    #[arg(long)]
+    pub no_prov_server: bool,
+    /// Host name of the simulated provisioning server (in its certificate and the phones' name table).
+    #[arg(long, default_value = "prov.sim.test")]
+    pub prov_name: String,
+    /// Address the provisioning server listens on [default: --bind].
+    #[arg(long)]
+    pub prov_bind: Option<IpAddr>,
+    /// Its HTTPS port (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub prov_port: u16,
+    /// A directory of configuration files, per-MAC files and firmware images it serves as given.
+    #[arg(long)]
+    pub prov_dir: Option<PathBuf>,
+    /// Serve a default master configuration (000000000000.cfg) to phones it does not know by MAC.
+    #[arg(long)]
+    pub prov_default_master: bool,
+    /// Write the simulator's test CA (what its phones trust, and the agent's --server-ca) to this file.
+    #[arg(long)]
+    pub ca_out: Option<PathBuf>,
+    /// A name the phones' DNS answers, NAME=ADDR (repeatable); they never ask the host's resolver.
+    #[arg(long = "host", value_name = "NAME=ADDR")]
+    pub hosts: Vec<String>,
+    /// A PEM file of further CAs the phones trust (another simulator's --ca-out).
+    #[arg(long)]
+    pub trust_ca: Vec<PathBuf>,
 }
 
 /// `polyprov demo`.
@@ -126,11 +153,35 @@ fn catalog() -> anyhow::Result<Arc<Catalog>> {
 
 async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
     let catalog = catalog()?;
+    let mut hosts = std::collections::BTreeMap::new();
+    for h in &args.hosts {
+        let Some((name, addr)) = h.split_once('=') else {
+            bail!("--host {h:?} is not NAME=ADDR");
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .with_context(|| format!("--host {h:?}: {addr:?} is not an IP address"))?;
+        hosts.insert(name.trim().to_ascii_lowercase(), addr);
+    }
+    let mut trust = Vec::new();
+    for f in &args.trust_ca {
+        trust.extend(crate::server_check::read_cas(f)?);
+    }
+    let prov = (!args.no_prov_server).then(|| sim::ProvSetup {
+        name: args.prov_name.clone(),
+        ip: args.prov_bind.unwrap_or(args.bind),
+        https_port: args.prov_port,
+        dir: args.prov_dir.clone(),
+        default_master: args.prov_default_master,
+        ..sim::ProvSetup::default()
+    });
     let mut config = SimConfig {
         time_scale: args.time_scale,
         seed: args.seed,
         control: args.control,
-        ..SimConfig::default()
+        prov,
+        hosts,
+        trust,
     };
     let specs = match &args.fleet {
         Some(path) => {
@@ -152,6 +203,15 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
         );
     }
     let simulator = Simulator::start(catalog, specs, config).await?;
+    let ca_file = match &args.ca_out {
+        Some(p) => p.clone(),
+        None => std::env::temp_dir().join(format!(
+            "polyprov-sim-ca-{}.pem",
+            simulator.control_addr().port()
+        )),
+    };
+    std::fs::write(&ca_file, simulator.ca_pem())
+        .with_context(|| format!("writing the test CA to {}", ca_file.display()))?;
     if args.json {
         let reports: Vec<_> = simulator.phones().iter().map(|p| p.report()).collect();
         println!(
@@ -159,10 +219,27 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
             serde_json::to_string(&serde_json::json!({
                 "control": format!("http://{}", simulator.control_addr()),
                 "phones": reports,
+                "provisioning-server": simulator.prov_url(),
+                "resolve": simulator.prov_pin().map(|p| p.to_string()),
+                "ca-file": ca_file,
             }))?
         );
     } else {
         print_fleet(&simulator);
+        if let (Some(url), Some(pin)) = (simulator.prov_url(), simulator.prov_pin()) {
+            println!(
+                "provisioning server: {url} (the phones resolve its name through the simulator's own table)"
+            );
+            println!("its test CA, which the phones trust: {}", ca_file.display());
+            println!(
+                "point the agent at it: --server-url {url} --resolve {pin} --server-ca {}",
+                ca_file.display()
+            );
+            println!(
+                "its requests and faults: GET / PUT http://{}/prov[/faults]",
+                simulator.control_addr()
+            );
+        }
     }
     wait(args.duration).await;
     simulator.shutdown().await;

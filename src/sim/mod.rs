@@ -120,6 +120,8 @@ pub struct SimConfig {
     pub prov: Option<ProvSetup>,
     /// Further names the phones' DNS answers (the provisioning server's is added by itself).
     pub hosts: BTreeMap<String, IpAddr>,
+    /// CAs the phones trust besides the simulator's own (another simulator's provisioning server).
+    pub trust: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl Default for SimConfig {
@@ -130,6 +132,7 @@ impl Default for SimConfig {
             control: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             prov: Some(ProvSetup::default()),
             hosts: BTreeMap::new(),
+            trust: Vec::new(),
         }
     }
 }
@@ -262,9 +265,13 @@ impl Simulator {
         if let Some(p) = &prov {
             hosts.insert(p.name().to_string(), p.ip());
         }
+        let mut roots = ca.roots();
+        for c in &config.trust {
+            let _ = roots.add(c.clone());
+        }
         let net = Arc::new(SimNet {
             resolver: Resolver::closed(hosts),
-            roots: Arc::new(ca.roots()),
+            roots: Arc::new(roots),
             prov,
         });
         let mut phones = Vec::with_capacity(specs.len());

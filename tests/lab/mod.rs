@@ -69,6 +69,37 @@ pub struct Lab {
     children: Vec<(String, Child)>,
     pub dir: PathBuf,
     ports: u32,
+    /// The lab's provisioning service, once started: phones started after it fetch from it.
+    pub prov: Option<Prov>,
+}
+
+/// The lab's simulated provisioning service (a cloud service stand-in, answering on the technician's address: a
+/// host of its own would be one more device in discovery's exact counts).
+#[derive(Debug, Clone)]
+pub struct Prov {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub port: u16,
+    /// Its test CA, which the lab's phones and the agent (`--server-ca`) trust.
+    pub ca: PathBuf,
+}
+
+impl Prov {
+    pub fn url(&self) -> String {
+        format!("https://{}:{}/poly/", self.name, self.port)
+    }
+
+    /// The agent's flags for it: URL, `--resolve` pin, `--server-ca`.
+    pub fn flags(&self) -> Vec<String> {
+        vec![
+            "--server-url".into(),
+            self.url(),
+            "--resolve".into(),
+            format!("{}:{}:{}", self.name, self.port, self.ip),
+            "--server-ca".into(),
+            self.ca.display().to_string(),
+        ]
+    }
 }
 
 fn run(args: &[&str]) -> Output {
@@ -101,6 +132,7 @@ impl Lab {
             children: Vec::new(),
             dir,
             ports: 0,
+            prov: None,
         };
         run(&["ip", "-n", &switch, "link", "add", "br0", "type", "bridge"]);
         // Forward LLDP (01:80:c2:00:00:0e, bit 14) like a hub or mirror port does; STP off so ports forward at once.
@@ -236,26 +268,88 @@ impl Lab {
             .unwrap_or_else(|e| panic!("{args:?}: {e}"))
     }
 
-    /// Simulated phones from a fleet file (`polyprov sim`), listening on the host's address.
+    /// The lab's provisioning service: `polyprov sim` with no phones, its server on the technician's address,
+    /// a default master file for the phones it does not know by MAC; returns once it listens.
+    pub fn provisioning_service(&mut self) -> Prov {
+        let prov = Prov {
+            name: "prov.lab.test".into(),
+            ip: TECH_IP,
+            port: 8443,
+            ca: self.dir.join("prov-ca.pem"),
+        };
+        let bin = env!("CARGO_BIN_EXE_polyprov");
+        let (ip, port, ca) = (
+            prov.ip.to_string(),
+            prov.port.to_string(),
+            prov.ca.display().to_string(),
+        );
+        let tech = self.tech();
+        self.spawn(
+            &tech,
+            "prov",
+            &[
+                bin,
+                "sim",
+                "--phones",
+                "0",
+                "--bind",
+                &ip,
+                "--control",
+                &format!("{ip}:0"),
+                "--prov-name",
+                &prov.name,
+                "--prov-port",
+                &port,
+                "--prov-default-master",
+                "--ca-out",
+                &ca,
+            ],
+        );
+        self.wait_tcp(&tech, prov.ip, prov.port, Duration::from_secs(20));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !prov.ca.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the lab's provisioning CA was not written"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.prov = Some(prov.clone());
+        prov
+    }
+
+    /// Simulated phones from a fleet file (`polyprov sim`), listening on the host's address; once the lab has a
+    /// provisioning service, they resolve its name and trust its CA.
     pub fn sim(&mut self, ns: &str, name: &str, fleet: &str, ip: Ipv4Addr) {
         let path = self.dir.join(format!("{name}.toml"));
         std::fs::write(&path, fleet).expect("fleet file");
         let bin = env!("CARGO_BIN_EXE_polyprov");
         let (p, bind) = (path.display().to_string(), ip.to_string());
-        self.spawn(
-            ns,
-            name,
-            &[
-                bin,
-                "sim",
-                "--fleet",
-                &p,
-                "--bind",
-                &bind,
-                "--control",
-                &format!("{ip}:0"),
-            ],
-        );
+        let mut args: Vec<String> = [
+            bin,
+            "sim",
+            "--fleet",
+            &p,
+            "--bind",
+            &bind,
+            "--control",
+            &format!("{ip}:0"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        match &self.prov {
+            Some(prov) => args.extend([
+                "--no-prov-server".into(),
+                "--host".into(),
+                format!("{}={}", prov.name, prov.ip),
+                "--trust-ca".into(),
+                prov.ca.display().to_string(),
+            ]),
+            None => args.push("--no-prov-server".into()),
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(ns, name, &args);
     }
 
     /// A real lldpd on the host's eth0, sending every second (the LLDP-MED fast-start rate).

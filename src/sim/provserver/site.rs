@@ -128,7 +128,21 @@ impl Site {
             return Some(b.clone());
         }
         if rel == "000000000000.cfg" {
-            return self.default_master.then(|| master(None, &[]).into());
+            return self
+                .default_master
+                .then(|| master(None, &["site.cfg", "000000000000-line.cfg"]).into());
+        }
+        if rel == "000000000000-line.cfg" {
+            return self.default_master.then(|| {
+                phone_config(&[(
+                    "reg",
+                    vec![
+                        ("reg.1.address", String::new()),
+                        ("reg.1.label", self.line_label.clone()),
+                    ],
+                )])
+                .into()
+            });
         }
         if rel == "site.cfg" {
             return Some(self.site_cfg().into());
