@@ -132,6 +132,17 @@ mod tests {
         assert_eq!(layer(Some(4), s.concurrency, 16), 4);
         assert_eq!(layer(None, s.concurrency, 16), 8);
         assert_eq!(s.timeouts.settle_secs, Some(90.0));
+        std::fs::write(
+            &path,
+            "resolve = [\"prov.example.test:443:198.18.0.5\"]\nserver-ca = \"ca.pem\"\nskip-server-check = false\n",
+        )
+        .unwrap();
+        let s = Site::load(&path).unwrap();
+        assert_eq!(s.resolve[0].to_string(), "prov.example.test:443:198.18.0.5");
+        assert_eq!(s.server_ca, Some(dir.join("ca.pem")));
+        std::fs::write(&path, "resolve = [\"prov.example.test:443\"]\n").unwrap();
+        let e = Site::load(&path).unwrap_err().to_string();
+        assert!(e.contains("NAME:PORT:ADDR"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }

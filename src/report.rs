@@ -162,6 +162,8 @@ pub fn table(rows: &[Row]) -> String {
                 r.fix.clone()
             } else if !r.error.is_empty() {
                 r.error.clone()
+            } else if r.state == "Active" {
+                "in service".into()
             } else if r.mac_activation_only {
                 "activate by MAC in the admin console".into()
             } else if r.ready() {

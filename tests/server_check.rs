@@ -205,3 +205,21 @@ async fn skipped_check_leaves_the_verdict_to_the_phone() {
     );
     assert!(!text.contains("result     Inactive"), "{text}");
 }
+
+/// A phone given by a name under a reserved domain is not looked up either: the run says so and names the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_under_a_reserved_name_is_not_looked_up() {
+    let out = polyprov(vec![
+        "provision".into(),
+        "--target".into(),
+        "desk-phone.lab.test".into(),
+        "--server-url".into(),
+        "https://prov.example.test/poly/".into(),
+        "--skip-server-check".into(),
+    ])
+    .await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("never looked up"), "{text}");
+    assert!(text.contains("give the phone by its IP address"), "{text}");
+}

@@ -195,6 +195,16 @@ const SCENARIOS: &[Scenario] = &[
         log: &["Prov|Could not get application name"],
     },
     Scenario {
+        name: "a server slower than the phone waits for: the phone gives up and reports it unresponsive",
+        url: Url::Service,
+        server_type: "HTTPS",
+        phone: none,
+        service: |s| s.faults.slow_ms = 2_500,
+        last: "timeout",
+        phase: "provisioning-failed",
+        log: &["Prov|Server '{url}' is unresponsive"],
+    },
+    Scenario {
         name: "a DHCP option 66 overrides the saved server while the boot server is not Static",
         url: Url::Service,
         server_type: "HTTPS",

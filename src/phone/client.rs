@@ -78,6 +78,8 @@ impl PhoneClient {
         })?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
+            // Names under the reserved domains (.test, .invalid, …) are never sent to a resolver.
+            .dns_resolver(crate::resolve::Resolver::pinned(&[], 0).for_reqwest())
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -213,6 +215,13 @@ impl PhoneClient {
             return ClientError::Certificate { target, reason };
         }
 
+        if chain.contains("never looked up") {
+            let reason = chain.rsplit(": ").next().unwrap_or(&chain).to_string();
+            return ClientError::Other {
+                target,
+                reason: format!("{reason}; give the phone by its IP address"),
+            };
+        }
         let lower = chain.to_ascii_lowercase();
         let tls_trouble = [
             "handshake",
