@@ -10,43 +10,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use polyprov::clock::Clock;
 use polyprov::phone::activate::activate;
-use polyprov::phone::provisioning::Wanted;
-use polyprov::phone::session::Patience;
-use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure, Timing, provision};
+use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure, provision};
 use polyprov::profile::ProfileSet;
-use polyprov::secret::Secret;
 use polyprov::sim::{PhoneSpec, Simulator};
 
 const SCALE: f64 = 300.0;
 
 fn job(sim: &Simulator) -> Job {
-    Job {
-        base: format!("https://{}/", sim.phones()[0].web_addr())
-            .parse()
-            .unwrap(),
-        wanted: Wanted {
-            server_type: "HTTPS".into(),
-            url: sim.prov_url().unwrap(),
-            user: None,
-            password: None,
-        },
-        passwords: vec![Secret::new(PASSWORD)],
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        expected_mac: None,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        clock: Clock::new(SCALE),
-        timing: Timing::default(),
-        patience: Patience::default(),
-        stop: None,
-        resume: None,
-        allow: Default::default(),
-    }
+    common::job(sim, &sim.prov_url().unwrap(), SCALE)
 }
 
 type Seen = Arc<Mutex<Vec<Event>>>;

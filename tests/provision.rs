@@ -7,11 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use polyprov::clock::Clock;
 
-use polyprov::phone::provisioning::Wanted;
-use polyprov::phone::session::Patience;
-use polyprov::phone::{Event, Job, Outcome, Report, Timing, provision};
+use polyprov::phone::{Event, Job, Outcome, Report, provision};
 use polyprov::profile::ProfileSet;
 use polyprov::secret::Secret;
 use polyprov::sim::{PhoneSpec, Simulator};
@@ -19,35 +16,11 @@ use polyprov::sim::{PhoneSpec, Simulator};
 const SCALE: f64 = 300.0;
 
 fn job(sim: &Simulator) -> Job {
-    let addr = sim.phones()[0].web_addr();
-    let scheme = if sim.phones()[0].addrs().0.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    Job {
-        base: format!("{scheme}://{addr}/").parse().unwrap(),
-        wanted: Wanted {
-            server_type: "HTTPS".into(),
-            url: sim.prov_url().expect("the simulated service runs"),
-            user: None,
-            password: None,
-        },
-        passwords: vec![Secret::new(PASSWORD)],
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        expected_mac: None,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        clock: Clock::new(SCALE),
-        timing: Timing::default(),
-        patience: Patience::default(),
-        stop: None,
-        resume: None,
-        allow: Default::default(),
-    }
+    common::job(
+        sim,
+        &sim.prov_url().expect("the simulated service runs"),
+        SCALE,
+    )
 }
 
 async fn run(job: &Job) -> (Report, Vec<Event>) {

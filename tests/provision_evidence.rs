@@ -10,12 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use polyprov::clock::Clock;
-use polyprov::phone::provisioning::Wanted;
-use polyprov::phone::session::Patience;
-use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure, Timing, provision};
+use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure, provision};
 use polyprov::profile::ProfileSet;
-use polyprov::secret::Secret;
 use polyprov::sim::{PhoneSpec, ProvSetup, SimConfig, Simulator};
 
 const SCALE: f64 = 300.0;
@@ -132,35 +128,7 @@ const ROWS: &[Row] = &[
 ];
 
 fn job(sim: &Simulator, url: &str) -> Job {
-    let addr = sim.phones()[0].web_addr();
-    let scheme = if sim.phones()[0].addrs().0.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    Job {
-        base: format!("{scheme}://{addr}/").parse().unwrap(),
-        wanted: Wanted {
-            server_type: "HTTPS".into(),
-            url: url.into(),
-            user: None,
-            password: None,
-        },
-        passwords: vec![Secret::new(PASSWORD)],
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        expected_mac: None,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        clock: Clock::new(SCALE),
-        timing: Timing::default(),
-        patience: Patience::default(),
-        stop: None,
-        resume: None,
-        allow: Default::default(),
-    }
+    common::job(sim, url, SCALE)
 }
 
 async fn run(job: &Job) -> (Report, Vec<Event>) {

@@ -10,9 +10,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+pub mod activate;
 pub mod discover;
 pub mod onboard;
 pub mod provision;
+pub mod recorded;
 pub mod shared;
 
 use crate::clock::Clock;
@@ -51,7 +53,7 @@ pub enum Command {
     /// Continue an interrupted onboard run from its journal.
     Resume(onboard::ResumeArgs),
     /// After the MACs are entered in the admin console: reboot a run's Inactive phones and follow them to Active.
-    Activate(onboard::ActivateArgs),
+    Activate(activate::ActivateArgs),
     /// Print or export the report of a run.
     Report(onboard::ReportArgs),
     /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
@@ -136,7 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Provision(args) => provision::run(args).await,
         Command::Onboard(args) => onboard::onboard(*args).await,
         Command::Resume(args) => onboard::resume(args).await,
-        Command::Activate(args) => onboard::activate(args).await,
+        Command::Activate(args) => activate::activate(args).await,
         Command::Report(args) => onboard::print_report(args),
         Command::Record(args) => crate::record::run(args)
             .await

@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::{Done, Settings};
 use crate::journal::Journal;
 use crate::phone::activate::activate;
-use crate::phone::{Event, Outcome, Report};
+use crate::phone::{Outcome, Report};
 use crate::profile::ProfileSet;
 
 /// Whether a phone's report makes it one to activate.
@@ -54,15 +54,7 @@ pub async fn activate_all(
             progress.started(&key);
             let mut job = settings.job(&t, stop, None);
             job.expected_mac = r.mac.or(t.mac);
-            let sink = {
-                let (journal, progress, key) = (journal.clone(), progress.clone(), key.clone());
-                move |e: Event| {
-                    if let Err(err) = journal.event(&key, &e) {
-                        tracing::error!("{err}");
-                    }
-                    progress.event(&key, &e);
-                }
-            };
+            let sink = super::journaled(&journal, &progress, &key);
             let after = activate(&job, &profiles, &r, &sink).await;
             if let Err(err) = journal.finished(&key, &after) {
                 tracing::error!("{err}");

@@ -74,6 +74,21 @@ impl Settings {
     }
 }
 
+/// Where one phone's events go: its journal (synced) and the display.
+pub(crate) fn journaled(
+    journal: &Arc<Journal>,
+    progress: &Arc<Progress>,
+    key: &str,
+) -> impl Fn(Event) + Send + Sync + 'static {
+    let (journal, progress, key) = (journal.clone(), progress.clone(), key.to_string());
+    move |e: Event| {
+        if let Err(err) = journal.event(&key, &e) {
+            tracing::error!("{err}");
+        }
+        progress.event(&key, &e);
+    }
+}
+
 /// A finished phone: its target and report.
 pub type Done = (Target, Report);
 
@@ -137,15 +152,7 @@ pub async fn run(
                 // for it to expire rather than give up.
                 job.patience.busy_secs = job.patience.busy_secs.max(lifetime + 60);
             }
-            let sink = {
-                let (journal, progress, key) = (journal.clone(), progress.clone(), key.clone());
-                move |e: Event| {
-                    if let Err(err) = journal.event(&key, &e) {
-                        tracing::error!("{err}");
-                    }
-                    progress.event(&key, &e);
-                }
-            };
+            let sink = journaled(&journal, &progress, &key);
             let report = provision(&job, &profiles, &sink).await;
             if let Err(err) = journal.finished(&key, &report) {
                 tracing::error!("{err}");

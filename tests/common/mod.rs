@@ -164,3 +164,39 @@ pub fn server_flags(sim: &Simulator) -> Vec<String> {
         ca.display().to_string(),
     ]
 }
+
+/// A job for the simulator's first phone (HTTPS where it serves it, else HTTP), pointing it at `url`, watched at
+/// `scale` phone seconds per wall second, with the test password and the profile's defaults.
+pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
+    let p = &sim.phones()[0];
+    let scheme = if p.addrs().0.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    polyprov::phone::Job {
+        base: format!("{scheme}://{}/", p.web_addr())
+            .parse()
+            .expect("base URL"),
+        wanted: polyprov::phone::provisioning::Wanted {
+            server_type: "HTTPS".into(),
+            url: url.into(),
+            user: None,
+            password: None,
+        },
+        passwords: vec![polyprov::secret::Secret::new(PASSWORD)],
+        allow_factory: false,
+        new_password: None,
+        dry_run: false,
+        expected_mac: None,
+        search_range: None,
+        search_rate: 20,
+        heard: None,
+        clock: polyprov::clock::Clock::new(scale),
+        timing: polyprov::phone::Timing::default(),
+        patience: polyprov::phone::session::Patience::default(),
+        stop: None,
+        resume: None,
+        allow: Default::default(),
+    }
+}

@@ -1,0 +1,234 @@
+//! The monitor's verdicts, fed with synthetic observations.
+use super::*;
+
+const URL: &str = "https://prov.example.test/poly/";
+
+fn expect() -> Expect {
+    Expect {
+        boot_secs: 150.0,
+        return_secs: 450.0,
+        update_reboots: 2,
+        settle_secs: 180.0,
+        timeout_secs: 1500.0,
+    }
+}
+
+fn boot(boots: usize, attempt: Attempt) -> Option<Boot> {
+    Some(Boot {
+        boots,
+        server: Some(URL.into()),
+        attempt,
+    })
+}
+
+fn loaded() -> Attempt {
+    Attempt::Loaded {
+        lines: vec![
+            "Prov|Starting to provision".into(),
+            "Prov|Finished updating configuration".into(),
+        ],
+        registered: None,
+    }
+}
+
+fn up(at: f64, fw: &str, log: Option<Boot>) -> Observation {
+    Observation {
+        at,
+        up: true,
+        firmware: Some(fw.into()),
+        log,
+        blind: false,
+    }
+}
+
+fn down(at: f64) -> Observation {
+    Observation {
+        at,
+        ..Observation::default()
+    }
+}
+
+/// Save, reboot, an update in two more reboots, then the log shows the configuration loaded: Inactive at
+/// once, with the phone's own lines as the evidence — no quiet window is waited out.
+#[test]
+fn evidence_makes_it_inactive_at_once() {
+    let mut m = Monitor::new(expect(), URL, Some(1), Some("6.4.5".into()));
+    let updating = Attempt::Updating {
+        version: "6.4.7".into(),
+        line: "Prov|Upgrading application to 6.4.7".into(),
+    };
+    let script = [
+        down(5.0),
+        up(160.0, "6.4.5", boot(2, Attempt::Running)),
+        up(190.0, "6.4.5", boot(2, updating)),
+        down(200.0),
+        up(350.0, "6.4.5", boot(3, Attempt::None)),
+        down(360.0),
+        up(510.0, "6.4.7", boot(4, Attempt::Running)),
+    ];
+    for o in &script {
+        assert_eq!(m.observe(o).1, Verdict::Watching, "{o:?}");
+    }
+    let (ev, v) = m.observe(&up(520.0, "6.4.7", boot(4, loaded())));
+    match v {
+        Verdict::Inactive { evidence } => {
+            assert!(
+                evidence[1].contains("Finished updating configuration"),
+                "{evidence:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.reboots, 3);
+    assert!(matches!(ev.last(), Some(Event::Inactive { .. })));
+}
+
+/// A phone that stays quiet is never Inactive: without evidence the verdict is unconfirmed, and says why.
+#[test]
+fn silence_is_unconfirmed() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    assert_eq!(
+        m.observe(&up(160.0, "x", boot(2, Attempt::None))).1,
+        Verdict::Watching
+    );
+    let (_, v) = m.observe(&up(345.0, "x", boot(2, Attempt::None)));
+    match v {
+        Verdict::Failed(Failure::Unconfirmed { why }) => {
+            assert!(why.contains("no provisioning attempt"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut blind = Monitor::new(expect(), URL, Some(1), None);
+    blind.observe(&down(5.0));
+    let look = |at| Observation {
+        at,
+        up: true,
+        blind: true,
+        ..Observation::default()
+    };
+    assert_eq!(blind.observe(&look(160.0)).1, Verdict::Watching);
+    assert!(matches!(
+        blind.observe(&look(345.0)).1,
+        Verdict::Failed(Failure::Unconfirmed { .. })
+    ));
+}
+
+/// The phone's own failure lines end the watch with the failure they name.
+#[test]
+fn the_phones_failure_is_named() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    let failed = Attempt::Failed {
+        failure: LogFailure::Unreachable,
+        lines: vec!["Prov|Server 'x' is unresponsive".into()],
+    };
+    let (_, v) = m.observe(&up(200.0, "x", boot(2, failed)));
+    assert!(
+        matches!(
+            v,
+            Verdict::Failed(Failure::Server {
+                failure: LogFailure::Unreachable,
+                ..
+            })
+        ),
+        "{v:?}"
+    );
+}
+
+/// Evidence from before the reboot (the boot the phone was saved in) proves nothing.
+#[test]
+fn the_boot_before_the_save_proves_nothing() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    assert_eq!(
+        m.observe(&up(1.0, "x", boot(1, loaded()))).1,
+        Verdict::Watching
+    );
+}
+
+/// After the reboot the phone uses another server than the one saved (a DHCP option): server reverted.
+#[test]
+fn another_server_is_reverted() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    let mut b = boot(2, Attempt::Running);
+    if let Some(b) = &mut b {
+        b.server = Some("http://tftp.lan.test/".into());
+    }
+    let (_, v) = m.observe(&up(160.0, "x", b));
+    assert_eq!(
+        v,
+        Verdict::Failed(Failure::Reverted {
+            now: "http://tftp.lan.test/".into()
+        })
+    );
+}
+
+/// Reboots that happen between two looks are counted from the log's boot entries.
+#[test]
+fn missed_reboots_are_counted_from_the_log() {
+    let mut m = Monitor::new(expect(), URL, Some(1), Some("1".into()));
+    let (ev, _) = m.observe(&up(400.0, "1", boot(4, Attempt::Running)));
+    assert_eq!(m.reboots, 3);
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(e, Event::Rebooting { .. }))
+            .count(),
+        3
+    );
+}
+
+/// Down longer than the return window: never came back.
+#[test]
+fn never_came_back() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    assert_eq!(m.observe(&down(300.0)).1, Verdict::Watching);
+    let (_, v) = m.observe(&down(460.0));
+    assert!(
+        matches!(v, Verdict::Failed(Failure::NeverCameBack { .. })),
+        "{v:?}"
+    );
+}
+
+/// Reboot after reboot without a result: an update loop.
+#[test]
+fn update_loop() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    let mut t = 0.0;
+    let mut verdict = Verdict::Watching;
+    for b in 2..20 {
+        t += 10.0;
+        m.observe(&down(t));
+        t += 150.0;
+        verdict = m.observe(&up(t, "x", boot(b, Attempt::Running))).1;
+        if verdict != Verdict::Watching {
+            break;
+        }
+    }
+    assert!(
+        matches!(verdict, Verdict::Failed(Failure::UpdateLoop { .. })),
+        "{verdict:?}"
+    );
+}
+
+/// Past the overall timeout: timed out.
+#[test]
+fn timeout() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    let (_, v) = m.observe(&up(1600.0, "x", boot(1, Attempt::None)));
+    assert!(matches!(v, Verdict::Failed(Failure::TimedOut { .. })));
+}
+
+/// Trailing slashes and case do not make a server "different".
+#[test]
+fn server_comparison() {
+    assert!(same_server(
+        "HTTPS://Prov.example.test",
+        "https://prov.example.test/"
+    ));
+    assert!(!same_server(
+        "https://a.example.test/",
+        "https://b.example.test/"
+    ));
+}
