@@ -3,7 +3,7 @@
 
 use polyprov::fleet::targets::Target;
 use polyprov::phone::provisioning::Current;
-use polyprov::phone::{Outcome, Report};
+use polyprov::phone::{Outcome, Report, ServerFailure};
 use polyprov::report::{self, Row};
 
 fn target(addr: &str, ext: Option<&str>, user: Option<&str>) -> Target {
@@ -54,6 +54,10 @@ fn rows() -> Vec<Row> {
     inactive.elapsed_secs = 612.4;
     inactive.server_before = Some(http.clone());
     inactive.server_after = Some(https.clone());
+    inactive.evidence = vec![
+        "app log: \"Prov|Starting to provision\"".into(),
+        "app log: \"Prov|Finished updating configuration\"".into(),
+    ];
     let mut already = base(
         Some("482567A1C802"),
         "198.18.0.11",
@@ -82,11 +86,35 @@ fn rows() -> Vec<Row> {
     let sip3 = base(None, "198.18.0.15", None, ("", ""), Outcome::Unsupported {
         reason: "Polycom SoundPoint IP cannot set the provisioning server from its web UI; nothing was changed. Instead: set it on the phone or hand it out with DHCP option 160".into(),
     });
+    let typo = base(
+        Some("64167FA1B596"),
+        "198.18.0.16",
+        Some("VVX 411"),
+        ("6.4.5.1210", "6.4.5.1210"),
+        Outcome::server_failed(
+            ServerFailure::ServerUnreachable,
+            &[
+                "Prov|Could not resolve 'porv.example.test'".into(),
+                "Prov|Server 'https://porv.example.test/poly/' is unresponsive".into(),
+            ],
+        ),
+    );
+    let quiet = base(
+        Some("64167FA1B597"),
+        "198.18.0.17",
+        Some("VVX 250"),
+        ("6.4.5.1210", "6.4.5.1210"),
+        Outcome::Unconfirmed {
+            reason: "the phone's log shows no provisioning attempt in the 180 s after its last reboot. Fix: look at the phone: the lower-left button should read Inactive (or the service's activation prompt)".into(),
+        },
+    );
     vec![
         Row::new(
             &target("198.18.0.10", Some("2001"), Some("alice")),
             &inactive,
         ),
+        Row::new(&target("198.18.0.16", None, None), &typo),
+        Row::new(&target("198.18.0.17", None, None), &quiet),
         Row::new(&target("198.18.0.11", Some("2002"), None), &already),
         Row::new(&target("198.18.0.12", Some("2003"), Some("lobby")), &ip450),
         Row::new(&target("198.18.0.13", None, None), &wrong),
@@ -95,13 +123,14 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-/// The end-of-run table: one line per phone with what to do next, then the counts.
+/// The end-of-run table: one line per phone with what to do next (a named failure's fix, "look at the phone" for an
+/// unconfirmed one), then the counts.
 #[test]
 fn table() {
     insta::assert_snapshot!("table", report::table(&rows()));
 }
 
-/// The CSV export: every column, errors split from their fixes.
+/// The CSV export: every column, errors (with the phone's own log lines) split from their fixes, the evidence.
 #[test]
 fn csv() {
     insta::assert_snapshot!("csv", report::csv(&rows()).unwrap());
