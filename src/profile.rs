@@ -393,6 +393,10 @@ pub struct LogLines {
     pub update_failed: LogLine,
     /// A line registered (`{user}`).
     pub registered: LogLine,
+    /// Endings of files a phone asks for but may miss without harm (overrides, licences, directories,
+    /// backgrounds): a `missing` line naming one is not a failure.
+    #[serde(default)]
+    pub optional_files: Vec<String>,
 }
 
 /// Requirements of the cloud service.

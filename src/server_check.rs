@@ -153,6 +153,19 @@ fn tls_config(cas: &[CertificateDer<'static>]) -> Result<rustls::ClientConfig, r
         .with_no_client_auth())
 }
 
+/// A server address that carries a password (`scheme://user:password@host/`) is refused before anything is done
+/// with it: the password would sit in argv, the journal and the report. The message never repeats the address.
+pub fn refuse_password_in_url(url: &str) -> Result<(), String> {
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => Err(
+            "the provisioning server address carries a password (user:password@host): give the user with --server-user (or server-user in the site file) and the password in a file with --server-password-file, so it never appears on screen, in the journal or in the report".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The URL the phones will fetch from: the address's own scheme, else the server type's.
 pub fn effective_url(url: &str, server_type: &str) -> Result<url::Url, String> {
     let url = url.trim();
@@ -351,17 +364,37 @@ async fn get(
     if let (Some(u), Some(p)) = (&spec.user, &spec.password) {
         req = req.basic_auth(u, Some(p.expose()));
     }
+    let creds = spec.user.is_some() && spec.password.is_some();
     match req.send().await {
+        Ok(r) if r.status().is_server_error() => Checked::Failed {
+            url: spec.url.clone(),
+            step: Step::Get,
+            reason: format!("GET {url} answered HTTP {}: the server is failing", r.status()),
+            fix: "the provisioning server has an internal problem; ask its operator, or try again later".into(),
+        },
+        Ok(r) if r.status().as_u16() == 401 && creds => Checked::Failed {
+            url: spec.url.clone(),
+            step: Step::Get,
+            reason: format!(
+                "GET {url} answered HTTP 401 to the server user and password given: the server refuses them"
+            ),
+            fix: "check --server-user and the server password file (the service's provisioning credentials, not the phones' admin password)".into(),
+        },
         Ok(r) => Checked::Ok {
             url: spec.url.clone(),
             detail: format!(
-                "{host} is {ip}{}; GET answered HTTP {}",
+                "{host} is {ip}{}; GET answered HTTP {}{}",
                 if url.scheme() == "https" {
                     ", TLS verified"
                 } else {
                     ""
                 },
-                r.status().as_u16()
+                r.status().as_u16(),
+                if r.status().as_u16() == 401 {
+                    " (it asks for credentials: give --server-user and --server-password-file if the service uses them)"
+                } else {
+                    ""
+                }
             ),
         },
         Err(e) => Checked::Failed {

@@ -39,7 +39,12 @@ async fn to_inactive(sim: &Simulator, j: &Job) -> Report {
     .await
     .unwrap();
     assert_eq!(r.outcome, Outcome::Inactive, "{:?}", r.outcome);
-    let _ = sim;
+    let mac = r.mac.expect("the report names the phone's MAC");
+    let truth = report(sim, mac).await;
+    assert_eq!(
+        truth["phase"], "inactive",
+        "the phone itself shows Inactive"
+    );
     r
 }
 

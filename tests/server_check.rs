@@ -223,3 +223,59 @@ async fn a_phone_under_a_reserved_name_is_not_looked_up() {
     assert!(text.contains("never looked up"), "{text}");
     assert!(text.contains("give the phone by its IP address"), "{text}");
 }
+
+/// A server address with a password in it is refused before anything is sent, without repeating the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_the_server_address_is_refused() {
+    let sim = sim(ServerFaults::default()).await;
+    let url = sim
+        .prov_url()
+        .unwrap()
+        .replace("https://", "https://prov:s3cret@");
+    let out = polyprov(args(&sim, Some(&url), &[], &[])).await;
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--server-password-file"), "{err}");
+    assert!(!err.contains("s3cret") && !stdout(&out).contains("s3cret"));
+    untouched(&sim).await;
+}
+
+/// A server that demands credentials and refuses the ones given: the check stops the run, naming the server
+/// credentials (not the phones' admin password).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_server_credentials_stop_the_run() {
+    let config = SimConfig {
+        time_scale: 300.0,
+        seed: 7,
+        prov: Some(ProvSetup {
+            credentials: Some(("prov".into(), "right".into())),
+            ..ProvSetup::default()
+        }),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(
+        catalog(),
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000901")],
+        config,
+    )
+    .await
+    .expect("simulator starts");
+    let dir = std::env::temp_dir().join(format!("polyprov-server-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pw = dir.join("server-password");
+    std::fs::write(&pw, "wrong\n").unwrap();
+    let pw = pw.to_string_lossy().into_owned();
+    let out = polyprov(args(
+        &sim,
+        None,
+        &[],
+        &["--server-user", "prov", "--server-password-file", &pw],
+    ))
+    .await;
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("refuses them"), "{text}");
+    assert!(text.contains("--server-user"), "{text}");
+    untouched(&sim).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

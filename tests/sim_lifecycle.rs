@@ -9,29 +9,6 @@ use std::time::Duration;
 use common::*;
 
 /// Log in, scrape the provisioning page's numeric names and save server type HTTPS + the URL.
-async fn save_provisioning(
-    c: &reqwest::Client,
-    base: &str,
-    type_name: &str,
-    name_name: &str,
-    url: &str,
-) -> String {
-    let s = login_session(c, base, PASSWORD).await;
-    let mut req = c
-        .post(format!("{base}/form-submit"))
-        .header("Cookie", &s.cookie)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("{type_name}=3&{name_name}={}", urlencode(url)));
-    if let Some(t) = &s.csrf {
-        req = req.header("anti-csrf-token", t);
-    }
-    req.send().await.unwrap().text().await.unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// A fresh VVX on 6.4.5 saves HTTPS + the simulated service's URL, goes off the network, comes back with uptime
 /// reset, fetches its per-MAC master file from the service, takes the 6.4.7 image it names in two more reboots,
 /// fetches again, loads the configuration files and settles as Inactive, its line labelled for activation.
@@ -214,6 +191,8 @@ async fn old_vvx_update_changes_the_login_generation() {
 async fn activation_registers_the_line() {
     let m = mac("482567000103");
     let mut spec = phone("poly-ccx", "8.1.3.1301", "482567000103").provisioned_here();
+    // Before activation the service names the firmware the phone runs; activation brings the newer one.
+    spec.update_to = Some("8.1.3.1301".into());
     spec.extension = Some("2417".into());
     spec.activation_update = Some("8.2.1.0433".into());
     let sim = start(vec![spec], 300.0).await;

@@ -65,7 +65,7 @@ pub(super) async fn activate_run(
         println!("No phone of this run is waiting for activation (none ended Inactive).");
         return finish(dir, &done, mode, &rec.server_checks);
     }
-    super::shared::wait_for_macs(&waiting, macs_entered)?;
+    super::shared::wait_for_macs(&waiting, macs_entered, matches!(mode, Mode::Json))?;
     let settings = Arc::new(rec.settings(password_file)?);
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
     let journal = Arc::new(Journal::open(dir)?);

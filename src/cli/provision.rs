@@ -87,6 +87,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     let Some(server_url) = args.server.server_url.clone() else {
         bail!("give the provisioning server with --server-url URL");
     };
+    crate::server_check::refuse_password_in_url(&server_url).map_err(anyhow::Error::msg)?;
     let server_type = args
         .server
         .server_type
@@ -193,7 +194,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         let mac = report
             .mac
             .map_or("(MAC unknown)".to_string(), |m| m.to_string());
-        super::shared::wait_for_macs(&[mac], args.watch.entered.macs_entered)?;
+        super::shared::wait_for_macs(&[mac], args.watch.entered.macs_entered, json)?;
         let mut job = job.clone();
         job.expected_mac = report.mac.or(job.expected_mac);
         report = crate::phone::activate::activate(&job, &profiles, &report, &*sink).await;

@@ -128,6 +128,7 @@ pub fn recorded(
     let Some(server_url) = args.server.server_url.clone().or(site.server_url.clone()) else {
         bail!("no provisioning server: give --server-url or server-url in the site file");
     };
+    crate::server_check::refuse_password_in_url(&server_url).map_err(anyhow::Error::msg)?;
     let targets = match (&args.targets, discovered) {
         (_, Some(found)) => found,
         (Some(p), None) => targets::load(p, args.watch.http)?,

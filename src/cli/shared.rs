@@ -105,26 +105,39 @@ pub struct MacsEntered {
 }
 
 /// Ask the admin to enter the MACs and wait for Enter (a line on standard input), unless already confirmed.
-pub fn wait_for_macs(macs: &[String], confirmed: bool) -> anyhow::Result<()> {
+pub fn wait_for_macs(macs: &[String], confirmed: bool, json: bool) -> anyhow::Result<()> {
     if macs.is_empty() {
         return Ok(());
     }
-    println!(
-        "\nActivation: enter {} in the admin console (by MAC; the run directory's activation.csv lists them):",
-        if macs.len() == 1 {
-            "this MAC".to_string()
-        } else {
-            format!("these {} MACs", macs.len())
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "activation": { "enter-macs": macs, "macs-entered": confirmed } })
+        );
+    } else {
+        println!(
+            "\nActivation: enter {} in the admin console (by MAC; the run directory's activation.csv lists them):",
+            if macs.len() == 1 {
+                "this MAC".to_string()
+            } else {
+                format!("these {} MACs", macs.len())
+            }
+        );
+        for m in macs {
+            println!("  {m}");
         }
-    );
-    for m in macs {
-        println!("  {m}");
     }
     if confirmed {
-        println!("(--macs-entered: rebooting the phones now)");
+        if !json {
+            println!("(--macs-entered: rebooting the phones now)");
+        }
         return Ok(());
     }
-    println!("Then press Enter to reboot the phones and follow them until their lines register.");
+    if !json {
+        println!(
+            "Then press Enter to reboot the phones and follow them until their lines register."
+        );
+    }
     std::io::Write::flush(&mut std::io::stdout())?;
     let mut line = String::new();
     if std::io::stdin().read_line(&mut line)? == 0 {

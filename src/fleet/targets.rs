@@ -149,6 +149,9 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
             t.extension = cell(ext);
             t.user = cell(user);
             t.server_url = cell(server);
+            if let Some(u) = &t.server_url {
+                crate::server_check::refuse_password_in_url(u).map_err(|p| bad(n, p))?;
+            }
             push(n, t, &mut out)?;
         }
     }
@@ -202,6 +205,14 @@ mod tests {
             Some("https://prov.example.test/vvx411/")
         );
         assert_eq!(t[1].server_url, None);
+        let e = p("ip,server-url\n198.18.0.10,https://u:s3cret@prov.example.test/\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("--server-password-file"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "the password is not repeated: {e}");
     }
 
     /// Mistakes name the line.

@@ -107,6 +107,7 @@ pub struct Patterns {
     restart: Pattern,
     update_failed: Pattern,
     registered: Pattern,
+    optional_files: Vec<String>,
 }
 
 /// A profile line as an anchored pattern: literal text, `{name}` placeholders match any text (named groups).
@@ -173,6 +174,7 @@ impl Patterns {
             restart: pattern(&l.restart),
             update_failed: pattern(&l.update_failed),
             registered: pattern(&l.registered),
+            optional_files: l.optional_files.clone(),
         }
     }
 
@@ -220,7 +222,19 @@ impl Patterns {
             (&self.unresponsive, LogFailure::Unreachable),
         ];
         for (re, failure) in failures {
-            if let Some(at) = pass.iter().position(|e| re.is_match(e.message)) {
+            let counts = |e: &Entry<'_>| {
+                let Some(c) = re.captures(e.message) else {
+                    return false;
+                };
+                // A file the phone may miss without harm is no failure.
+                let optional = failure == LogFailure::Missing
+                    && c.name("file").is_some_and(|f| {
+                        let f = f.as_str().to_ascii_lowercase();
+                        self.optional_files.iter().any(|o| f.ends_with(o.as_str()))
+                    });
+                !optional
+            };
+            if let Some(at) = pass.iter().position(counts) {
                 // The detail lines (name, connection, TLS) the phone wrote before saying the server is unresponsive.
                 let mut lines: Vec<String> = pass[..at]
                     .iter()
@@ -266,8 +280,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn patterns() -> Patterns {
-        let set = ProfileSet::bundled().unwrap();
-        Patterns::new(set.get("poly-vvx-6").unwrap().log.as_ref().unwrap())
+        static P: std::sync::OnceLock<Patterns> = std::sync::OnceLock::new();
+        P.get_or_init(|| {
+            let set = ProfileSet::bundled().unwrap();
+            Patterns::new(set.get("poly-vvx-6").unwrap().log.as_ref().unwrap())
+        })
+        .clone()
     }
 
     const BOOT: &str = "1201100000|so   |*|00|Initial log entry. Current logging level 4\n";
@@ -329,6 +347,18 @@ mod tests {
                 ..
             }
         ));
+        // Optional files (overrides, directories, backgrounds) missing on the server are no failure.
+        let log = format!(
+            "{BOOT}1201100003|cfg  |4|00|Prov|Starting to provision\n\
+             1201100004|res  |4|00|Failed to download file 0004f2000001-phone.cfg\n\
+             1201100005|res  |4|00|Failed to download file 000000000000-directory.xml\n\
+             1201100006|cfg  |4|00|Prov|Finished updating configuration\n"
+        );
+        assert!(
+            matches!(p.read(&log).attempt, Attempt::Loaded { .. }),
+            "{:?}",
+            p.read(&log)
+        );
     }
 
     /// An upgrade in progress, a pass still running, and no pass at all are told apart.

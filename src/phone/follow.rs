@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::applog::{Boot, Patterns};
+use super::applog::{Attempt, Boot, Patterns};
 use super::client::PhoneClient;
 use super::event::{Event, Sink};
 use super::locate::{self, Search};
@@ -83,6 +83,8 @@ pub(super) async fn follow(
     let mut refused_after_save = false;
     let mut looks_skipped = 0u32;
     let passwords = vec![password.clone()];
+    // The profile's log lines compiled once (again only when an update brings another profile).
+    let mut patterns: Option<(String, Patterns)> = None;
     loop {
         job.clock.sleep(poll).await;
         if job.stopped() {
@@ -162,7 +164,16 @@ pub(super) async fn follow(
             if let (Some(a), true) = (&auth, look) {
                 looks_skipped = 0;
                 obs.firmware = read_version(client, &profile, a).await;
-                obs.log = read_log(client, &profile, a).await;
+                if patterns.as_ref().map(|p| p.0.as_str()) != Some(profile.id.as_str()) {
+                    patterns = profile
+                        .log
+                        .as_ref()
+                        .map(|l| (profile.id.clone(), Patterns::new(l)));
+                }
+                obs.log = match &patterns {
+                    Some((_, p)) => read_log_with(client, &profile, a, p).await,
+                    None => None,
+                };
                 if obs.firmware.is_none() && obs.log.is_none() {
                     // The session expired or the phone went down mid-look: end it (if it still exists) and log in
                     // again next time, so our own stale session never blocks us.
@@ -205,13 +216,19 @@ pub(super) async fn follow(
             Verdict::Watching => continue,
             Verdict::Inactive { evidence } | Verdict::Active { evidence } => {
                 report.evidence = evidence;
-                if let Some(a) = &auth {
-                    corroborate(client, &profile, a, password, &job.wanted.url, report).await;
-                }
+                let seen = match &auth {
+                    Some(a) => {
+                        corroborate(client, &profile, a, password, &job.wanted.url, report).await
+                    }
+                    None => 0,
+                };
                 if registered {
+                    // The phone's own registration line is the proof.
                     Outcome::Active
-                } else {
+                } else if seen > 0 {
                     Outcome::Inactive
+                } else {
+                    unproven()
                 }
             }
             Verdict::Failed(f) => failure_outcome(f, &profile, refused_after_save),
@@ -253,16 +270,84 @@ fn failure_outcome(f: Failure, profile: &Profile, refused_after_save: bool) -> O
     }
 }
 
-/// The rest of the phone's evidence once its log shows the configuration loaded: what its provisioning page says
-/// the service's files set, its REST line state where REST answers, and the firmware it took.
-async fn corroborate(
+/// A phone that already has the wanted server saved (nothing is written): where it stands, from its own evidence.
+/// Its log since the last boot must show a pass that loaded the service's configuration from that server, and
+/// something the configuration sets must be visible, before it is reported as provisioned; a failed pass is the
+/// named failure, and anything else is unconfirmed.
+pub(super) async fn standing(
     client: &PhoneClient,
     profile: &Profile,
     auth: &Auth,
     password: &Secret,
     wanted: &str,
     report: &mut Report,
-) {
+    events: Sink<'_>,
+) -> Outcome {
+    let unsure = |why: &str| Outcome::Unconfirmed {
+        reason: format!(
+            "the phone already has this provisioning server saved, but {why}, so nothing shows it loaded the service's configuration. Fix: restart the phone (Settings → Basic → Restart Phone, or power-cycle it) so it fetches its configuration, then run polyprov again to follow it"
+        ),
+    };
+    let Some(log) = read_log(client, profile, auth).await else {
+        return unsure("its application log could not be read");
+    };
+    let names_wanted = log
+        .server
+        .as_deref()
+        .is_some_and(|s| same_server(s, wanted));
+    match log.attempt {
+        Attempt::Failed { failure, lines } => {
+            events(Event::PhoneSays {
+                line: lines.last().cloned().unwrap_or_default(),
+            });
+            Outcome::server_failed(failure.into(), &lines)
+        }
+        Attempt::Loaded { lines, registered } if names_wanted => {
+            report.evidence = lines.iter().map(|l| format!("app log: {l:?}")).collect();
+            if let Some(r) = registered {
+                report.evidence.push(format!("app log: {r:?}"));
+                return Outcome::Active;
+            }
+            if corroborate(client, profile, auth, password, wanted, report).await > 0 {
+                events(Event::AlreadyProvisioned);
+                Outcome::AlreadyProvisioned
+            } else {
+                unproven()
+            }
+        }
+        Attempt::Running | Attempt::Updating { .. } | Attempt::Restarting { .. } => Outcome::Unconfirmed {
+            reason: "the phone already has this provisioning server saved and is provisioning from it right now (its log shows a pass under way). Fix: run polyprov again in a few minutes, once the phone has settled".into(),
+        },
+        Attempt::Loaded { .. } => unsure(&format!(
+            "its log since its last boot shows a pass from {:?}",
+            log.server.unwrap_or_default()
+        )),
+        Attempt::None => unsure("its log since its last boot shows no provisioning pass"),
+    }
+}
+
+/// A finished pass with no failure line but nothing of the service's configuration in sight: a finished pass is also
+/// written after failed steps (S53), and a failure may be worded in a way the profile does not know.
+pub(super) fn unproven() -> Outcome {
+    Outcome::Unconfirmed {
+        reason: format!(
+            "the phone's log shows a provisioning pass that finished without a failure line the profile knows, but nothing the service's configuration sets is visible (no config= value naming the server on its provisioning page, no REST line label, no firmware update), so the load cannot be confirmed. Fix: {LOOK_AT_THE_PHONE}"
+        ),
+    }
+}
+
+/// The rest of the phone's evidence once its log shows the configuration loaded: what its provisioning page says
+/// the service's files set, its REST line state where REST answers, and the firmware it took. Returns how many of
+/// these positive signs were seen (the log alone proves no load).
+pub(super) async fn corroborate(
+    client: &PhoneClient,
+    profile: &Profile,
+    auth: &Auth,
+    password: &Secret,
+    wanted: &str,
+    report: &mut Report,
+) -> usize {
+    let mut seen = 0;
     if let Ok(fields) = provisioning::read(client, profile, auth).await {
         report.server_after = Some(provisioning::current(profile, &fields));
         let name = profile.provisioning.server_name.as_deref().unwrap_or("");
@@ -272,6 +357,7 @@ async fn corroborate(
             .and_then(|f| f.config.as_deref())
             .filter(|c| same_server(c, wanted))
         {
+            seen += 1;
             report.evidence.push(format!(
                 "{}: Server Address config={c:?} (set by the service's configuration files)",
                 profile
@@ -284,21 +370,33 @@ async fn corroborate(
         }
     }
     if profile.rest.available {
-        if let Some(line) = rest_line(client, profile, password).await {
-            report.evidence.push(line);
+        if let Some((label, state)) = rest_line(client, profile, password).await {
+            // The service's label on an unregistered line: what "Inactive" means on the phone itself.
+            if label == profile.inactive.line_label && state == profile.inactive.registration {
+                seen += 1;
+            }
+            report
+                .evidence
+                .push(format!("REST lineInfo: line 1 {label:?}, {state}"));
         }
     }
     if let (Some(before), Some(after)) = (&report.firmware_before, &report.firmware_after) {
         if before != after {
+            seen += 1;
             report.evidence.push(format!(
                 "firmware {after}: the update the server named is installed"
             ));
         }
     }
+    seen
 }
 
-/// `REST lineInfo: line 1 "Inactive", unregistered`, where the REST API is enabled.
-async fn rest_line(client: &PhoneClient, profile: &Profile, password: &Secret) -> Option<String> {
+/// Line 1's label and registration state from REST `lineInfo`, where the REST API is enabled.
+async fn rest_line(
+    client: &PhoneClient,
+    profile: &Profile,
+    password: &Secret,
+) -> Option<(String, String)> {
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!(
         "{}:{}",
@@ -321,7 +419,7 @@ async fn rest_line(client: &PhoneClient, profile: &Profile, password: &Secret) -
     let line = v.get("data")?.as_array()?.first()?;
     let label = line.get("Label")?.as_str()?;
     let state = line.get("RegistrationStatus")?.as_str()?;
-    Some(format!("REST lineInfo: line 1 {label:?}, {state}"))
+    Some((label.to_string(), state.to_string()))
 }
 
 pub(super) async fn read_version(
@@ -339,8 +437,18 @@ pub(super) async fn read_version(
 
 /// The application log since the last boot, read through the profile's log lines.
 pub(super) async fn read_log(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<Boot> {
+    let patterns = Patterns::new(profile.log.as_ref()?);
+    read_log_with(client, profile, auth, &patterns).await
+}
+
+/// The same with the patterns compiled once (a watch reads the log on every poll).
+async fn read_log_with(
+    client: &PhoneClient,
+    profile: &Profile,
+    auth: &Auth,
+    patterns: &Patterns,
+) -> Option<Boot> {
     let path = profile.pages.app_log.as_deref()?;
-    let lines = profile.log.as_ref()?;
     let sep = if path.contains('?') { '&' } else { '?' };
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -354,7 +462,7 @@ pub(super) async fn read_log(client: &PhoneClient, profile: &Profile, auth: &Aut
         )
         .await
         .ok()?;
-    (r.status == 200).then(|| Patterns::new(lines).read(&r.body))
+    (r.status == 200).then(|| patterns.read(&r.body))
 }
 
 /// Watch a phone an interrupted run already saved, from wherever it is now.

@@ -111,6 +111,8 @@ pub struct Monitor {
     resumed: bool,
     /// What the last readable look showed, for an unconfirmed verdict's reason.
     last_log: Option<Attempt>,
+    /// When (phone seconds) the log was last read.
+    last_log_at: Option<f64>,
     /// Following an activation: only a registered line ends the watch well; a loaded configuration without one
     /// is waited on, then `still-inactive`.
     until_active: bool,
@@ -138,6 +140,7 @@ impl Monitor {
             updating_told: None,
             resumed: false,
             last_log: None,
+            last_log_at: None,
             until_active: false,
             loaded_unregistered: None,
         }
@@ -253,10 +256,16 @@ impl Monitor {
         let settled_boot = self.reboots > 0;
         if let Some(log) = &o.log {
             self.last_log = Some(log.attempt.clone());
+            self.last_log_at = Some(o.at);
             let server_ok = log
                 .server
                 .as_deref()
                 .is_none_or(|s| same_server(s, &self.wanted_server));
+            // A success must name the saved server: a pass without the phone's server line proves nothing.
+            let names_wanted = log
+                .server
+                .as_deref()
+                .is_some_and(|s| same_server(s, &self.wanted_server));
             if !server_ok && settled_boot {
                 let now = log.server.clone().unwrap_or_default();
                 return (events, Verdict::Failed(Failure::Reverted { now }));
@@ -274,7 +283,7 @@ impl Monitor {
                         }),
                     );
                 }
-                Attempt::Loaded { lines, registered } if server_ok => {
+                Attempt::Loaded { lines, registered } if names_wanted => {
                     let mut evidence: Vec<String> =
                         lines.iter().map(|l| format!("app log: {l:?}")).collect();
                     return match registered {
@@ -326,7 +335,7 @@ impl Monitor {
                 for_secs: self.expect.settle_secs as u64,
             });
         }
-        if o.at - self.last_change >= self.expect.settle_secs {
+        if self.window_over(o) {
             if let Some(lines) = self.loaded_unregistered.clone() {
                 return (events, Verdict::Failed(Failure::StillInactive { lines }));
             }
@@ -338,6 +347,22 @@ impl Monitor {
             );
         }
         (events, Verdict::Watching)
+    }
+
+    /// The quiet window after the last change is over, and a look taken after it says so: "no evidence" rests on a
+    /// log read once the window had passed, not on one read early in it (a read can fail, or a busy laptop can be
+    /// slow to look). A log that cannot be read at all is given twice the window; pages that cannot be read at
+    /// all (blind) end it at once.
+    fn window_over(&self, o: &Observation) -> bool {
+        let settle = self.expect.settle_secs;
+        let quiet = o.at - self.last_change;
+        if quiet < settle {
+            return false;
+        }
+        let read_late = self
+            .last_log_at
+            .is_some_and(|t| t - self.last_change >= settle);
+        read_late || o.blind || quiet >= 2.0 * settle
     }
 
     /// Why nothing could be concluded, from what the looks showed.
@@ -375,11 +400,31 @@ impl Monitor {
     }
 }
 
-/// Provisioning server addresses compare without case, scheme defaults and trailing slash.
+/// Provisioning server addresses compare without case, trailing slash, or a scheme's default port; a scheme given
+/// on only one side does not make them differ (the phone may show the address as typed).
 pub fn same_server(a: &str, b: &str) -> bool {
-    a.trim()
-        .trim_end_matches('/')
-        .eq_ignore_ascii_case(b.trim().trim_end_matches('/'))
+    fn norm(s: &str) -> (Option<String>, String) {
+        let s = s.trim().to_ascii_lowercase();
+        let (scheme, rest) = match s.split_once("://") {
+            Some((sc, r)) => (Some(sc.to_string()), r.to_string()),
+            None => (None, s.clone()),
+        };
+        let (host, path) = rest.split_once('/').unwrap_or((rest.as_str(), ""));
+        let default = match scheme.as_deref() {
+            Some("https") => ":443",
+            Some("http") => ":80",
+            Some("ftp") => ":21",
+            _ => "",
+        };
+        let host = if default.is_empty() {
+            host
+        } else {
+            host.strip_suffix(default).unwrap_or(host)
+        };
+        (scheme, format!("{host}/{}", path.trim_end_matches('/')))
+    }
+    let ((sa, ra), (sb, rb)) = (norm(a), norm(b));
+    ra == rb && (sa.is_none() || sb.is_none() || sa == sb)
 }
 
 #[cfg(test)]

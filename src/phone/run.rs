@@ -289,6 +289,27 @@ async fn run(
     Ok(outcome)
 }
 
+/// Nothing to write: the phone's own evidence says whether it is really provisioned.
+async fn already(
+    job: &Job,
+    client: &PhoneClient,
+    profile: &Profile,
+    session: &LoggedIn,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Outcome {
+    super::follow::standing(
+        client,
+        profile,
+        &session.auth,
+        &session.password,
+        &job.wanted.url,
+        report,
+        events,
+    )
+    .await
+}
+
 /// How long one request to a phone may take.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -378,9 +399,8 @@ async fn configure(
     let plan = provisioning::plan(profile, &firmware, &fields, &job.wanted).map_err(failed)?;
     report.server_before = Some(plan.current.clone());
     if plan.changes.is_empty() {
-        events(Event::AlreadyProvisioned);
         report.server_after = Some(plan.current.clone());
-        return Err(Outcome::AlreadyProvisioned);
+        return Err(already(job, client, profile, session, report, events).await);
     }
     events(Event::Plan {
         changes: plan.describe(),
@@ -402,9 +422,8 @@ async fn configure(
         .map_err(failed)?;
     match saved {
         Saved::Unchanged if plan.visible_unchanged() => {
-            events(Event::AlreadyProvisioned);
             report.server_after = Some(plan.current.clone());
-            return Err(Outcome::AlreadyProvisioned);
+            return Err(already(job, client, profile, session, report, events).await);
         }
         Saved::Unchanged => {
             return Err(failed(format!(

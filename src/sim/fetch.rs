@@ -278,7 +278,20 @@ async fn get(http: &reqwest::Client, req: &Request, url: &url::Url) -> Result<Go
         404 | 410 => return Ok(Got::NotFound),
         401 | 403 => return Err(FetchFailure::Refused { file, status }),
         500.. => return Err(FetchFailure::ServerError { file, status }),
-        _ => return Err(FetchFailure::Refused { file, status }),
+        // A redirect or another client error is not a credentials problem: the phone got no usable file (it
+        // follows no redirects). [I]
+        300..=399 => {
+            return Err(FetchFailure::Invalid {
+                file,
+                detail: format!("HTTP {status}: a redirect, which the phone does not follow"),
+            });
+        }
+        _ => {
+            return Err(FetchFailure::Invalid {
+                file,
+                detail: format!("HTTP {status}"),
+            });
+        }
     }
     let mut body = Vec::new();
     let mut resp = resp;

@@ -86,7 +86,6 @@ pub fn initial_state(
         epoch,
         clock,
     };
-    state.booted();
     if let Some((kind, url)) = &spec.provisioned {
         let prov = state.profile.provisioning.clone();
         if let (Some(t), Some(n), Some(v)) = (
@@ -97,11 +96,10 @@ pub fn initial_state(
             state.config.insert(t.clone(), v.clone());
             state.config.insert(n.clone(), url.clone());
         }
-        state.phase = Phase::Inactive;
-        state.line.label = state.profile.inactive.line_label.clone();
-        state.prov.last = Some("loaded".into());
-        state.prov.server = Some(url.clone());
+        // What came of the pass on this boot is decided by really making it, once the service runs
+        // (`lifecycle::provisioned_at_start`).
     }
+    state.booted();
     if spec.faults.locked {
         let policy = state.profile.lockout.clone();
         for i in 0..policy.attempts {

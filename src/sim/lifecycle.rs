@@ -119,6 +119,21 @@ async fn boot_and_provision(phone: &SimPhone) -> bool {
     }
 }
 
+/// A phone the simulator starts "already provisioned" fetched its configuration on the boot it is running: that pass
+/// is made for real when the simulator starts (the service's files take effect, or the failure is in its log). What
+/// the configuration asked of the device before the start — a settings restart, a firmware image — is taken as
+/// done then: the boot count grows, the reboot counter (reboots since the start) does not.
+pub async fn provisioned_at_start(phone: &SimPhone) {
+    for _ in 0..4 {
+        match attempt(phone).await {
+            Next::Settled => return,
+            Next::Restart => {}
+            Next::Install(image) => phone.install(&image),
+        }
+        phone.with(|p| p.booted());
+    }
+}
+
 /// What a provisioning attempt leads to.
 enum Next {
     /// Loaded (or failed): the phone runs as it is.

@@ -275,6 +275,7 @@ impl Simulator {
             prov,
         });
         let mut phones = Vec::with_capacity(specs.len());
+        let mut passes = JoinSet::new();
         let mut by_mac = BTreeMap::new();
         for mut spec in specs {
             let mac = spec.mac;
@@ -284,6 +285,7 @@ impl Simulator {
                     *url = p.url();
                 }
             }
+            let at_start = spec.provisioned.is_some();
             let state = fleet::initial_state(&catalog, &spec, clock, epoch, config.seed)?;
             let (phone, rx) = SimPhone::new(
                 state,
@@ -294,10 +296,16 @@ impl Simulator {
             let listeners = phone
                 .bind()
                 .map_err(|source| SimError::Listen { mac, source })?;
+            if at_start {
+                let phone = phone.clone();
+                passes.spawn(async move { lifecycle::provisioned_at_start(&phone).await });
+            }
             tasks.spawn(runtime::serve(phone.clone(), Some(listeners)));
             tasks.spawn(lifecycle::run(phone.clone(), rx));
             phones.push(phone);
         }
+        // Phones started "already provisioned" make the pass of the boot they run before anyone looks at them.
+        while passes.join_next().await.is_some() {}
         let listener = tokio::net::TcpListener::bind(config.control)
             .await
             .map_err(|source| SimError::Control {

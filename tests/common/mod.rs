@@ -200,3 +200,27 @@ pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
         allow: Default::default(),
     }
 }
+
+/// Save server type HTTPS and `url` through the phone's web form (field names as its profile gives them).
+pub async fn save_provisioning(
+    c: &reqwest::Client,
+    base: &str,
+    type_name: &str,
+    name_name: &str,
+    url: &str,
+) -> String {
+    let s = login_session(c, base, PASSWORD).await;
+    let mut req = c
+        .post(format!("{base}/form-submit"))
+        .header("Cookie", &s.cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("{type_name}=3&{name_name}={}", urlencode(url)));
+    if let Some(t) = &s.csrf {
+        req = req.header("anti-csrf-token", t);
+    }
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -136,6 +136,24 @@ fn the_phones_failure_is_named() {
     );
 }
 
+/// A finished pass that does not name the saved server (no server line) proves nothing.
+#[test]
+fn a_pass_without_the_server_line_proves_nothing() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    let mut b = boot(2, loaded());
+    if let Some(b) = &mut b {
+        b.server = None;
+    }
+    assert_eq!(m.observe(&up(160.0, "x", b)).1, Verdict::Watching);
+    let mut resumed = Monitor::new(expect(), URL, None, None).resumed();
+    let mut b = boot(1, loaded());
+    if let Some(b) = &mut b {
+        b.server = None;
+    }
+    assert_eq!(resumed.observe(&up(10.0, "x", b)).1, Verdict::Watching);
+}
+
 /// Evidence from before the reboot (the boot the phone was saved in) proves nothing.
 #[test]
 fn the_boot_before_the_save_proves_nothing() {
@@ -230,5 +248,17 @@ fn server_comparison() {
     assert!(!same_server(
         "https://a.example.test/",
         "https://b.example.test/"
+    ));
+    assert!(same_server(
+        "https://prov.example.test:443/poly",
+        "prov.example.test/poly/"
+    ));
+    assert!(!same_server(
+        "http://prov.example.test/poly",
+        "https://prov.example.test/poly"
+    ));
+    assert!(!same_server(
+        "https://prov.example.test:8443/poly",
+        "https://prov.example.test/poly"
     ));
 }

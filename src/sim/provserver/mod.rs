@@ -380,13 +380,8 @@ impl ProvServer {
             s.served.push_back(record);
         });
         if a.cut {
-            // Half the image, then the server goes away.
-            let faults = self.with(|s| {
-                s.faults.gone_mid_update = false;
-                s.faults.unreachable = true;
-                s.faults.clone()
-            });
-            let _ = self.set_faults(faults);
+            // One download is cut: the next is not (until the server goes away, below).
+            self.with(|s| s.faults.gone_mid_update = false);
         }
         if method == "HEAD" {
             a.body = Bytes::new();
@@ -542,6 +537,15 @@ async fn respond(
         );
     }
     let body = if a.cut {
+        // Half the image goes out, then the server goes away (unreachable): late enough that the half is sent
+        // before the listeners and their connections close.
+        let server = server.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let mut faults = server.with(|s| s.faults.clone());
+            faults.unreachable = true;
+            let _ = server.set_faults(faults);
+        });
         SimBody::cut(a.body)
     } else {
         SimBody::full(a.body)
