@@ -221,6 +221,6 @@ pub async fn save_provisioning(
     req.send().await.unwrap().text().await.unwrap()
 }
 
-fn urlencode(s: &str) -> String {
+pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
