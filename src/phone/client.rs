@@ -60,6 +60,9 @@ pub struct PhoneClient {
     http: reqwest::Client,
     verifier: Arc<PhoneVerifier>,
     timeout: Duration,
+    /// `Set-Cookie` values of answers cut off mid-body: a session the phone opened for a login whose answer was
+    /// lost, which the session layer ends so it does not hold the phone's single web session.
+    cut_cookies: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl PhoneClient {
@@ -96,7 +99,13 @@ impl PhoneClient {
             http,
             verifier,
             timeout,
+            cut_cookies: Arc::default(),
         })
+    }
+
+    /// The `Set-Cookie` values of answers that were cut off since the last call (at most a few kept).
+    pub fn take_cut_cookies(&self) -> Vec<String> {
+        std::mem::take(&mut *self.cut_cookies.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn base(&self) -> &url::Url {
@@ -153,10 +162,28 @@ impl PhoneClient {
         let resp = req.send().await.map_err(|e| self.classify(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = resp.text().await.map_err(|e| match self.classify(&e) {
-            ClientError::Other { target, .. } => ClientError::Reset { target },
-            other => other,
-        })?;
+        let body = match resp.text().await {
+            Ok(b) => b,
+            Err(e) => {
+                let set: Vec<String> = headers
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .take(4)
+                    .map(str::to_string)
+                    .collect();
+                if !set.is_empty() {
+                    let mut kept = self.cut_cookies.lock().unwrap_or_else(|e| e.into_inner());
+                    kept.extend(set);
+                    let over = kept.len().saturating_sub(8);
+                    kept.drain(..over);
+                }
+                return Err(match self.classify(&e) {
+                    ClientError::Other { target, .. } => ClientError::Reset { target },
+                    other => other,
+                });
+            }
+        };
         Ok(Reply {
             status,
             headers,

@@ -56,6 +56,7 @@ pub(super) async fn follow(
         update_reboots: t.update_reboots,
         settle_secs: job.timing.settle_secs.unwrap_or(window as f64),
         timeout_secs: job.timing.timeout_secs.unwrap_or(t.timeout_secs as f64),
+        busy_secs: profile.login.session_lifetime_secs as f64,
     };
     let poll = job
         .timing
@@ -146,14 +147,17 @@ pub(super) async fn follow(
                     }
                 }
             }
-            if auth.is_none() && (busy || !logins_allowed) {
+            if auth.is_none() && !logins_allowed {
                 obs.blind = true;
+            }
+            if auth.is_none() && busy {
+                obs.busy = true;
                 if !blind_told {
                     blind_told = true;
                     warn(
                         report,
                         events,
-                        "the phone's pages could not be read (its single web session is held by another client, or the login was refused): its log, which proves the outcome, cannot be read",
+                        "the phone's single web session is held by another client (someone in its web UI, or a session whose answer was lost on the network): its log, which proves the outcome, is read once that session ends",
                     );
                 }
             }

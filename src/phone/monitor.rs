@@ -26,6 +26,8 @@ pub struct Expect {
     /// No evidence this long after the last change (a boot, an update): the outcome is unconfirmed.
     pub settle_secs: f64,
     pub timeout_secs: f64,
+    /// How long a web session may hold the phone (its idle lifetime): the longest a busy phone is waited for.
+    pub busy_secs: f64,
 }
 
 impl Expect {
@@ -48,6 +50,9 @@ pub struct Observation {
     /// The phone is up but its pages cannot be read (its single web session is held by another client, or the
     /// password was refused after the save).
     pub blind: bool,
+    /// Its single web session is held (someone in its web UI, or a session of ours whose answer was lost): the log
+    /// cannot be read until that session ends.
+    pub busy: bool,
 }
 
 /// Why the phone did not reach Inactive.
@@ -113,6 +118,8 @@ pub struct Monitor {
     last_log: Option<Attempt>,
     /// When (phone seconds) the log was last read.
     last_log_at: Option<f64>,
+    /// Since when the phone's web session has been held by someone else, in the current streak.
+    busy_since: Option<f64>,
     /// Following an activation: only a registered line ends the watch well; a loaded configuration without one
     /// is waited on, then `still-inactive`.
     until_active: bool,
@@ -141,6 +148,7 @@ impl Monitor {
             resumed: false,
             last_log: None,
             last_log_at: None,
+            busy_since: None,
             until_active: false,
             loaded_unregistered: None,
         }
@@ -181,8 +189,16 @@ impl Monitor {
     /// Take one observation; returns what happened and where things stand.
     pub fn observe(&mut self, o: &Observation) -> (Vec<Event>, Verdict) {
         let mut events = Vec::new();
+        self.busy_since = match (o.busy, self.busy_since) {
+            (false, _) => None,
+            (true, None) => Some(o.at),
+            (true, since) => since,
+        };
         if o.at > self.expect.timeout_secs {
             let verdict = match self.loop_check() {
+                Verdict::Watching if o.busy => Verdict::Failed(Failure::Unconfirmed {
+                    why: self.unconfirmed_why(o),
+                }),
                 Verdict::Watching => Verdict::Failed(Failure::TimedOut { waited: o.at }),
                 looping => looping,
             };
@@ -352,12 +368,16 @@ impl Monitor {
     /// The quiet window after the last change is over, and a look taken after it says so: "no evidence" rests on a
     /// log read once the window had passed, not on one read early in it (a read can fail, or a busy laptop can be
     /// slow to look). A log that cannot be read at all is given twice the window; pages that cannot be read at
-    /// all (blind) end it at once.
+    /// all (blind) end it at once. A phone whose web session is held is waited for until that session must have
+    /// ended (its idle lifetime).
     fn window_over(&self, o: &Observation) -> bool {
         let settle = self.expect.settle_secs;
         let quiet = o.at - self.last_change;
         if quiet < settle {
             return false;
+        }
+        if let Some(since) = self.busy_since {
+            return o.at - since >= self.expect.busy_secs;
         }
         let read_late = self
             .last_log_at
@@ -368,6 +388,12 @@ impl Monitor {
     /// Why nothing could be concluded, from what the looks showed.
     fn unconfirmed_why(&self, o: &Observation) -> String {
         let secs = self.expect.settle_secs;
+        if let (true, Some(since)) = (o.busy, self.busy_since) {
+            return format!(
+                "the phone's single web session was held by another client for {:.0} s (someone in its web UI, or a session whose answer was lost on the network), so its log — which shows whether it loaded the service's configuration — could not be read",
+                o.at - since
+            );
+        }
         if o.blind {
             return format!(
                 "the phone is up but its pages could not be read for {secs:.0} s after its last reboot, so its log — which shows whether it loaded the service's configuration — was not read"

@@ -248,33 +248,53 @@ async fn try_once(
     let xhr = ("X-Requested-With", "XMLHttpRequest".to_string());
     match login.generation {
         Generation::SessionCsrf => {
-            let r = client
+            let name = login
+                .session_cookie
+                .clone()
+                .unwrap_or_else(|| "session".into());
+            let r = match client
                 .send(
                     "POST",
                     &auth_path,
                     &[("Authorization", b.clone()), xhr],
                     Some(String::new()),
                 )
-                .await?;
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    // The answer was lost mid-body, but its headers opened a session: end it, or it holds the
+                    // phone's single web session against our own next login (flaky CCX firmware drops answers).
+                    let cut = client.take_cut_cookies();
+                    if let Some(cookie) = cookie_named(cut.iter().map(String::as_str), &name) {
+                        end_session(client, profile, cookie).await;
+                    }
+                    return Err(e.into());
+                }
+            };
             if is_conflict(profile, &r) {
                 return Ok(Attempt::Busy);
             }
             let answer = page::parse_lockparams(&r.body)?;
             Ok(match answer {
                 LoginAnswer::Success => {
-                    let name = login
-                        .session_cookie
-                        .clone()
-                        .unwrap_or_else(|| "session".into());
                     let cookie = session_cookie(&r, &name).ok_or_else(|| PageError {
                         what: "login answer",
                         problem: format!("SUCCESS without a {name} cookie"),
                         excerpt: r.body.clone(),
                     })?;
                     let index = pages.index.clone().unwrap_or_else(|| "/index.htm".into());
-                    let page = client
+                    let page = match client
                         .get_retrying(&index, &[("Cookie", cookie.clone())], 3)
-                        .await?;
+                        .await
+                    {
+                        Ok(p) => p,
+                        Err(e) => {
+                            // Logged in but the page with the token never came: do not leave the session open.
+                            end_session(client, profile, cookie).await;
+                            return Err(e.into());
+                        }
+                    };
                     Attempt::Ok(Login {
                         auth: Auth::Session {
                             cookie,
@@ -363,13 +383,45 @@ fn is_conflict(profile: &Profile, r: &Reply) -> bool {
 
 /// `name=value` of the session cookie in a login answer.
 fn session_cookie(r: &Reply, name: &str) -> Option<String> {
-    r.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+    cookie_named(
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        name,
+    )
+}
+
+/// `name=value` of the `Set-Cookie` values that sets `name`.
+fn cookie_named<'a>(set_cookies: impl Iterator<Item = &'a str>, name: &str) -> Option<String> {
+    set_cookies
         .filter_map(|v| v.split(';').next())
         .find(|kv| kv.trim_start().starts_with(&format!("{name}=")))
         .map(|kv| kv.trim().to_string())
+}
+
+/// End a session we hold only the cookie of (best effort): read the token its pages carry, then log out.
+async fn end_session(client: &PhoneClient, profile: &Profile, cookie: String) {
+    let login = &profile.login;
+    let index = profile
+        .pages
+        .index
+        .clone()
+        .unwrap_or_else(|| "/index.htm".into());
+    let csrf = client
+        .send("GET", &index, &[("Cookie", cookie.clone())], None)
+        .await
+        .ok()
+        .and_then(|p| page::csrf_token(&p.body));
+    let auth = Auth::Session {
+        cookie,
+        csrf,
+        csrf_header: login
+            .csrf_header
+            .clone()
+            .unwrap_or_else(|| "anti-csrf-token".into()),
+    };
+    let _ = logout(client, profile, &auth).await;
 }
 
 /// End the web session (session phones), so the next person or run is not locked out of the single session.

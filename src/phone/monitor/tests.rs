@@ -10,6 +10,7 @@ fn expect() -> Expect {
         update_reboots: 2,
         settle_secs: 180.0,
         timeout_secs: 1500.0,
+        busy_secs: 600.0,
     }
 }
 
@@ -37,7 +38,7 @@ fn up(at: f64, fw: &str, log: Option<Boot>) -> Observation {
         up: true,
         firmware: Some(fw.into()),
         log,
-        blind: false,
+        ..Observation::default()
     }
 }
 
@@ -111,6 +112,78 @@ fn silence_is_unconfirmed() {
     assert!(matches!(
         blind.observe(&look(345.0)).1,
         Verdict::Failed(Failure::Unconfirmed { .. })
+    ));
+}
+
+/// "No evidence" rests on a log read after the quiet window: a read early in the window (before the phone's pass
+/// started) followed by failed reads keeps the watch going, up to twice the window.
+#[test]
+fn no_evidence_needs_a_late_read() {
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    m.observe(&up(160.0, "x", boot(2, Attempt::None)));
+    let unread = |at| Observation {
+        at,
+        up: true,
+        ..Observation::default()
+    };
+    assert_eq!(m.observe(&unread(345.0)).1, Verdict::Watching);
+    assert_eq!(m.observe(&unread(500.0)).1, Verdict::Watching);
+    // The late read shows the pass: Inactive, not "no attempt".
+    let loaded = Attempt::Loaded {
+        lines: vec!["Prov|Finished updating configuration".into()],
+        registered: None,
+    };
+    assert!(matches!(
+        m.observe(&up(505.0, "x", boot(2, loaded))).1,
+        Verdict::Inactive { .. }
+    ));
+    // Never readable: given twice the window, then unconfirmed.
+    let mut never = Monitor::new(expect(), URL, Some(1), None);
+    never.observe(&down(5.0));
+    assert_eq!(never.observe(&unread(100.0)).1, Verdict::Watching);
+    assert_eq!(never.observe(&unread(400.0)).1, Verdict::Watching);
+    assert!(matches!(
+        never.observe(&unread(461.0)).1,
+        Verdict::Failed(Failure::Unconfirmed { .. })
+    ));
+}
+
+/// A phone whose single web session is held is waited for until that session must have ended, then reported
+/// unconfirmed with that reason; a session that frees in time lets the log decide.
+#[test]
+fn a_held_session_is_waited_out() {
+    let busy = |at| Observation {
+        at,
+        up: true,
+        busy: true,
+        ..Observation::default()
+    };
+    let mut m = Monitor::new(expect(), URL, Some(1), None);
+    m.observe(&down(5.0));
+    assert_eq!(m.observe(&busy(100.0)).1, Verdict::Watching);
+    assert_eq!(
+        m.observe(&busy(400.0)).1,
+        Verdict::Watching,
+        "past the window"
+    );
+    match m.observe(&busy(701.0)).1 {
+        Verdict::Failed(Failure::Unconfirmed { why }) => {
+            assert!(why.contains("held by another client for 601 s"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut freed = Monitor::new(expect(), URL, Some(1), None);
+    freed.observe(&down(5.0));
+    freed.observe(&busy(100.0));
+    freed.observe(&busy(400.0));
+    let loaded = Attempt::Loaded {
+        lines: vec!["Prov|Finished updating configuration".into()],
+        registered: None,
+    };
+    assert!(matches!(
+        freed.observe(&up(450.0, "x", boot(2, loaded))).1,
+        Verdict::Inactive { .. }
     ));
 }
 
