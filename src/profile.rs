@@ -151,6 +151,10 @@ pub struct Login {
     /// Answers of the login call.
     #[serde(default)]
     pub bodies: Option<LoginBodies>,
+    /// Paths a session-login phone also answers to the older `Authorization` cookie (or Basic header) without a
+    /// session: the version probe that clients send before they know the firmware (S4).
+    #[serde(default)]
+    pub cookie_paths: Vec<String>,
 }
 
 fn default_session_lifetime() -> u64 {
@@ -442,6 +446,10 @@ pub struct Build {
     pub firmware: String,
     /// `index.htm` carries the CSRF meta tag.
     pub csrf_meta: bool,
+    /// Besides its session login, this build accepts the older `Authorization` cookie (or Basic header) on every
+    /// page and form, with no session and no CSRF token (VVX 5.9.x, S4).
+    #[serde(default)]
+    pub cookie_auth: bool,
     /// What the provisioning server pushes: a version of this profile, or `profile-id/version` of another.
     #[serde(default)]
     pub update_to: Option<String>,

@@ -26,6 +26,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "device-profiles"
 FIXTURES = ROOT / "fixtures"
 
+# The provisioning page's parameter attribute as phones send it [C] S3 (reference §2.2).
+PARAM_NAME = "paramName"
+
 REDACTED = "[REDACTED]"
 BASIC_REDACTED = "Basic " + REDACTED
 BASE_TIME = dt.datetime(2026, 11, 20, 10, 0, 0, tzinfo=dt.timezone.utc)
@@ -488,8 +491,11 @@ class Phone:
     def prov_conf_htm(self, server_type: str, server_name: str) -> str:
         n = self.prov
 
+        # Attribute spellings are facts with evidence: `paramName` is camelCase on the wire [C] S3 (parses this page
+        # as case-sensitive XML and works on real phones; reference §2.2). The other attribute names are as S1
+        # quotes them through a browser DOM, which lowercases every name: their wire case is unknown [I].
         def attrs(param: str, helpid: int, hint: int) -> str:
-            return f'paramname="{param}"', f'helpid="{helpid}"', f'hintdivid="provConf.htm_{hint}"'
+            return f'{PARAM_NAME}="{param}"', f'helpid="{helpid}"', f'hintdivid="provConf.htm_{hint}"'
 
         def select(param: str, current: str, default: str, helpid: int, hint: int,
                    options: list[tuple[str, str]], element_id: str | None = None) -> str:
@@ -533,7 +539,7 @@ class Phone:
                   select("device.prov.serverType", server_type, "2", 191, 1, server_types))
             # Attribute set and order as S1 quotes them for the Server Address input.
             + field(318, "Server Address",
-                    f'<input name="{n["device.prov.serverName"]}" paramname="device.prov.serverName" type="text"'
+                    f'<input name="{n["device.prov.serverName"]}" {PARAM_NAME}="device.prov.serverName" type="text"'
                     f' value="{server_name}" default="" config="" isrebootrequired="false" helpid="192"'
                     f' variabletype="string" min="0" max="255" maxlength="255" hintdivid="provConf.htm_2"/>\n')
             + field(319, "Server User",

@@ -3,6 +3,7 @@
 //! meta its session's token, and the application log its own history.
 
 use super::phone::PhoneState;
+use crate::fixture::markup;
 use crate::fixture::redact::{REDACTED, replace_meta_content};
 
 /// The body of a recorded page, made live for this phone.
@@ -47,73 +48,82 @@ pub fn render(body: &str, p: &PhoneState, csrf: Option<&str>) -> String {
     out
 }
 
-/// Set an existing attribute `attr="…"` on the control carrying `paramname="<param>"` (left alone when the recorded
-/// control has no such attribute: the page is served as recorded).
+/// Set an existing attribute `attr="…"` on the control carrying `paramname="<param>"` (any case, any quoting; left
+/// alone when the recorded control has no such attribute: the page is served as recorded).
 pub fn set_attr(html: &str, param: &str, attr: &str, value: &str) -> String {
-    let Some((start, end)) = tag_around(html, &format!("paramname=\"{param}\"")) else {
+    let Some(tag) = markup::tag_with_attr(html, "paramname", param) else {
         return html.to_string();
     };
-    let tag = &html[start..end];
-    match find_attr(tag, attr) {
-        Some((vs, ve)) => format!(
-            "{}{}{}{}{}",
-            &html[..start],
-            &tag[..vs],
-            escape_attr(value),
-            &tag[ve..],
-            &html[end..]
+    match markup::attr_span(&html[tag.clone()], attr) {
+        Some(v) => markup::splice(
+            html,
+            tag.start + v.start..tag.start + v.end,
+            &escape_attr(value),
         ),
         None => html.to_string(),
     }
 }
 
-/// Set `value="…"` on the input carrying `paramname="<param>"`.
+/// Set `value="…"` on the input carrying `paramname="<param>"` (added before the tag's end when it has none).
 pub fn set_input(html: &str, param: &str, value: &str) -> String {
-    let Some((start, end)) = tag_around(html, &format!("paramname=\"{param}\"")) else {
+    let Some(tag) = markup::tag_with_attr(html, "paramname", param) else {
         return html.to_string();
     };
-    let tag = &html[start..end];
     let escaped = escape_attr(value);
-    let new_tag = match find_attr(tag, "value") {
-        Some((vs, ve)) => format!("{}{escaped}{}", &tag[..vs], &tag[ve..]),
+    let text = &html[tag.clone()];
+    match markup::attr_span(text, "value") {
+        Some(v) => markup::splice(html, tag.start + v.start..tag.start + v.end, &escaped),
         None => {
-            let cut = tag
+            let cut = text
                 .strip_suffix("/>")
-                .map_or(tag.len() - 1, |t| t.trim_end().len());
-            format!("{} value=\"{escaped}\"{}", &tag[..cut], &tag[cut..])
+                .map_or(text.len() - 1, |t| t.trim_end().len());
+            markup::splice(
+                html,
+                tag.start + cut..tag.start + cut,
+                &format!(" value=\"{escaped}\""),
+            )
         }
-    };
-    format!("{}{new_tag}{}", &html[..start], &html[end..])
+    }
 }
 
-/// Mark the option with `value` selected in the select carrying `paramname="<param>"`.
+/// Mark the option with `value` selected in the select carrying `paramname="<param>"`: the `selected` attribute
+/// (whatever its spelling) leaves the other options, and ` selected="selected"` is added to this one.
 pub fn set_select(html: &str, param: &str, value: &str) -> String {
-    let Some((_, end)) = tag_around(html, &format!("paramname=\"{param}\"")) else {
+    let Some(select) = markup::tag_with_attr(html, "paramname", param) else {
         return html.to_string();
     };
-    let Some(close) = html[end..].find("</select>").map(|i| end + i) else {
+    let Some(close) = markup::find_ci(html, "</select", select.end) else {
         return html.to_string();
     };
-    let options = html[end..close].replace(" selected=\"selected\"", "");
-    let want = format!("<option value=\"{}\"", escape_attr(value));
-    let options = options.replacen(&want, &format!("{want} selected=\"selected\""), 1);
-    format!("{}{options}{}", &html[..end], &html[close..])
-}
-
-/// Byte range of the tag (`<` … `>`) that contains `needle`.
-fn tag_around(html: &str, needle: &str) -> Option<(usize, usize)> {
-    let at = html.find(needle)?;
-    let start = html[..at].rfind('<')?;
-    let end = at + html[at..].find('>')? + 1;
-    Some((start, end))
-}
-
-/// Byte range of an attribute's value inside a tag.
-fn find_attr(tag: &str, name: &str) -> Option<(usize, usize)> {
-    let pat = format!(" {name}=\"");
-    let s = tag.find(&pat)? + pat.len();
-    let e = s + tag[s..].find('"')?;
-    Some((s, e))
+    let mut out = html[..select.end].to_string();
+    let mut at = select.end;
+    for opt in markup::start_tags(html, "option", select.end).take_while(|r| r.end <= close) {
+        out.push_str(&html[at..opt.start]);
+        let tag = &html[opt.clone()];
+        let mut kept = tag.to_string();
+        // Drop any `selected` attribute (with the whitespace before it).
+        if let Some(a) = markup::attrs(tag)
+            .into_iter()
+            .find(|a| tag[a.name.clone()].eq_ignore_ascii_case("selected"))
+        {
+            let end = if a.value.is_empty() {
+                a.name.end
+            } else {
+                a.value.end + usize::from(tag[a.value.end..].starts_with(['"', '\'']))
+            };
+            let start = tag[..a.name.start].trim_end().len();
+            kept = format!("{}{}", &tag[..start], &tag[end..]);
+        }
+        if markup::attr_value(&kept, "value") == Some(escape_attr(value).as_str()) {
+            let v = markup::attr_span(&kept, "value").unwrap_or(0..0);
+            let after = v.end + usize::from(kept[v.end..].starts_with(['"', '\'']));
+            kept = format!("{} selected=\"selected\"{}", &kept[..after], &kept[after..]);
+        }
+        out.push_str(&kept);
+        at = opt.end;
+    }
+    out.push_str(&html[at..]);
+    out
 }
 
 fn escape_attr(v: &str) -> String {
@@ -210,5 +220,31 @@ mod tests {
             out,
             r#"<select name="482" paramname="device.prov.serverType"><option value="2">HTTP</option><option value="3" selected="selected">HTTPS</option></select><p/>"#
         );
+    }
+
+    /// Pages as phones send them (`paramName`, single quotes, bare `selected`, line breaks inside tags) are made
+    /// live the same way, and every byte the edit does not touch is kept.
+    #[test]
+    fn real_spellings_are_edited_in_place() {
+        let page = "<select name='482'\r\n paramName='device.prov.serverType'><option value='2' selected>HTTP</option>\r\n<OPTION value='3'>HTTPS</OPTION></select>\r\n<input paramName=\"device.prov.serverName\" name=\"480\" value=\"\" config=\"\">";
+        let out = set_select(page, "device.prov.serverType", "3");
+        assert_eq!(
+            out,
+            page.replace("value='2' selected>", "value='2'>")
+                .replace("value='3'>", "value='3' selected=\"selected\">")
+        );
+        let out = set_input(&out, "device.prov.serverName", "https://p.example.test/");
+        assert!(
+            out.contains("name=\"480\" value=\"https://p.example.test/\" config"),
+            "{out}"
+        );
+        let out = set_attr(
+            &out,
+            "device.prov.serverName",
+            "config",
+            "https://c.example.test/",
+        );
+        assert!(out.contains("config=\"https://c.example.test/\">"), "{out}");
+        assert!(out.contains("paramName="), "the phone's spelling is kept");
     }
 }

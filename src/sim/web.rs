@@ -112,6 +112,13 @@ fn answer(p: &mut PhoneState, req: &Request, wall_epoch: SystemTime) -> Reply {
         };
     }
     let csrf = match generation {
+        // No session cookie, but the older cookie where this build or path takes it (profile data, S4).
+        Generation::SessionCsrf if session_absent(p, req) && cookie_accepted(p, &path) => {
+            match cookie_auth(p, req) {
+                Ok(()) => None,
+                Err(r) => return r,
+            }
+        }
         Generation::SessionCsrf => match session_auth(p, req) {
             Ok(csrf) => Some(csrf),
             Err(r) => return r,
@@ -317,6 +324,26 @@ fn cookie_auth(p: &mut PhoneState, req: &Request) -> Result<(), Reply> {
             Err(unauthorized(p))
         }
     }
+}
+
+/// The request carries no session cookie.
+fn session_absent(p: &PhoneState, req: &Request) -> bool {
+    let name = p
+        .profile
+        .login
+        .session_cookie
+        .as_deref()
+        .unwrap_or("session");
+    cookie(req, name).is_none()
+}
+
+/// This page answers the older `Authorization` cookie on a session-login phone: a path the profile lists, or any
+/// path on a build that keeps the cookie path beside the session login.
+fn cookie_accepted(p: &PhoneState, path: &str) -> bool {
+    p.profile.login.cookie_paths.iter().any(|c| c == path)
+        || p.profile
+            .build(&p.pages.firmware)
+            .is_some_and(|b| b.cookie_auth)
 }
 
 /// The session named by the request's cookie; returns its CSRF token.
