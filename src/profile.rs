@@ -151,12 +151,19 @@ pub struct Login {
     /// Answers of the login call.
     #[serde(default)]
     pub bodies: Option<LoginBodies>,
+    /// HTTP status of a wrong-password answer (the body is the profile's `invalid` body): 200 on the phones the
+    /// sources show [C S7, S23x]; a variant persona answers 401.
+    #[serde(default = "default_invalid_status")]
+    pub invalid_status: u16,
     /// Paths a session-login phone also answers to the older `Authorization` cookie (or Basic header) without a
     /// session: the version probe that clients send before they know the firmware (S4).
     #[serde(default)]
     pub cookie_paths: Vec<String>,
 }
 
+fn default_invalid_status() -> u16 {
+    200
+}
 fn default_session_lifetime() -> u64 {
     1800
 }
@@ -364,7 +371,7 @@ impl LogLine {
 
 /// The application-log lines of one provisioning attempt, as the phone writes them
 /// (`docs/provisioning-server.md`; each line's source is in the profile).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LogLines {
     /// First line after every boot.

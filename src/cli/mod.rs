@@ -87,6 +87,16 @@ pub struct SimArgs {
     /// Print the fleet as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Serve every phone with this difference from the recordings (repeatable; never on by default):
+    /// attributes-upper, attributes-lower, attributes-reversed, crlf-spacing, no-csrf-meta, wrong-password-401,
+    /// conflict-400, conflict-412
+    #[arg(
+        long = "variant",
+        value_enum,
+        value_name = "VARIANT",
+        hide_possible_values = true
+    )]
+    pub variants: Vec<sim::variant::Variant>,
     /// Start no provisioning server (the phones then fetch from wherever they are pointed, through --host).
     #[arg(long)]
     pub no_prov_server: bool,
@@ -198,6 +208,13 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
         }
         None => sim::fleet::mixed(&catalog, args.phones, args.bind, &sim_password()),
     };
+    let specs: Vec<_> = specs
+        .into_iter()
+        .map(|mut s| {
+            s.variants.extend(args.variants.iter().copied());
+            s
+        })
+        .collect();
     if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
         bail!(
             "--time-scale must be a positive number, not {}",

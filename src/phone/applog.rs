@@ -152,6 +152,24 @@ impl Pattern {
 }
 
 impl Patterns {
+    /// The compiled patterns of these log lines, shared by every phone of the run: compiled regexes are large
+    /// (hundreds of kB each with their caches), so 500 phones must not each hold their own.
+    pub fn shared(l: &LogLines) -> std::sync::Arc<Patterns> {
+        use std::sync::{Arc, Mutex, OnceLock};
+        type Compiled = Vec<(LogLines, Arc<Patterns>)>;
+        static CACHE: OnceLock<Mutex<Compiled>> = OnceLock::new();
+        let mut cache = CACHE
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((_, p)) = cache.iter().find(|(k, _)| k == l) {
+            return p.clone();
+        }
+        let p = Arc::new(Patterns::new(l));
+        cache.push((l.clone(), p.clone()));
+        p
+    }
+
     pub fn new(l: &LogLines) -> Patterns {
         Patterns {
             boot: pattern(&LogLine {

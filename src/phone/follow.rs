@@ -85,7 +85,7 @@ pub(super) async fn follow(
     let mut looks_skipped = 0u32;
     let passwords = vec![password.clone()];
     // The profile's log lines compiled once (again only when an update brings another profile).
-    let mut patterns: Option<(String, Patterns)> = None;
+    let mut patterns: Option<(String, std::sync::Arc<Patterns>)> = None;
     loop {
         job.clock.sleep(poll).await;
         if job.stopped() {
@@ -172,7 +172,7 @@ pub(super) async fn follow(
                     patterns = profile
                         .log
                         .as_ref()
-                        .map(|l| (profile.id.clone(), Patterns::new(l)));
+                        .map(|l| (profile.id.clone(), Patterns::shared(l)));
                 }
                 obs.log = match &patterns {
                     Some((_, p)) => read_log_with(client, &profile, a, p).await,
@@ -441,7 +441,7 @@ pub(super) async fn read_version(
 
 /// The application log since the last boot, read through the profile's log lines.
 pub(super) async fn read_log(client: &PhoneClient, profile: &Profile, auth: &Auth) -> Option<Boot> {
-    let patterns = Patterns::new(profile.log.as_ref()?);
+    let patterns = Patterns::shared(profile.log.as_ref()?);
     read_log_with(client, profile, auth, &patterns).await
 }
 

@@ -53,10 +53,13 @@ pub fn initial_state(
         .model
         .clone()
         .unwrap_or_else(|| pages.recorded.model.clone());
+    let pages = Arc::new(super::variant::pages(&pages, &spec.variants));
+    let profile = super::variant::profile(profile, &spec.firmware, &spec.variants);
     let mut state = PhoneState {
         mac: spec.mac,
         profile: Arc::new(profile.clone()),
         pages,
+        variants: spec.variants.clone(),
         model: model.clone(),
         firmware: spec.firmware.clone(),
         password: spec.password.clone(),

@@ -87,7 +87,8 @@ pub fn set_input(html: &str, param: &str, value: &str) -> String {
 }
 
 /// Mark the option with `value` selected in the select carrying `paramname="<param>"`: the `selected` attribute
-/// (whatever its spelling) leaves the other options, and ` selected="selected"` is added to this one.
+/// leaves the other options and goes to this one, spelled as the page spells it (` selected="selected"` when no
+/// option had one).
 pub fn set_select(html: &str, param: &str, value: &str) -> String {
     let Some(select) = markup::tag_with_attr(html, "paramname", param) else {
         return html.to_string();
@@ -95,35 +96,49 @@ pub fn set_select(html: &str, param: &str, value: &str) -> String {
     let Some(close) = markup::find_ci(html, "</select", select.end) else {
         return html.to_string();
     };
+    let options: Vec<_> = markup::start_tags(html, "option", select.end)
+        .take_while(|r| r.end <= close)
+        .collect();
+    // The page's own spelling of the attribute, from the option that has it.
+    let spelling = options
+        .iter()
+        .find_map(|r| selected_attr(&html[r.clone()]).map(|(_, text)| text))
+        .unwrap_or_else(|| "selected=\"selected\"".to_string());
     let mut out = html[..select.end].to_string();
     let mut at = select.end;
-    for opt in markup::start_tags(html, "option", select.end).take_while(|r| r.end <= close) {
+    for opt in options {
         out.push_str(&html[at..opt.start]);
         let tag = &html[opt.clone()];
-        let mut kept = tag.to_string();
-        // Drop any `selected` attribute (with the whitespace before it).
-        if let Some(a) = markup::attrs(tag)
-            .into_iter()
-            .find(|a| tag[a.name.clone()].eq_ignore_ascii_case("selected"))
-        {
-            let end = if a.value.is_empty() {
-                a.name.end
-            } else {
-                a.value.end + usize::from(tag[a.value.end..].starts_with(['"', '\'']))
-            };
-            let start = tag[..a.name.start].trim_end().len();
-            kept = format!("{}{}", &tag[..start], &tag[end..]);
-        }
+        let mut kept = match selected_attr(tag) {
+            Some((range, _)) => {
+                let start = tag[..range.start].trim_end().len();
+                format!("{}{}", &tag[..start], &tag[range.end..])
+            }
+            None => tag.to_string(),
+        };
         if markup::attr_value(&kept, "value") == Some(escape_attr(value).as_str()) {
             let v = markup::attr_span(&kept, "value").unwrap_or(0..0);
             let after = v.end + usize::from(kept[v.end..].starts_with(['"', '\'']));
-            kept = format!("{} selected=\"selected\"{}", &kept[..after], &kept[after..]);
+            kept = format!("{} {spelling}{}", &kept[..after], &kept[after..]);
         }
         out.push_str(&kept);
         at = opt.end;
     }
     out.push_str(&html[at..]);
     out
+}
+
+/// The `selected` attribute of an option tag: its byte range (name through value and closing quote) and text.
+fn selected_attr(tag: &str) -> Option<(std::ops::Range<usize>, String)> {
+    let a = markup::attrs(tag)
+        .into_iter()
+        .find(|a| tag[a.name.clone()].eq_ignore_ascii_case("selected"))?;
+    let end = if a.value.start == a.name.end {
+        a.name.end
+    } else {
+        a.value.end + usize::from(tag[a.value.end..].starts_with(['"', '\'']))
+    };
+    Some((a.name.start..end, tag[a.name.start..end].to_string()))
 }
 
 fn escape_attr(v: &str) -> String {
@@ -231,7 +246,7 @@ mod tests {
         assert_eq!(
             out,
             page.replace("value='2' selected>", "value='2'>")
-                .replace("value='3'>", "value='3' selected=\"selected\">")
+                .replace("value='3'>", "value='3' selected>")
         );
         let out = set_input(&out, "device.prov.serverName", "https://p.example.test/");
         assert!(

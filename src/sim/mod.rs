@@ -21,6 +21,7 @@ pub mod phone;
 pub mod provserver;
 pub mod runtime;
 pub mod tls;
+pub mod variant;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -71,6 +72,8 @@ pub struct PhoneSpec {
     pub update_reboots: Option<u32>,
     /// Configuration values it starts with, by `paramname` (server credentials, the boot-server mode …).
     pub params: BTreeMap<String, String>,
+    /// Opt-in differences from the recorded pages and answers ([`variant::Variant`]); none in the default mix.
+    pub variants: Vec<variant::Variant>,
     /// Firmware the admin console pushes on activation.
     pub activation_update: Option<String>,
     pub faults: Faults,
@@ -102,6 +105,7 @@ impl PhoneSpec {
             update_reboots: None,
             params: BTreeMap::new(),
             activation_update: None,
+            variants: Vec::new(),
             faults: Faults::default(),
         }
     }

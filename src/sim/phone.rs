@@ -158,6 +158,8 @@ pub struct PhoneState {
     pub mac: Mac,
     pub profile: Arc<Profile>,
     pub pages: Arc<PageSet>,
+    /// Opt-in differences from the recordings, applied to every build it runs.
+    pub variants: Vec<super::variant::Variant>,
     pub model: String,
     pub firmware: String,
     /// The admin password (never reported).

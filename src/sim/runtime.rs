@@ -147,8 +147,12 @@ impl SimPhone {
                         .entry(f.paramname.clone())
                         .or_insert_with(|| f.value.clone());
                 }
-                p.profile = Arc::new(profile.clone());
-                p.pages = pages;
+                p.profile = Arc::new(super::variant::profile(
+                    profile,
+                    &image.version,
+                    &p.variants,
+                ));
+                p.pages = Arc::new(super::variant::pages(&pages, &p.variants));
             }
             p.set_firmware(image.version.clone());
         });

@@ -286,7 +286,11 @@ fn login_session(p: &mut PhoneState, req: &Request) -> Reply {
         ),
     };
     p.stats.failed_logins += 1;
-    Reply::text(body)
+    let mut r = Reply::text(body);
+    if matches!(verdict, Verdict::Invalid | Verdict::OneAttemptLeft) {
+        r.status = p.profile.login.invalid_status;
+    }
+    r
 }
 
 /// `GET /auth.htm?t=…` of UCS 4 SoundPoints.
