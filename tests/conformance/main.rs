@@ -13,6 +13,7 @@ mod s1_teams_gateway;
 mod s3_mass_provision;
 mod s4_polyboot_improved;
 mod s7_default_cred_check;
+mod s8_polyboot;
 mod wire;
 
 use common::*;
