@@ -6,12 +6,8 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use common::*;
-use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure, provision};
-use polyprov::profile::ProfileSet;
+use polyprov::phone::{Event, Job, Outcome, Report, ServerFailure};
 use polyprov::sim::{PhoneSpec, ProvSetup, SimConfig, Simulator};
 
 const SCALE: f64 = 300.0;
@@ -132,17 +128,7 @@ fn job(sim: &Simulator, url: &str) -> Job {
 }
 
 async fn run(job: &Job) -> (Report, Vec<Event>) {
-    let profiles = ProfileSet::bundled().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = {
-        let seen = seen.clone();
-        move |e: Event| seen.lock().unwrap().push(e)
-    };
-    let report = tokio::time::timeout(Duration::from_secs(60), provision(job, &profiles, &sink))
-        .await
-        .expect("provision finishes");
-    let events = seen.lock().unwrap().clone();
-    (report, events)
+    provision_with_events(job).await
 }
 
 async fn sim_with(spec: PhoneSpec, setup: ProvSetup) -> Simulator {

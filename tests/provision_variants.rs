@@ -5,12 +5,8 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use common::*;
-use polyprov::phone::{Event, Job, Outcome, Report, provision};
-use polyprov::profile::ProfileSet;
+use polyprov::phone::{Event, Job, Outcome, Report};
 use polyprov::secret::Secret;
 use polyprov::sim::Simulator;
 use polyprov::sim::variant::Variant;
@@ -33,17 +29,7 @@ fn job(sim: &Simulator) -> Job {
 }
 
 async fn run(job: &Job) -> (Report, Vec<Event>) {
-    let profiles = ProfileSet::bundled().unwrap();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = {
-        let seen = seen.clone();
-        move |e: Event| seen.lock().unwrap().push(e)
-    };
-    let report = tokio::time::timeout(Duration::from_secs(60), provision(job, &profiles, &sink))
-        .await
-        .expect("provision finishes");
-    let events = seen.lock().unwrap().clone();
-    (report, events)
+    provision_with_events(job).await
 }
 
 /// Every persona with this variant: provisioned to Inactive, the phone's own state agreeing.

@@ -224,3 +224,23 @@ pub async fn save_provisioning(
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Run `provision` for one job with the bundled profiles (at most 60 s of wall time), keeping every event.
+pub async fn provision_with_events(
+    job: &polyprov::phone::Job,
+) -> (polyprov::phone::Report, Vec<polyprov::phone::Event>) {
+    let profiles = polyprov::profile::ProfileSet::bundled().expect("bundled profiles load");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = {
+        let seen = seen.clone();
+        move |e: polyprov::phone::Event| seen.lock().unwrap().push(e)
+    };
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        polyprov::phone::provision(job, &profiles, &sink),
+    )
+    .await
+    .expect("provision finishes");
+    let events = seen.lock().unwrap().clone();
+    (report, events)
+}
