@@ -133,12 +133,8 @@ fn selected_attr(tag: &str) -> Option<(std::ops::Range<usize>, String)> {
     let a = markup::attrs(tag)
         .into_iter()
         .find(|a| tag[a.name.clone()].eq_ignore_ascii_case("selected"))?;
-    let end = if a.value.start == a.name.end {
-        a.name.end
-    } else {
-        a.value.end + usize::from(tag[a.value.end..].starts_with(['"', '\'']))
-    };
-    Some((a.name.start..end, tag[a.name.start..end].to_string()))
+    let full = a.full(tag);
+    Some((full.clone(), tag[full].to_string()))
 }
 
 fn escape_attr(v: &str) -> String {

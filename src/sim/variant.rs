@@ -129,20 +129,7 @@ fn rewrite_tags(body: &str, join: impl Fn(&str, &[String]) -> String) -> String 
         if attrs.is_empty() {
             continue;
         }
-        let texts: Vec<String> = attrs
-            .iter()
-            .map(|a| {
-                let quoted = a.value.end < tag.len()
-                    && a.value.start > a.name.end
-                    && matches!(tag.as_bytes()[a.value.end], b'"' | b'\'');
-                let end = if a.value.start == a.name.end {
-                    a.name.end
-                } else {
-                    a.value.end + usize::from(quoted)
-                };
-                tag[a.name.start..end].to_string()
-            })
-            .collect();
+        let texts: Vec<String> = attrs.iter().map(|a| tag[a.full(tag)].to_string()).collect();
         let name_end = attrs[0].name.start;
         let head = tag[..name_end].trim_end();
         let tail = if tag.ends_with("/>") { "/>" } else { ">" };
