@@ -463,8 +463,9 @@ class Phone:
         return xhtml(self.title(), head, body)
 
     def home_htm(self) -> str:
-        def row(textid: int, label: str, value: str, td_id: str | None = None) -> str:
+        def row(textid: int, label: str, value: str, td_id: str | None = None, own_line: bool = False) -> str:
             td = f'<td id="{td_id}">' if td_id else "<td>"
+            value = f"\n{value}\n" if own_line else value
             return f'<tr><td><span textId="{textid}">{label}</span>:</td>{td}{value}</td></tr>\n'
 
         body = (
@@ -474,7 +475,9 @@ class Phone:
             '<div id="home">\n'
             '<table class="homeTable">\n'
             '<tr><th colspan="2"><span textId="291">Phone Information</span></th></tr>\n'
-            + row(292, "Phone Model", self.model, "phoneModelInformationTd")
+            # The model is a line of its own [C] S5 (UcsWeb.psm1:1115 finds it as the first "words + number" run at
+            # the start of a line, after optional indentation, on 5.6/5.8); the other cells' layout is [I].
+            + row(292, "Phone Model", self.model, "phoneModelInformationTd", own_line=True)
             + row(293, "Part Number", self.part)
             + row(294, "MAC Address", mac_colon(self.mac))
             + row(97, "IP Address", self.ip)

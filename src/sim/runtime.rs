@@ -287,9 +287,16 @@ async fn respond(
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<SimBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
+    // Routes that take no body are answered on the request head: no `100 Continue`, no wait for a body that a
+    // client may announce and never send (S9's chunked reboot).
+    let path = parts.uri.path().to_string();
+    let body = if phone.with(|p| web::reads_body(p, parts.method.as_str(), &path)) {
+        match http_body_util::Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => Bytes::new(),
+        }
+    } else {
+        Bytes::new()
     };
     let request = web::Request {
         method: parts.method.to_string(),

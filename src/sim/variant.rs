@@ -1,6 +1,7 @@
 //! Opt-in persona variants: the same recorded phone with the details in which real phones may differ from the
 //! recordings — attribute case and order, whitespace and line ends, no CSRF meta, a wrong password answered 401,
-//! a second session answered 400 or 412. They show that a client (polyprov first) does not depend on one spelling.
+//! a second session answered 400 or 412 — and the settings a site may have changed (plain HTTP switched on). They
+//! show that a client (polyprov first) does not depend on one spelling.
 //! Never part of the default mix; a test or `polyprov sim --variant` asks for them.
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub enum Variant {
     Conflict400,
     /// A second session answered with HTTP 412.
     Conflict412,
+    /// The web server's plain HTTP mode switched on by the site (`httpd.cfg.enabled`, Web Config Mode HTTP/HTTPS):
+    /// newer firmware serves HTTPS only by default (S33), the older clients S5 and S6 speak plain HTTP only.
+    PlainHttp,
 }
 
 /// The page set with every markup body rewritten as the variants say.
@@ -54,6 +58,7 @@ pub fn profile(profile: &Profile, firmware: &str, variants: &[Variant]) -> Profi
             Variant::WrongPassword401 => p.login.invalid_status = 401,
             Variant::Conflict400 => p.login.conflict_status = 400,
             Variant::Conflict412 => p.login.conflict_status = 412,
+            Variant::PlainHttp => p.http.http = true,
             Variant::NoCsrfMeta => {
                 for b in p.builds.iter_mut().filter(|b| b.firmware == firmware) {
                     b.csrf_meta = false;

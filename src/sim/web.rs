@@ -80,6 +80,19 @@ pub fn handle(p: &mut PhoneState, req: &Request, wall_epoch: SystemTime) -> Repl
     reply
 }
 
+/// Whether the route at `path` reads a request body: the provisioning save, the password change and the REST API.
+/// Every other route (the login, pages, reboot) is answered on the request head alone [I]: S9 announces a chunked
+/// body with `Expect: 100-continue` on its reboot and, run from a console, never sends it — yet works on real phones.
+pub fn reads_body(p: &PhoneState, method: &str, path: &str) -> bool {
+    if matches!(method, "GET" | "HEAD") {
+        return false;
+    }
+    let pages = &p.profile.pages;
+    path.starts_with("/api/")
+        || pages.form_submit.as_deref() == Some(path)
+        || pages.change_password.as_deref() == Some(path)
+}
+
 fn answer(p: &mut PhoneState, req: &Request, wall_epoch: SystemTime) -> Reply {
     let path = req
         .path_and_query

@@ -12,12 +12,17 @@ mod common;
 mod s1_teams_gateway;
 mod s3_mass_provision;
 mod s4_polyboot_improved;
+mod s5_posh_ucs;
+mod s6_polycom_upgrade;
 mod s7_default_cred_check;
 mod s8_polyboot;
+mod s9_vvx_control;
 mod wire;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use common::*;
-use polyprov::sim::Simulator;
+use polyprov::sim::{PhoneSpec, Simulator};
 use wire::Target;
 
 /// A simulated phone of one persona (profile and firmware build), with its admin password.
@@ -26,17 +31,47 @@ pub struct Persona {
     pub target: Target,
 }
 
+/// How a client reaches the phone's web server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTPS where the phone serves it (plain HTTP for phones that have only that).
+    Https,
+    /// Plain HTTP only, as S5 and S6 speak it.
+    Http,
+}
+
 impl Persona {
     pub async fn start(profile: &str, firmware: &str, mac_text: &str, password: &str) -> Persona {
+        Persona::custom(profile, firmware, mac_text, password, Scheme::Https, |_| {}).await
+    }
+
+    /// A persona as a client speaking `scheme` sees it, with `edit` applied to the phone first (its model, its
+    /// variants). Each such phone has an address of its own in 127.0.0.0/8, so where it does not serve `scheme` the
+    /// client meets a closed port there, as it would meet the phone's closed port 80.
+    pub async fn custom(
+        profile: &str,
+        firmware: &str,
+        mac_text: &str,
+        password: &str,
+        scheme: Scheme,
+        edit: impl FnOnce(&mut PhoneSpec),
+    ) -> Persona {
         let mut spec = phone(profile, firmware, mac_text);
         spec.password = password.into();
+        if scheme == Scheme::Http {
+            let m = mac(mac_text).0;
+            spec.ip = IpAddr::V4(Ipv4Addr::new(127, 80, m[4], m[5]));
+        }
+        edit(&mut spec);
+        let ip = spec.ip;
         let sim = start(vec![spec], 60.0).await;
         let p = &sim.phones()[0];
         let (https, http) = p.addrs();
-        let (addr, tls) = match (https, http) {
-            (Some(a), _) => (a, true),
-            (None, Some(a)) => (a, false),
-            (None, None) => panic!("persona {profile}/{firmware} serves no web UI"),
+        let (addr, tls) = match (scheme, https, http) {
+            (Scheme::Https, Some(a), _) => (a, true),
+            (Scheme::Https, None, Some(a)) | (Scheme::Http, _, Some(a)) => (a, false),
+            (Scheme::Http, _, None) => (SocketAddr::new(ip, 80), false),
+            (Scheme::Https, None, None) => panic!("persona {profile}/{firmware} serves no web UI"),
         };
         Persona {
             target: Target {
