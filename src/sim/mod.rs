@@ -20,6 +20,7 @@ pub mod lockout;
 pub mod phone;
 pub mod provserver;
 pub mod runtime;
+pub mod spelling;
 pub mod tls;
 pub mod variant;
 pub mod web;
@@ -193,6 +194,8 @@ pub struct SimNet {
     pub roots: Arc<rustls::RootCertStore>,
     /// The simulated provisioning server, if one runs.
     pub prov: Option<Arc<ProvServer>>,
+    /// Response header names as the recorded phones spell them ([`spelling`]).
+    pub header_spelling: http::Extensions,
 }
 
 /// Why the simulator could not start.
@@ -273,10 +276,15 @@ impl Simulator {
         for c in &config.trust {
             let _ = roots.add(c.clone());
         }
+        let spellings = ["Server", "Content-Type", "Set-Cookie", "WWW-Authenticate"]
+            .into_iter()
+            .map(String::from)
+            .chain(catalog.header_names());
         let net = Arc::new(SimNet {
             resolver: Resolver::closed(hosts),
             roots: Arc::new(roots),
             prov,
+            header_spelling: spelling::case_map(spellings).await,
         });
         let mut phones = Vec::with_capacity(specs.len());
         let mut passes = JoinSet::new();

@@ -276,8 +276,10 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req| respond(phone.clone(), req));
+    // No `Date`: no recorded phone answer carries one.
     let _ = hyper::server::conn::http1::Builder::new()
         .title_case_headers(true)
+        .auto_date_header(false)
         .serve_connection(io, service)
         .await;
 }
@@ -364,9 +366,13 @@ async fn respond(
     } else {
         SimBody::full(bytes)
     };
-    Ok(builder
+    let mut response = builder
         .body(body)
-        .unwrap_or_else(|_| hyper::Response::new(SimBody::full(Bytes::new()))))
+        .unwrap_or_else(|_| hyper::Response::new(SimBody::full(Bytes::new())));
+    response
+        .extensions_mut()
+        .extend(phone.net.header_spelling.clone());
+    Ok(response)
 }
 
 /// A response body, whole or cut off half-way (the connection then drops).

@@ -11,6 +11,8 @@ use polyprov::mac::Mac;
 use polyprov::phone::tls::{PhoneVerifier, Trust};
 use polyprov::sim::{PhoneSpec, SimConfig, Simulator};
 
+pub mod wire;
+
 /// The admin password the test phones are given (lab data).
 pub const PASSWORD: &str = "site-pass-7";
 

@@ -17,13 +17,12 @@ mod s6_polycom_upgrade;
 mod s7_default_cred_check;
 mod s8_polyboot;
 mod s9_vvx_control;
-mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use common::wire::Target;
 use common::*;
 use polyprov::sim::{PhoneSpec, Simulator};
-use wire::Target;
 
 /// A simulated phone of one persona (profile and firmware build), with its admin password.
 pub struct Persona {

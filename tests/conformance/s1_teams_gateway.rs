@@ -10,7 +10,7 @@ use regex::Regex;
 
 use crate::Persona;
 use crate::common::PASSWORD;
-use crate::wire::{Answer, Target, basic, exchange, host, request};
+use crate::common::wire::{Answer, Target, basic, exchange, host, request};
 
 const FIREFOX: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:96.0) Gecko/20100101 Firefox/96.0";

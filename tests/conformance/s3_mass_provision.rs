@@ -11,7 +11,7 @@ use regex::Regex;
 
 use crate::Persona;
 use crate::common::PASSWORD;
-use crate::wire::{Target, basic, exchange, host, request};
+use crate::common::wire::{Target, basic, exchange, host, request};
 
 const UA: &str = "python-requests/2.32.3";
 
@@ -26,7 +26,7 @@ fn base_headers(t: &Target) -> Vec<(&'static str, String)> {
 }
 
 /// `name=value` of every `Set-Cookie`.
-fn cookies(a: &crate::wire::Answer) -> Vec<String> {
+fn cookies(a: &crate::common::wire::Answer) -> Vec<String> {
     a.any_case("Set-Cookie")
         .iter()
         .filter_map(|c| c.split(';').next())

@@ -10,7 +10,7 @@
 
 use crate::Persona;
 use crate::common::PASSWORD;
-use crate::wire::{Answer, Target, basic, exchange, host, request};
+use crate::common::wire::{Answer, Target, basic, exchange, host, request};
 
 const UA: &str = "Python-urllib/3.11";
 

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use crate::common::wire::{Answer, Target, basic, exchange, request};
 use crate::common::{PASSWORD, report, wait_for};
-use crate::wire::{Answer, Target, basic, exchange, request};
 use crate::{Persona, Scheme};
 
 /// What Windows PowerShell 5.1 puts on the wire beside the module's own headers (order unspecified; a hashtable).

@@ -1,9 +1,9 @@
-//! S6: DatalinkNetworks/PolycomUpgrade, `main.py`, python-requests 2.31 over plain HTTP only (`http://<ip>/`).
-//! Every request carries `Authorization: Basic …` and the cookie `Authorization=Basic …`; the jar returns the
-//! phone's cookies too (never a `Secure` one over plain HTTP, as Python's cookie jar does). Login: `GET /index.htm`
-//! must answer 200, then `POST /form-submit/auth.htm` with an empty body and no Content-Type is logged in on 200
-//! with `|SUCCESS|` in the body — or on **406, whatever the body** (a second session). The CSRF token: the first
-//! line of index.htm that contains `csrf-token`, `content="(.*)"` greedy on that line, sent back as the header
+//! S6: DatalinkNetworks/PolycomUpgrade, `main.py` (commit 28c7329), python-requests 2.31 over plain HTTP only
+//! (`http://<ip>/`). Every request carries `Authorization: Basic …` and the cookie `Authorization=Basic …`; the jar
+//! returns the phone's cookies too (never a `Secure` one over plain HTTP, as Python's cookie jar does). Login: `GET
+//! /index.htm` must answer 200, then `POST /form-submit/auth.htm` with an empty body and no Content-Type is logged
+//! in on 200 with `|SUCCESS|` in the body — or on **406, whatever the body** (a second session). The CSRF token: the
+//! first line of index.htm that contains `csrf-token`, `content="(.*)"` greedy on that line, sent back as the header
 //! `anti-csrf-token` on every later request; no such line is no token, a line without the match aborts. The model:
 //! the distinct `VVX (\d+)` in index.htm (then `Trio (\d+)`), which must be in its table (500, 501, 8500).
 //!
@@ -16,8 +16,8 @@
 
 use regex::Regex;
 
+use crate::common::wire::{Answer, Target, basic, exchange, request};
 use crate::common::{PASSWORD, report, urlencode};
-use crate::wire::{Answer, Target, basic, exchange, request};
 use crate::{Persona, Scheme};
 use polyprov::sim::variant::Variant;
 

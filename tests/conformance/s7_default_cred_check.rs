@@ -5,7 +5,7 @@
 //! names no model; the answer it parses is the session-login generation's (CCX, VVX 5.9/6.x).
 
 use crate::Persona;
-use crate::wire::{Target, basic, exchange, host, request};
+use crate::common::wire::{Target, basic, exchange, host, request};
 
 /// Whether the default credentials `user:password` open a session.
 async fn default_works(t: &Target, user: &str, password: &str) -> bool {

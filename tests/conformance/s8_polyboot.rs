@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use crate::Persona;
+use crate::common::wire::{basic, exchange, host, request};
 use crate::common::{PASSWORD, wait_for};
-use crate::wire::{basic, exchange, host, request};
 
 async fn reboots(profile: &str, firmware: &str, mac: &str) {
     let p = Persona::start(profile, firmware, mac, PASSWORD).await;

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::Persona;
+use crate::common::wire::{Answer, Target, basic, exchange, host, request};
 use crate::common::{PASSWORD, report, wait_for};
-use crate::wire::{Answer, Target, basic, exchange, host, request};
 
 fn headers(t: &Target, password: &str) -> Vec<(&'static str, String)> {
     vec![

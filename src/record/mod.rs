@@ -22,6 +22,9 @@ use crate::fixture::har::{
 use crate::fixture::redact;
 use crate::phone::tls::{PhoneVerifier, Trust};
 
+mod wire;
+use wire::{RawAnswer, Upstream};
+
 /// `polyprov record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
@@ -69,7 +72,7 @@ pub struct Recorder {
 struct Shared {
     target: url::Url,
     out: PathBuf,
-    client: reqwest::Client,
+    upstream: Upstream,
     /// The HAR skeleton; entries are kept raw in memory and redacted on every write, so form names learned from
     /// a later page still redact earlier entries.
     har: Mutex<Har>,
@@ -98,12 +101,11 @@ impl Recorder {
         let tls = verifier
             .client_config()
             .map_err(|e| RecordError::Tls(e.to_string()))?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(|e| RecordError::Tls(e.to_string()))?;
+        let upstream = Upstream {
+            host: target.host_str().unwrap_or_default().to_string(),
+            port: target.port_or_known_default().unwrap_or(443),
+            tls: (target.scheme() == "https").then(|| Arc::new(tls)),
+        };
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| RecordError::Listen {
@@ -119,7 +121,7 @@ impl Recorder {
         let state = Arc::new(Shared {
             target,
             out,
-            client,
+            upstream,
             har: Mutex::new(Har {
                 log: Log {
                     version: "1.2".into(),
@@ -267,22 +269,34 @@ async fn proxy(
             .unwrap_or("")
     );
     let mut sent_headers = Vec::new();
-    let mut upstream = shared.client.request(parts.method.clone(), url.clone());
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\n",
+        parts.method,
+        &url[url::Position::BeforePath..]
+    );
+    let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
+    head.push_str(&format!("Host: {authority}\r\n"));
     for (k, v) in &parts.headers {
         if HOP.contains(&k.as_str()) {
             continue;
         }
         let v = v.to_str().unwrap_or("").replace(&local, &origin);
+        head.push_str(&format!("{}: {v}\r\n", k.as_str()));
         sent_headers.push(NameValue {
             name: k.as_str().to_string(),
-            value: v.clone(),
+            value: v,
         });
-        upstream = upstream.header(k.as_str(), v);
     }
-    upstream = upstream.body(body.clone());
-    let result = upstream.send().await;
-    let resp = match result {
-        Ok(r) => r,
+    if !body.is_empty() || !matches!(parts.method.as_str(), "GET" | "HEAD") {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let answer = match shared
+        .upstream
+        .exchange(parts.method.as_str(), head.as_bytes(), &body)
+        .await
+    {
+        Ok(a) => a,
         Err(e) => {
             return Ok(plain(
                 502,
@@ -290,18 +304,12 @@ async fn proxy(
             ));
         }
     };
-    let status = resp.status();
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let bytes = resp.bytes().await.unwrap_or_default();
+    let RawAnswer {
+        status,
+        reason,
+        headers,
+        body: bytes,
+    } = answer;
     let mime = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
@@ -320,7 +328,7 @@ async fn proxy(
         &url,
         sent_headers,
         &body,
-        status,
+        (status, reason.as_str()),
         &headers,
         &bytes,
         text,
@@ -336,7 +344,7 @@ async fn proxy(
     if let Err(e) = shared.write() {
         *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
     }
-    let mut builder = hyper::Response::builder().status(status.as_u16());
+    let mut builder = hyper::Response::builder().status(status);
     for (k, v) in &headers {
         if HOP.contains(&k.to_ascii_lowercase().as_str()) {
             continue;
@@ -382,7 +390,7 @@ fn entry(
     url: &url::Url,
     headers: Vec<NameValue>,
     body: &Bytes,
-    status: reqwest::StatusCode,
+    (status, reason): (u16, &str),
     resp_headers: &[(String, String)],
     resp_bytes: &Bytes,
     text: Option<String>,
@@ -460,8 +468,8 @@ fn entry(
             body_size: body.len() as i64,
         },
         response: Response {
-            status: status.as_u16(),
-            status_text: status.canonical_reason().unwrap_or("").to_string(),
+            status,
+            status_text: reason.to_string(),
             http_version: "HTTP/1.1".into(),
             cookies: set_cookies,
             headers: resp_headers

@@ -197,3 +197,58 @@ pub fn basic(user: &str, password: &str) -> String {
 pub fn host(t: &Target) -> String {
     t.addr.to_string()
 }
+
+/// Headers the HTTP stack adds for framing, which recordings made through a browser's tools may leave out.
+pub const FRAMING: [&str; 3] = ["content-length", "transfer-encoding", "connection"];
+
+/// The answer's header names as spelled and in order, framing headers aside.
+pub fn header_names(headers: &[(String, String)]) -> Vec<&str> {
+    headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !FRAMING.iter().any(|f| f.eq_ignore_ascii_case(k)))
+        .collect()
+}
+
+/// A header value with the live parts masked: a cookie's value, a digest nonce.
+pub fn masked(name: &str, value: &str) -> String {
+    if name.eq_ignore_ascii_case("set-cookie") {
+        let (pair, attrs) = value.split_once(';').unwrap_or((value, ""));
+        let name = pair.split('=').next().unwrap_or("");
+        format!("{name}=…;{attrs}")
+    } else if name.eq_ignore_ascii_case("www-authenticate") {
+        value.split("nonce=").next().unwrap_or(value).to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+/// The answer's status line and headers are the recorded ones: the reason phrase, every header name as spelled and
+/// in order, every value equal but for its live part ([`masked`]); framing headers aside.
+pub fn assert_same_head(at: &str, got: &Answer, want: &polyprov::fixture::har::Response) {
+    assert_eq!(
+        (got.status, got.reason.as_str()),
+        (want.status, want.status_text.as_str()),
+        "{at}: status line; body {:?}",
+        got.text()
+    );
+    let want: Vec<(String, String)> = want
+        .headers
+        .iter()
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    assert_eq!(
+        header_names(&got.headers),
+        header_names(&want),
+        "{at}: header names, spelling and order"
+    );
+    let unframed = |h: &&(String, String)| !FRAMING.iter().any(|f| f.eq_ignore_ascii_case(&h.0));
+    for ((name, g), (_, w)) in got
+        .headers
+        .iter()
+        .filter(unframed)
+        .zip(want.iter().filter(unframed))
+    {
+        assert_eq!(masked(name, g), masked(name, w), "{at}: {name}");
+    }
+}
