@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::wire::{Answer, Target, assert_same_head, exchange, host, request};
@@ -13,7 +15,8 @@ use common::*;
 use polyprov::fixture::har::Entry;
 use polyprov::fixture::redact::replace_meta_content;
 use polyprov::fixture::{Catalog, Scenario};
-use polyprov::sim::Simulator;
+use polyprov::profile::ProfileSet;
+use polyprov::sim::{SimConfig, Simulator};
 
 /// Phone seconds per wall second in replays: a 150 s reboot takes 1.5 s, a 60 s lock 0.6 s.
 const SCALE: f64 = 100.0;
@@ -147,7 +150,7 @@ fn drop_uptime(v: &mut serde_json::Value) {
     }
 }
 
-async fn replay(catalog: &Catalog, s: &Scenario) {
+async fn replay(catalog: &Arc<Catalog>, s: &Scenario) {
     let setup = &s.sidecar.setup;
     let pages = catalog.page_set(&s.profile, &s.firmware).expect("page set");
     let rec = &pages.recorded;
@@ -160,7 +163,14 @@ async fn replay(catalog: &Catalog, s: &Scenario) {
         let server = submitted_server(catalog, s).expect("a provisioned scenario submits a server");
         spec.provisioned = Some(("HTTPS".into(), server));
     }
-    let sim: Simulator = start(vec![spec], SCALE).await;
+    let config = SimConfig {
+        time_scale: SCALE,
+        seed: 7,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(catalog.clone(), vec![spec], config)
+        .await
+        .expect("simulator starts");
     let phone = &sim.phones()[0];
     let addr = phone.web_addr();
     let mut r = Replayer {
@@ -300,4 +310,59 @@ async fn soundpoint_ucs4_recordings_replay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soundpoint_sip3_recordings_replay() {
     replay_profile("soundpoint-sip3").await;
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read fixtures") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// A recording's own wording is what the simulator serves: a reason phrase other than the usual one and a header
+/// name spelled its own way come back byte for byte (here SIP 3.x recorded answering `401 Authorization Required`
+/// with `WWW-authenticate`), not hyper's canonical phrase and title case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_wording_is_served_as_recorded() {
+    let root = std::env::temp_dir().join(format!("polyprov-wording-{}", std::process::id()));
+    copy_tree(&polyprov::data_dir().join("fixtures"), &root);
+    let build = root.join("soundpoint-sip3/3.2.7.0198");
+    for e in std::fs::read_dir(&build).expect("build dir") {
+        let path = e.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "har") {
+            let text = std::fs::read_to_string(&path).expect("har");
+            let text = text
+                .replace(
+                    "\"statusText\": \"Unauthorized\"",
+                    "\"statusText\": \"Authorization Required\"",
+                )
+                .replace(
+                    "\"name\": \"WWW-Authenticate\"",
+                    "\"name\": \"WWW-authenticate\"",
+                );
+            std::fs::write(&path, text).expect("write");
+        }
+    }
+    let catalog = Arc::new(
+        Catalog::load(ProfileSet::bundled().expect("profiles"), &root).expect("catalog loads"),
+    );
+    let scenarios = catalog
+        .scenarios("soundpoint-sip3", "3.2.7.0198")
+        .expect("scenarios");
+    let login = scenarios
+        .iter()
+        .find(|s| s.case == "login-ok")
+        .expect("login-ok");
+    assert!(
+        login.har.log.entries[0].response.status_text == "Authorization Required",
+        "the copy carries the rewording"
+    );
+    replay(&catalog, login).await;
+    std::fs::remove_dir_all(&root).ok();
 }

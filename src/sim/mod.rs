@@ -194,8 +194,8 @@ pub struct SimNet {
     pub roots: Arc<rustls::RootCertStore>,
     /// The simulated provisioning server, if one runs.
     pub prov: Option<Arc<ProvServer>>,
-    /// Response header names as the recorded phones spell them ([`spelling`]).
-    pub header_spelling: http::Extensions,
+    /// Response header names as each build's recordings spell them ([`spelling`]), by (profile, firmware).
+    pub header_spelling: BTreeMap<(String, String), http::Extensions>,
 }
 
 /// Why the simulator could not start.
@@ -276,15 +276,21 @@ impl Simulator {
         for c in &config.trust {
             let _ = roots.add(c.clone());
         }
-        let spellings = ["Server", "Content-Type", "Set-Cookie", "WWW-Authenticate"]
-            .into_iter()
-            .map(String::from)
-            .chain(catalog.header_names());
+        let mut header_spelling = BTreeMap::new();
+        for (profile, firmware) in catalog.builds() {
+            let names = catalog.header_names(profile, firmware).into_iter().chain(
+                ["Server", "Content-Type", "Set-Cookie", "WWW-Authenticate"].map(String::from),
+            );
+            header_spelling.insert(
+                (profile.to_string(), firmware.to_string()),
+                spelling::case_map(names).await,
+            );
+        }
         let net = Arc::new(SimNet {
             resolver: Resolver::closed(hosts),
             roots: Arc::new(roots),
             prov,
-            header_spelling: spelling::case_map(spellings).await,
+            header_spelling,
         });
         let mut phones = Vec::with_capacity(specs.len());
         let mut passes = JoinSet::new();

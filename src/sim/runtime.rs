@@ -309,7 +309,7 @@ async fn respond(
         headers: parts.headers,
         body,
     };
-    let (reply, extra_headers, server, slow_ms, cut) = phone.with(|p| {
+    let (reply, extra_headers, server, slow_ms, cut, (reason, build)) = phone.with(|p| {
         let extra = p.profile.http.extra_headers.clone();
         let server = p.profile.http.server.clone();
         let reply = if p.faults.server_errors > 0 {
@@ -334,7 +334,9 @@ async fn respond(
         if cut {
             p.stats.responses_cut += 1;
         }
-        (reply, extra, server, p.faults.slow_ms, cut)
+        let reason = p.pages.reason(reply.status).map(str::to_string);
+        let build = (p.pages.profile.clone(), p.pages.firmware.clone());
+        (reply, extra, server, p.faults.slow_ms, cut, (reason, build))
     });
     if slow_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(slow_ms)).await;
@@ -369,9 +371,16 @@ async fn respond(
     let mut response = builder
         .body(body)
         .unwrap_or_else(|_| hyper::Response::new(SimBody::full(Bytes::new())));
-    response
-        .extensions_mut()
-        .extend(phone.net.header_spelling.clone());
+    if let Some(spelling) = phone.net.header_spelling.get(&build) {
+        response.extensions_mut().extend(spelling.clone());
+    }
+    // The reason phrase as recorded, where it is not the one hyper would write.
+    if let Some(reason) =
+        reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason())
+        && let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason)
+    {
+        response.extensions_mut().insert(phrase);
+    }
     Ok(response)
 }
 
