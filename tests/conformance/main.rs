@@ -88,6 +88,18 @@ impl Persona {
         r["server-name"].as_str().unwrap_or_default().to_string()
     }
 
+    /// Wait (up to 20 s) until the phone has rebooted once and is back on the network.
+    pub async fn rebooted(&self) {
+        wait_for(
+            &self.sim,
+            self.target.mac,
+            std::time::Duration::from_secs(20),
+            "the reboot",
+            |r| r["reboots"].as_u64() >= Some(1) && r["up"] == true,
+        )
+        .await;
+    }
+
     pub async fn stop(self) {
         self.sim.shutdown().await;
     }

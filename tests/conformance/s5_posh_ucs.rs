@@ -17,12 +17,10 @@
 //! It claims UCS 5.6.0 and 5.8.0 (VVX, "Supported"). Newer firmware serves HTTPS only unless the site switched plain
 //! HTTP on (S33), so on a factory VVX 6.4 it cannot connect.
 
-use std::time::Duration;
-
 use regex::Regex;
 
 use crate::common::wire::{Answer, Target, basic, exchange, request};
-use crate::common::{PASSWORD, report, wait_for};
+use crate::common::{PASSWORD, report};
 use crate::{Persona, Scheme};
 
 /// What Windows PowerShell 5.1 puts on the wire beside the module's own headers (order unspecified; a hashtable).
@@ -261,14 +259,7 @@ async fn s5_restarts_vvx_5_6_and_sees_the_new_boot_in_its_log() {
     invoke(&p.target, "POST", "/form-submit/Reboot", PASSWORD)
         .await
         .expect("the reboot is answered 2xx");
-    wait_for(
-        &p.sim,
-        p.target.mac,
-        Duration::from_secs(20),
-        "the reboot",
-        |r| r["reboots"].as_u64() >= Some(1) && r["up"] == true,
-    )
-    .await;
+    p.rebooted().await;
     let after = last_reboot(&app_log(&p.target, PASSWORD).await.expect("log")).expect("a boot");
     assert!(after > before, "last reboot {after} is not after {before}");
     assert_eq!(

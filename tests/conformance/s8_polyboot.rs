@@ -3,11 +3,9 @@
 //! `Authorization: Basic …` and `Cookie: Authorization=Basic …` (user `Polycom`), `Content-Length: 0` and a form
 //! Content-Type; it never reads the answer. It names the VVX 300 and the SoundPoint IP 331: the cookie generations.
 
-use std::time::Duration;
-
 use crate::Persona;
+use crate::common::PASSWORD;
 use crate::common::wire::{basic, exchange, host, request};
-use crate::common::{PASSWORD, wait_for};
 
 async fn reboots(profile: &str, firmware: &str, mac: &str) {
     let p = Persona::start(profile, firmware, mac, PASSWORD).await;
@@ -30,14 +28,7 @@ async fn reboots(profile: &str, firmware: &str, mac: &str) {
         ),
     )
     .await;
-    wait_for(
-        &p.sim,
-        p.target.mac,
-        Duration::from_secs(20),
-        "the reboot",
-        |r| r["reboots"].as_u64() >= Some(1) && r["up"] == true,
-    )
-    .await;
+    p.rebooted().await;
     p.stop().await;
 }
 

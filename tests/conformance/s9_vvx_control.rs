@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crate::Persona;
 use crate::common::wire::{Answer, Target, basic, exchange, host, request};
-use crate::common::{PASSWORD, report, wait_for};
+use crate::common::{PASSWORD, report};
 
 fn headers(t: &Target, password: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -134,14 +134,7 @@ async fn reboots_on_the_request_head(profile: &str, firmware: &str, mac: &str) {
         a.status,
         a.reason
     );
-    wait_for(
-        &p.sim,
-        p.target.mac,
-        Duration::from_secs(20),
-        "the reboot",
-        |r| r["reboots"].as_u64() >= Some(1) && r["up"] == true,
-    )
-    .await;
+    p.rebooted().await;
     p.stop().await;
 }
 
