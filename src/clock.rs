@@ -12,6 +12,23 @@ pub struct Clock {
     scale: f64,
 }
 
+/// Phone seconds per wall second that a run accepts (`--time-scale`): a simulated fleet runs at most a million
+/// times faster than life; below a thousandth the waits no longer fit in a timer.
+pub const SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
+/// `scale` when a run can use it, else what is wrong with it.
+pub fn check_scale(scale: f64) -> Result<f64, String> {
+    if scale.is_finite() && SCALE_RANGE.contains(&scale) {
+        Ok(scale)
+    } else {
+        Err(format!(
+            "--time-scale {scale}: use a number from {} to {} (1 = real time)",
+            SCALE_RANGE.start(),
+            SCALE_RANGE.end()
+        ))
+    }
+}
+
 impl Clock {
     /// `scale` > 0: how many phone seconds pass per wall second.
     pub fn new(scale: f64) -> Clock {

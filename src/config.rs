@@ -73,6 +73,10 @@ impl Site {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        site.check().map_err(|message| SiteError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [
             &mut site.server_password_file,
@@ -90,6 +94,49 @@ impl Site {
             }
         }
         Ok(site)
+    }
+}
+
+/// Server types a phone's provisioning page offers (`--server-type`, `server-type`).
+pub const SERVER_TYPES: [&str; 5] = ["https", "http", "ftp", "tftp", "ftps"];
+/// Most phones worked on at once (`--concurrency`, `concurrency`): far beyond what one closet needs, far below
+/// what would exhaust the laptop's sockets.
+pub const MAX_CONCURRENCY: usize = 1024;
+/// Longest wait a site file may set: a week of phone time.
+pub const MAX_WAIT_SECS: f64 = 7.0 * 24.0 * 3600.0;
+
+impl Site {
+    /// Values TOML accepts but a run cannot use: each refused with the key and the allowed range.
+    fn check(&self) -> Result<(), String> {
+        if let Some(t) = &self.server_type
+            && !SERVER_TYPES.contains(&t.to_ascii_lowercase().as_str())
+        {
+            return Err(format!(
+                "server-type = {t:?}: the phones offer {}",
+                SERVER_TYPES.join(", ")
+            ));
+        }
+        if let Some(c) = self.concurrency
+            && !(1..=MAX_CONCURRENCY).contains(&c)
+        {
+            return Err(format!("concurrency = {c}: use 1 to {MAX_CONCURRENCY}"));
+        }
+        let t = &self.timeouts;
+        for (key, value) in [
+            ("return-secs", t.return_secs),
+            ("settle-secs", t.settle_secs),
+            ("timeout-secs", t.timeout_secs),
+            ("patience-secs", t.patience_secs.map(|p| p as f64)),
+        ] {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0 && v <= MAX_WAIT_SECS)
+            {
+                return Err(format!(
+                    "[timeouts] {key} = {v}: use a number of seconds above 0 and at most {MAX_WAIT_SECS} (a week)"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -113,6 +160,37 @@ mod tests {
         .unwrap();
         let e = Site::load(&path).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("concurency"), "{e}");
+        std::fs::remove_file(&path).ok();
+    }
+
+    /// Values TOML accepts but a run cannot use are refused with the key: infinite or negative waits, a
+    /// concurrency that would exhaust the machine, a server type no phone offers.
+    #[test]
+    fn unusable_values_are_refused() {
+        let path =
+            std::env::temp_dir().join(format!("polyprov-site-bad-{}.toml", std::process::id()));
+        for (text, key) in [
+            ("[timeouts]\nreturn-secs = inf\n", "return-secs"),
+            ("[timeouts]\nsettle-secs = nan\n", "settle-secs"),
+            ("[timeouts]\ntimeout-secs = -5\n", "timeout-secs"),
+            ("[timeouts]\npatience-secs = 0\n", "patience-secs"),
+            ("concurrency = 2305843009213693952\n", "concurrency"),
+            ("concurrency = 0\n", "concurrency"),
+            ("server-type = \"gopher\"\n", "server-type"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Site::load(&path).unwrap_err().to_string();
+            assert!(
+                e.contains(key) && e.contains("polyprov-site-bad"),
+                "{text}: {e}"
+            );
+        }
+        std::fs::write(
+            &path,
+            "server-type = \"HTTPS\"\nconcurrency = 64\n[timeouts]\nsettle-secs = 90\n",
+        )
+        .unwrap();
+        assert!(Site::load(&path).is_ok());
         std::fs::remove_file(&path).ok();
     }
 

@@ -77,6 +77,7 @@ pub enum JournalError {
 pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
+    repaired: Option<String>,
 }
 
 fn now() -> f64 {
@@ -93,6 +94,10 @@ impl Journal {
             path: path.clone(),
             source,
         })?;
+        let repaired = cut_torn_tail(&path).map_err(|source| JournalError::Write {
+            path: path.clone(),
+            source,
+        })?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -104,7 +109,13 @@ impl Journal {
         Ok(Journal {
             path,
             file: Mutex::new(file),
+            repaired,
         })
+    }
+
+    /// What opening the journal had to cut off its end (a line torn by a killed process), to say so.
+    pub fn repaired(&self) -> Option<&str> {
+        self.repaired.as_deref()
     }
 
     pub fn path(&self) -> &Path {
@@ -162,6 +173,33 @@ impl Journal {
     pub fn resumed(&self) -> Result<(), JournalError> {
         self.append(&Entry::Resumed { at: now() })
     }
+}
+
+/// Before anything is appended: cut a last line that a killed process left torn (no newline) or unreadable, so
+/// new lines never join a fragment. Returns what was cut, in words.
+fn cut_torn_tail(path: &Path) -> std::io::Result<Option<String>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let last = &body[start..];
+    let complete = bytes.ends_with(b"\n");
+    let readable = serde_json::from_slice::<Entry>(last).is_ok();
+    if last.is_empty() || (complete && readable) {
+        return Ok(None);
+    }
+    let file = OpenOptions::new().write(true).open(path)?;
+    file.set_len(start as u64)?;
+    file.sync_data()?;
+    let line = bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1;
+    Ok(Some(format!(
+        "cut an unfinished last line (line {line}, {} bytes) from {}: the process writing it was stopped mid-write",
+        last.len(),
+        path.display()
+    )))
 }
 
 /// Where one phone stands according to the journal.
@@ -338,6 +376,39 @@ mod tests {
         let e = Run::load(&d).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
         std::fs::remove_dir_all(&d).ok();
+    }
+
+    /// Reopening a journal whose last line was torn (or is garbage) cuts that line before anything is appended,
+    /// and says so; the lines after it stay readable, run after run.
+    #[test]
+    fn reopening_cuts_a_torn_or_garbage_tail() {
+        for tail in ["{\"kind\":\"phone\",\"at\":1,\"pho", "garbage\n"] {
+            let d = dir("reopen");
+            let j = Journal::open(&d).unwrap();
+            assert!(j.repaired().is_none());
+            j.started(serde_json::json!({}), vec!["a".into()]).unwrap();
+            j.event("a", &Event::Saving).unwrap();
+            drop(j);
+            let path = d.join(FILE);
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            let whole = text.clone();
+            text.push_str(tail);
+            std::fs::write(&path, &text).unwrap();
+            let j = Journal::open(&d).unwrap();
+            let said = j.repaired().expect("the cut is reported").to_string();
+            assert!(
+                said.contains("line 3") && said.contains("journal.jsonl"),
+                "{said}"
+            );
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+            j.resumed().unwrap();
+            drop(j);
+            let j = Journal::open(&d).unwrap();
+            assert!(j.repaired().is_none(), "nothing left to cut");
+            let run = Run::load(&d).unwrap();
+            assert!(run.phones["a"].saved && !run.interrupted);
+            std::fs::remove_dir_all(&d).ok();
+        }
     }
 
     /// A run killed while logged in leaves the session open on the phone; the journal knows.

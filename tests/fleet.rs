@@ -439,6 +439,33 @@ fn bad_targets_and_site_files_name_the_line() {
         "{err}"
     );
 
+    // Values a run cannot use are refused before anything is sent, naming the flag or key.
+    std::fs::write(dir.join("site.toml"), "[timeouts]\nreturn-secs = inf\n").unwrap();
+    for (extra, said) in [
+        (&["--site", "site.toml"][..], "return-secs"),
+        (&["--time-scale", "1e-300"][..], "--time-scale"),
+        (
+            &["--concurrency", "2305843009213693952"][..],
+            "--concurrency",
+        ),
+        (&["--settle-secs", "NaN"][..], "--settle-secs"),
+        (&["--search-rate", "0"][..], "--search-rate"),
+    ] {
+        let mut args = vec![
+            "onboard",
+            "--targets",
+            "targets.txt",
+            "--server-url",
+            NOWHERE,
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        let out = polyprov(&args, &dir).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(said), "{extra:?}: {err}");
+    }
+
     // Without a terminal and without --yes nothing is changed.
     let out = polyprov(
         &[
@@ -455,5 +482,107 @@ fn bad_targets_and_site_files_name_the_line() {
     .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A phone whose work panics (a bug in polyprov) still ends in the reports and the journal, as failed with the
+/// panic's message, and the run's exit code says so; the other phones go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_whose_work_panics_is_reported_failed() {
+    use polyprov::fleet::progress::{Mode, Progress};
+    use polyprov::fleet::targets::Target;
+    use polyprov::fleet::{self, Settings};
+    use polyprov::phone::Outcome;
+    use std::sync::Arc;
+
+    let sim = start(
+        vec![
+            phone("poly-vvx-6", "6.4.5.1210", "64167F000701"),
+            phone("poly-ccx", "8.1.3.1301", "482567000702"),
+        ],
+        60.0,
+    )
+    .await;
+    let targets: Vec<Target> = sim
+        .phones()
+        .iter()
+        .map(|p| Target {
+            key: p.web_addr().to_string(),
+            base: format!("https://{}/", p.web_addr()).parse().unwrap(),
+            mac: Some(p.mac),
+            extension: None,
+            user: None,
+            server_url: None,
+        })
+        .collect();
+    let doomed = targets[0].base.clone();
+    let j = job(&sim, NOWHERE, 60.0);
+    let settings = Arc::new(Settings {
+        wanted: j.wanted,
+        passwords: j.passwords,
+        allow_factory: false,
+        new_password: None,
+        dry_run: true,
+        concurrency: 2,
+        clock: j.clock,
+        timing: j.timing,
+        patience: j.patience,
+        allow: j.allow,
+        search_range: None,
+        search_rate: 20,
+        heard: None,
+    });
+    let dir = scratch("panic");
+    let journal = Arc::new(polyprov::journal::Journal::open(&dir).unwrap());
+    journal
+        .started(
+            serde_json::json!({}),
+            targets.iter().map(|t| t.key.clone()).collect(),
+        )
+        .unwrap();
+    let progress = Arc::new(Progress::new(Mode::Plain, targets.len()));
+    let real = fleet::provisioner();
+    let work: fleet::Provisioner = Arc::new(move |job, profiles, sink| {
+        if job.base == doomed {
+            Box::pin(async { panic!("injected for the test") })
+        } else {
+            real(job, profiles, sink)
+        }
+    });
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let profiles = Arc::new(catalog().profiles.clone());
+    let done = fleet::run_with(
+        targets.clone(),
+        settings,
+        profiles,
+        (journal, progress),
+        stop,
+        None,
+        work,
+    )
+    .await;
+
+    assert_eq!(done.len(), 2, "every phone has a row");
+    let row = |key: &str| &done.iter().find(|(t, _)| t.key == key).unwrap().1;
+    match &row(&targets[0].key).outcome {
+        Outcome::Failed { reason } => assert!(
+            reason.contains("panic: injected for the test") && reason.contains("resume"),
+            "{reason}"
+        ),
+        other => panic!("the panicked phone is {other:?}"),
+    }
+    assert!(matches!(
+        row(&targets[1].key).outcome,
+        Outcome::DryRun { .. }
+    ));
+    assert_eq!(fleet::exit_code(&done), 1);
+    let run = polyprov::journal::Run::load(&dir).unwrap();
+    let recorded = run.phones[&targets[0].key]
+        .report
+        .as_ref()
+        .expect("journaled");
+    assert_eq!(recorded["outcome"]["state"], "failed");
+    assert!(run.finished(&targets[0].key));
+    sim.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }

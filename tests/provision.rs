@@ -485,3 +485,31 @@ async fn legacy_tls_is_explained_and_http_works() {
     );
     sim.shutdown().await;
 }
+
+/// A phone whose web server answers 500 for a moment (still starting) is asked again, then recognised; one that
+/// keeps answering 500 is reported as a server error with what to do — never as "not a supported Poly phone".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_before_recognising() {
+    let mut passing = phone("poly-vvx-6", "6.4.5.1210", "64167F00041A");
+    passing.faults.server_errors = 2;
+    let mut stuck = phone("poly-ccx", "8.1.3.1301", "48256700041B");
+    stuck.faults.server_errors = 1000;
+    for (spec, recovers) in [(passing, true), (stuck, false)] {
+        let sim = start(vec![spec], SCALE).await;
+        let mut j = job(&sim);
+        j.dry_run = true;
+        let (r, _) = run(&j).await;
+        let why = reason(&r);
+        if recovers {
+            assert!(matches!(r.outcome, Outcome::DryRun { .. }), "{why}");
+        } else {
+            assert!(
+                why.contains("HTTP 500")
+                    && why.contains("wait a minute")
+                    && !why.contains("supported"),
+                "{why}"
+            );
+        }
+        sim.shutdown().await;
+    }
+}

@@ -69,6 +69,9 @@ pub(super) async fn activate_run(
     let settings = Arc::new(rec.settings(password_file)?);
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
     let journal = Arc::new(Journal::open(dir)?);
+    if let Some(cut) = journal.repaired() {
+        eprintln!("polyprov: {cut}");
+    }
     journal.resumed()?;
     let progress = Arc::new(Progress::new(mode, waiting.len()));
     let stop = super::provision::stop_on_ctrl_c();

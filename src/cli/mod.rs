@@ -215,12 +215,7 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
             s
         })
         .collect();
-    if !(config.time_scale.is_finite() && config.time_scale > 0.0) {
-        bail!(
-            "--time-scale must be a positive number, not {}",
-            config.time_scale
-        );
-    }
+    crate::clock::check_scale(config.time_scale).map_err(anyhow::Error::msg)?;
     let simulator = Simulator::start(catalog, specs, config).await?;
     let ca_file = match &args.ca_out {
         Some(p) => p.clone(),
@@ -266,9 +261,7 @@ async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
 }
 
 async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        bail!("--time-scale must be a positive number");
-    }
+    crate::clock::check_scale(args.time_scale).map_err(anyhow::Error::msg)?;
     let catalog = catalog()?;
     let demo = sim::fleet::demo(&catalog, &sim_password());
     let config = SimConfig {

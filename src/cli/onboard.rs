@@ -357,6 +357,9 @@ pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {
     let settings = rec.settings(args.password_file.as_deref())?;
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
     let journal = Arc::new(Journal::open(&args.run)?);
+    if let Some(cut) = journal.repaired() {
+        eprintln!("polyprov: {cut}");
+    }
     journal.resumed()?;
     execute(
         &args.run,

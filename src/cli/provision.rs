@@ -97,9 +97,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     if let Some(r) = &args.watch.cidr {
         check_range(r)?;
     }
-    if !(args.watch.time_scale.is_finite() && args.watch.time_scale > 0.0) {
-        bail!("--time-scale must be a positive number");
-    }
+    args.watch.check()?;
     let passwords = secret::candidates(
         args.passwords.password_file.as_deref(),
         "POLYPROV_PASSWORD",

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::onboard::OnboardArgs;
 use crate::clock::Clock;
-use crate::config::{Site, layer};
+use crate::config::{MAX_CONCURRENCY, Site, layer};
 use crate::fleet::Settings;
 use crate::fleet::targets::{self, Target};
 use crate::mac::Mac;
@@ -41,6 +41,9 @@ pub struct Recorded {
     pub timeout_secs: Option<f64>,
     pub patience_secs: u64,
     pub time_scale: f64,
+    /// Addresses per second probed when looking for a moved phone in `cidr`.
+    #[serde(default = "default_search_rate")]
+    pub search_rate: u32,
     /// Names pinned for the server check (`--resolve`).
     #[serde(default)]
     pub resolve: Vec<crate::resolve::Pin>,
@@ -53,6 +56,10 @@ pub struct Recorded {
     #[serde(default)]
     pub server_checks: Vec<crate::server_check::Checked>,
     pub targets: Vec<Target>,
+}
+
+fn default_search_rate() -> u32 {
+    20
 }
 
 fn read_one(path: &Option<PathBuf>) -> anyhow::Result<Option<Secret>> {
@@ -95,7 +102,7 @@ impl Recorded {
             },
             allow: self.allow.clone(),
             search_range: self.cidr,
-            search_rate: 20,
+            search_rate: self.search_rate,
             heard: None,
         })
     }
@@ -157,9 +164,13 @@ pub fn recorded(
     if let Some(r) = &args.watch.cidr {
         super::provision::check_range(r)?;
     }
-    if !(args.watch.time_scale.is_finite() && args.watch.time_scale > 0.0) {
-        bail!("--time-scale must be a positive number");
+    args.watch.check()?;
+    let concurrency = layer(args.concurrency, site.concurrency, 16);
+    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+        bail!("--concurrency {concurrency}: use 1 to {MAX_CONCURRENCY}");
     }
+    // Paths are recorded absolute, so `resume` works from any directory.
+    let absolute = |p: Option<PathBuf>| p.map(|p| std::path::absolute(&p).unwrap_or(p));
     Ok(Recorded {
         server_type: layer(
             args.server.server_type.clone(),
@@ -168,24 +179,27 @@ pub fn recorded(
         ),
         server_url,
         server_user: args.server.server_user.clone().or(site.server_user.clone()),
-        server_password_file: args
-            .server
-            .server_password_file
-            .clone()
-            .or(site.server_password_file.clone()),
-        password_file: args
-            .passwords
-            .password_file
-            .clone()
-            .or(site.password_file.clone()),
+        server_password_file: absolute(
+            args.server
+                .server_password_file
+                .clone()
+                .or(site.server_password_file.clone()),
+        ),
+        password_file: absolute(
+            args.passwords
+                .password_file
+                .clone()
+                .or(site.password_file.clone()),
+        ),
         allow_factory_password: args.passwords.allow_factory_password
             || site.allow_factory_password.unwrap_or(false),
-        new_password_file: args
-            .passwords
-            .new_password_file
-            .clone()
-            .or(site.new_password_file.clone()),
-        concurrency: layer(args.concurrency, site.concurrency, 16).max(1),
+        new_password_file: absolute(
+            args.passwords
+                .new_password_file
+                .clone()
+                .or(site.new_password_file.clone()),
+        ),
+        concurrency,
         allow: Allow {
             macs: match &allow_mac_file {
                 Some(p) => read_macs(p)?,
@@ -205,17 +219,13 @@ pub fn recorded(
         timeout_secs: args.watch.timeout_secs.or(site.timeouts.timeout_secs),
         patience_secs: layer(args.watch.patience_secs, site.timeouts.patience_secs, 600),
         time_scale: args.watch.time_scale,
+        search_rate: args.watch.search_rate,
         resolve: {
             let mut pins = site.resolve.clone();
             pins.extend(args.server.resolve.iter().cloned());
             pins
         },
-        server_ca: args
-            .server
-            .server_ca
-            .clone()
-            .or(site.server_ca.clone())
-            .map(|p| std::path::absolute(&p).unwrap_or(p)),
+        server_ca: absolute(args.server.server_ca.clone().or(site.server_ca.clone())),
         skip_server_check: args.server.skip_server_check || site.skip_server_check.unwrap_or(false),
         server_checks: Vec::new(),
         targets,

@@ -92,6 +92,20 @@ pub(crate) fn journaled(
 /// A finished phone: its target and report.
 pub type Done = (Target, Report);
 
+/// How one phone is worked on: [`provisioner`] (`phone::provision`), or a stand-in that a test gives.
+pub type Provisioner =
+    Arc<dyn Fn(Job, Arc<ProfileSet>, Arc<dyn Fn(Event) + Send + Sync>) -> BoxFuture + Send + Sync>;
+
+/// A phone's work as a future the fleet can spawn.
+pub type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Report> + Send>>;
+
+/// `phone::provision`, as the fleet runs it.
+pub fn provisioner() -> Provisioner {
+    Arc::new(|job, profiles, sink| {
+        Box::pin(async move { provision(&job, &profiles, &*sink).await })
+    })
+}
+
 /// Onboard `targets`. With `previous` (a resumed run) finished phones keep their recorded report, saved phones
 /// are only watched, the rest start over.
 pub async fn run(
@@ -103,8 +117,33 @@ pub async fn run(
     stop: watch::Receiver<bool>,
     previous: Option<&Run>,
 ) -> Vec<Done> {
+    let work = provisioner();
+    run_with(
+        targets,
+        settings,
+        profiles,
+        (journal, progress),
+        stop,
+        previous,
+        work,
+    )
+    .await
+}
+
+/// [`run`] with each phone's work done by `work`. A phone whose work panics still ends in the reports and the
+/// journal, as failed with the panic's message; the other phones go on.
+pub async fn run_with(
+    targets: Vec<Target>,
+    settings: Arc<Settings>,
+    profiles: Arc<ProfileSet>,
+    (journal, progress): (Arc<Journal>, Arc<Progress>),
+    stop: watch::Receiver<bool>,
+    previous: Option<&Run>,
+    work: Provisioner,
+) -> Vec<Done> {
     let sem = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut running = std::collections::HashMap::new();
     let mut done: Vec<Done> = Vec::new();
     for (i, t) in targets.into_iter().enumerate() {
         let before = previous.and_then(|r| r.phones.get(&t.key));
@@ -127,15 +166,17 @@ pub async fn run(
             .filter(|p| p.session_open)
             .and_then(|p| profiles.get(p.profile.as_deref().unwrap_or("")))
             .map(|p| p.login.session_lifetime_secs);
-        let (settings, profiles, journal, progress, sem, stop) = (
+        let (settings, profiles, journal, progress, sem, stop, work) = (
             settings.clone(),
             profiles.clone(),
             journal.clone(),
             progress.clone(),
             sem.clone(),
             stop.clone(),
+            work.clone(),
         );
-        tasks.spawn(async move {
+        let spawned = (i, t.clone());
+        let handle = tasks.spawn(async move {
             let _permit = sem.acquire_owned().await.ok();
             let key = t.key.clone();
             if *stop.borrow() {
@@ -152,24 +193,61 @@ pub async fn run(
                 // for it to expire rather than give up.
                 job.patience.busy_secs = job.patience.busy_secs.max(lifetime + 60);
             }
-            let sink = journaled(&journal, &progress, &key);
-            let report = provision(&job, &profiles, &sink).await;
+            let sink = Arc::new(journaled(&journal, &progress, &key));
+            let report = work(job, profiles, sink).await;
             if let Err(err) = journal.finished(&key, &report) {
                 tracing::error!("{err}");
             }
             progress.finished(&key, &report);
             (i, t, report)
         });
+        running.insert(handle.id(), spawned);
     }
     let mut finished: Vec<(usize, Target, Report)> = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        if let Ok(x) = r {
-            finished.push(x);
+    while let Some(r) = tasks.join_next_with_id().await {
+        match r {
+            Ok((_, x)) => finished.push(x),
+            Err(e) => {
+                let Some((i, t)) = running.remove(&e.id()) else {
+                    continue;
+                };
+                let report = crashed(&t, e);
+                tracing::error!(phone = %t.key, "{:?}", report.outcome);
+                if let Err(err) = journal.finished(&t.key, &report) {
+                    tracing::error!("{err}");
+                }
+                progress.finished(&t.key, &report);
+                finished.push((i, t, report));
+            }
         }
     }
     finished.sort_by_key(|(i, _, _)| *i);
     done.extend(finished.into_iter().map(|(_, t, r)| (t, r)));
     done
+}
+
+/// The report of a phone whose work panicked (a bug in polyprov): failed, with the panic's message.
+fn crashed(t: &Target, e: tokio::task::JoinError) -> Report {
+    let what = if e.is_panic() {
+        let payload = e.into_panic();
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        format!("polyprov failed internally on this phone (panic: {text})")
+    } else {
+        "polyprov's work on this phone was cancelled".to_string()
+    };
+    let mut r = Report::new(&t.base);
+    r.mac = t.mac;
+    r.outcome = Outcome::Failed {
+        reason: format!(
+            "{what}; what it did is in the journal. Fix: look at the phone, run `polyprov resume` for the run \
+             to try it again, and report this as a bug with the journal"
+        ),
+    };
+    r
 }
 
 /// The exit code of a whole run: 130 interrupted, 1 any failure, 3 anything needing a person, else 0.

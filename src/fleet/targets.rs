@@ -52,10 +52,25 @@ pub fn parse_address(text: &str, http: bool) -> Result<url::Url, String> {
     } else {
         format!("{scheme}://{text}/")
     };
-    let url = url::Url::parse(&full).map_err(|e| format!("{text:?} is not an address ({e})"))?;
+    let mut url =
+        url::Url::parse(&full).map_err(|e| format!("{text:?} is not an address ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(format!("{text:?} is not HOST[:PORT] or an http(s) URL"));
     }
+    if url.port() == Some(0) {
+        return Err(format!("{text:?}: port 0 is no phone's web server"));
+    }
+    // One phone, one spelling: an IPv4-mapped IPv6 address is the IPv4 address, so the same phone written two
+    // ways is one target (and is never logged into twice at once).
+    if let Some(url::Host::Ipv6(v6)) = url.host()
+        && let Some(v4) = v6.to_ipv4_mapped()
+    {
+        url.set_ip_host(std::net::IpAddr::V4(v4))
+            .map_err(|()| format!("{text:?} is not an address"))?;
+    }
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
     Ok(url)
 }
 
@@ -97,11 +112,21 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
     let mut out: Vec<Target> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen_macs: BTreeMap<Mac, usize> = BTreeMap::new();
     let mut push = |line: usize, t: Target, out: &mut Vec<Target>| -> Result<(), TargetsError> {
         if let Some(first) = seen.insert(t.key.clone(), line) {
             return Err(bad(
                 line,
                 format!("{} is listed twice (first on line {first})", t.key),
+            ));
+        }
+        if let Some(first) = t.mac.and_then(|m| seen_macs.insert(m, line)) {
+            return Err(bad(
+                line,
+                format!(
+                    "MAC {} is listed twice (first on line {first}): one phone, one line",
+                    t.mac.map(|m| m.to_string()).unwrap_or_default()
+                ),
             ));
         }
         out.push(t);
@@ -228,6 +253,26 @@ mod tests {
             e.contains("line 3") && e.contains("twice") && e.contains("line 1"),
             "{e}"
         );
+        // The same phone spelt three ways is listed twice.
+        for second in [
+            "[::ffff:198.18.0.10]:443",
+            "https://198.18.0.10/",
+            "https://198.18.0.10:443/index.htm",
+        ] {
+            let e = p(&format!("198.18.0.10\n{second}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("line 2") && e.contains("twice"), "{second}: {e}");
+        }
+        let e = p("ip,mac\n198.18.0.10,0004F2A1B2C3\n198.18.0.11,00:04:f2:a1:b2:c3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("0004F2A1B2C3") && e.contains("line 2"),
+            "{e}"
+        );
+        let e = p("198.18.0.10:0\n").unwrap_err().to_string();
+        assert!(e.contains("port 0"), "{e}");
         let e = p("198.18.0.10\n198.18.0.300\n").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
         assert!(matches!(p("# nothing\n"), Err(TargetsError::Empty(_))));

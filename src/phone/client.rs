@@ -206,7 +206,7 @@ impl PhoneClient {
         None
     }
 
-    /// GET with retries on transient failures (up to `attempts`, short backoff).
+    /// GET with retries on transient failures and server errors (up to `attempts`, short backoff).
     pub async fn get_retrying(
         &self,
         path: &str,
@@ -216,6 +216,10 @@ impl PhoneClient {
         let mut last = None;
         for i in 0..attempts.max(1) {
             match self.send("GET", path, headers, None).await {
+                // A server error may pass (a phone still starting its web server): try again while tries are left.
+                Ok(r) if r.status >= 500 && i + 1 < attempts.max(1) => {
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(i + 1))).await;
+                }
                 Ok(r) => return Ok(r),
                 Err(e) if e.is_transient() && !matches!(e, ClientError::Down { .. }) => {
                     last = Some(e);

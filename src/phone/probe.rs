@@ -37,6 +37,16 @@ pub enum ProbeError {
 /// Fetch the unauthenticated signals: `/`, then the login pages and scripts the profiles name.
 pub async fn signals(client: &PhoneClient, profiles: &ProfileSet) -> Result<Signals, ClientError> {
     let root = client.get_retrying("/", &[], 3).await?;
+    if root.status >= 500 {
+        // An error page says nothing about the family: never match it against the profiles.
+        return Err(ClientError::Other {
+            target: client.base().to_string(),
+            reason: format!(
+                "its web server answered HTTP {} (a server error) three times in a row. Fix: the phone may still be starting up; wait a minute and run polyprov again, or restart the phone",
+                root.status
+            ),
+        });
+    }
     let mut s = Signals {
         server: root.header("server").map(str::to_string),
         realm: root.header("www-authenticate").and_then(page::realm),
