@@ -83,6 +83,9 @@ pub(super) async fn follow(
     let mut logins_allowed = true;
     let mut refused_after_save = false;
     let mut looks_skipped = 0u32;
+    // The web session was last seen held by another client: an inconclusive login (a dropped answer) does not
+    // mean it has ended, so the wait for it goes on; only a login that gets in, or a reboot, ends it.
+    let mut held = false;
     let passwords = vec![password.clone()];
     // The profile's log lines compiled once (again only when an update brings another profile).
     let mut patterns: Option<(String, std::sync::Arc<Patterns>)> = None;
@@ -106,8 +109,11 @@ pub(super) async fn follow(
             up,
             ..Observation::default()
         };
+        if !up {
+            held = false;
+        }
         if up {
-            let mut busy = false;
+            let mut busy = held && auth.is_none();
             let fresh = auth.is_none();
             if auth.is_none() && logins_allowed {
                 // A firmware update may bring another login generation: recognise the phone again.
@@ -128,14 +134,21 @@ pub(super) async fn follow(
                     busy_secs: 0,
                     ..job.patience
                 };
-                match session::login(client, &profile, &passwords, &job.clock, patience, quiet)
-                    .await
+                let memory = job.memory(report.mac);
+                match session::login(
+                    client, &profile, &passwords, &job.clock, patience, memory, quiet,
+                )
+                .await
                 {
-                    Ok(l) => auth = Some(l.auth),
+                    Ok(l) => {
+                        auth = Some(l.auth);
+                        busy = false;
+                    }
                     Err(LoginError::Busy { .. }) => busy = true,
                     // A dropped or garbled answer (flaky firmware, a phone mid-boot): try again next poll.
                     Err(LoginError::Client(_) | LoginError::Page(_)) => {}
                     Err(e) => {
+                        busy = false;
                         logins_allowed = false;
                         refused_after_save = matches!(e, LoginError::WrongPassword { .. });
                         let why = if refused_after_save {
@@ -150,6 +163,7 @@ pub(super) async fn follow(
             if auth.is_none() && !logins_allowed {
                 obs.blind = true;
             }
+            held = busy;
             if auth.is_none() && busy {
                 obs.busy = true;
                 if !blind_told {
