@@ -151,6 +151,7 @@ fn polyprov(args: &[String], dir: &std::path::Path) -> Output {
         .args(args)
         .current_dir(dir)
         .env("POLYPROV_PASSWORD", PASSWORD)
+        .env("POLYPROV_HOME", test_home())
         .env_remove("POLYPROV_LOG")
         .stdin(std::process::Stdio::null())
         .output()

@@ -16,7 +16,8 @@ async fn polyprov(args: Vec<String>, password: Option<&str>) -> Output {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_polyprov"));
         c.args(&args)
             .env_remove("POLYPROV_PASSWORD")
-            .env_remove("POLYPROV_LOG");
+            .env_remove("POLYPROV_LOG")
+            .env("POLYPROV_HOME", test_home());
         if let Some(p) = password {
             c.env("POLYPROV_PASSWORD", p);
         }

@@ -513,3 +513,69 @@ async fn server_errors_are_retried_before_recognising() {
         sim.shutdown().await;
     }
 }
+
+/// polyprov remembers its own failed logins per phone across runs: a second run inside the phone's lockout window
+/// does not spend the attempt that would lock it (here a VVX on 5.6, which never says how many attempts are left),
+/// and says it was polyprov, not someone else. Once the window has passed, the right password works and the
+/// memory starts over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_remembered_across_runs() {
+    use polyprov::clock::Clock;
+    use polyprov::phone::attempts::Attempts;
+    use std::sync::Arc;
+
+    let dir = std::env::temp_dir().join(format!("polyprov-memory-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = mac("0004F200041C");
+    let sim = start(
+        vec![phone("poly-vvx-5", "5.6.3.1155", "0004F200041C")],
+        SCALE,
+    )
+    .await;
+    let memory = Arc::new(Attempts::in_dir(&dir));
+    let mut j = job(&sim);
+    j.dry_run = true;
+    j.attempts = Some(memory.clone());
+    // Our memory counts in real seconds: the phone's 60 s window.
+    j.clock = Clock::new(1.0);
+    j.passwords = ["wrong-1", "wrong-2", "wrong-3", "wrong-4"]
+        .map(Secret::new)
+        .to_vec();
+
+    let (first, _) = run(&j).await;
+    assert!(
+        reason(&first).contains("3 password(s) refused"),
+        "{}",
+        reason(&first)
+    );
+    assert_eq!(memory.recent(m, 60.0), 3);
+
+    j.passwords.push(Secret::new(PASSWORD));
+    let (second, events) = run(&j).await;
+    let why = reason(&second);
+    assert!(
+        why.contains("polyprov already failed 3 login(s)") && !why.contains("someone else"),
+        "{why}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::LoggingIn { .. })),
+        "nothing was tried: {events:?}"
+    );
+    let truth = report(&sim, m).await;
+    assert_eq!(truth["stats"]["failed-logins"], 3);
+    assert!(truth["locked-for"].is_null(), "{truth}");
+
+    // The window over (a fast clock makes it 6 ms of ours): the right password works and clears the memory.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    j.clock = Clock::new(10_000.0);
+    j.passwords = vec![Secret::new(PASSWORD)];
+    let (third, _) = run(&j).await;
+    assert!(
+        matches!(third.outcome, Outcome::DryRun { .. }),
+        "{}",
+        reason(&third)
+    );
+    assert_eq!(memory.recent(m, 3600.0), 0);
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}

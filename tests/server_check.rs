@@ -15,6 +15,7 @@ async fn polyprov(args: Vec<String>) -> Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_polyprov"))
             .args(&args)
             .env("POLYPROV_PASSWORD", PASSWORD)
+            .env("POLYPROV_HOME", test_home())
             .env_remove("POLYPROV_LOG")
             .stdin(std::process::Stdio::null())
             .output()

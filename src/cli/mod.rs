@@ -361,6 +361,8 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         search_range: None,
         search_rate: 20,
         heard: None,
+        // The demo's simulated phones leave nothing in the user's polyprov state.
+        attempts: None,
     };
     let dir = std::env::temp_dir().join(format!(
         "polyprov-demo-{}",

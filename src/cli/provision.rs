@@ -173,6 +173,8 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         stop: Some(stop_on_ctrl_c()),
         resume: None,
         allow: Default::default(),
+        claims: None,
+        attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
     };
     let started = Instant::now();
     let json = args.watch.json;

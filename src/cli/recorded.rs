@@ -104,6 +104,7 @@ impl Recorded {
             search_range: self.cidr,
             search_rate: self.search_rate,
             heard: None,
+            attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
         })
     }
 }

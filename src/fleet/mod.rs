@@ -40,6 +40,8 @@ pub struct Settings {
     pub search_rate: u32,
     /// Where live discovery last heard each MAC (`onboard --interface`).
     pub heard: Option<crate::phone::locate::Heard>,
+    /// Our own failed logins per phone, remembered across runs.
+    pub attempts: Option<Arc<crate::phone::attempts::Attempts>>,
 }
 
 impl Settings {
@@ -70,6 +72,8 @@ impl Settings {
             stop: Some(stop),
             resume,
             allow: self.allow.clone(),
+            claims: None,
+            attempts: self.attempts.clone(),
         }
     }
 }
@@ -142,6 +146,7 @@ pub async fn run_with(
     work: Provisioner,
 ) -> Vec<Done> {
     let sem = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let claims = crate::phone::run::Claims::default();
     let mut tasks = tokio::task::JoinSet::new();
     let mut running = std::collections::HashMap::new();
     let mut done: Vec<Done> = Vec::new();
@@ -175,6 +180,7 @@ pub async fn run_with(
             stop.clone(),
             work.clone(),
         );
+        let claims = claims.clone();
         let spawned = (i, t.clone());
         let handle = tasks.spawn(async move {
             let _permit = sem.acquire_owned().await.ok();
@@ -188,6 +194,7 @@ pub async fn run_with(
             }
             progress.started(&key);
             let mut job = settings.job(&t, stop, resume);
+            job.claims = Some(claims);
             if let Some(lifetime) = stale_session {
                 // Our own session from the interrupted run may still hold the phone's single web session: wait
                 // for it to expire rather than give up.

@@ -67,6 +67,7 @@ async fn run(job: &Job, profiles: &ProfileSet, report: &mut Report, events: Sink
         &job.passwords,
         &job.clock,
         job.patience,
+        job.memory(mac),
         events,
     )
     .await

@@ -2,7 +2,8 @@
 //! - `tls`: trusting a phone's self-signed certificate by subject; `client`: its web server and transport errors;
 //! - `probe`: recognising the family before logging in; `page`: every page scraped into typed values;
 //! - `applog`: the application log as evidence of what the phone's provisioning did;
-//! - `session`: logging in per generation without locking the phone out, logging out;
+//! - `session`: logging in per generation without locking the phone out, logging out; `attempts`: our own failed
+//!   logins per phone, remembered across runs;
 //! - `provisioning`: read → plan → save the provisioning server;
 //! - `monitor`: the reboot/update/evidence state machine; `follow`: watching the phone after its save;
 //!   `locate`: finding a moved phone again by MAC; `outcome`: how it ended, the evidence, the named failures;
@@ -11,6 +12,7 @@
 
 pub mod activate;
 pub mod applog;
+pub mod attempts;
 pub mod client;
 pub mod event;
 pub mod follow;

@@ -50,6 +50,30 @@ pub struct Job {
     pub resume: Option<Resume>,
     /// Only phones passing this filter are logged into.
     pub allow: Allow,
+    /// The phones the whole run has claimed, by MAC (`None`: a single phone).
+    pub claims: Option<Claims>,
+    /// Our own failed logins per phone, remembered across runs (`None`: not remembered).
+    pub attempts: Option<std::sync::Arc<super::attempts::Attempts>>,
+}
+
+/// The phones a run works on, by MAC, each claimed by the first target that reached it: a phone listed under two
+/// addresses (or two names) is logged into once, never twice at once.
+#[derive(Debug, Clone, Default)]
+pub struct Claims(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Mac, String>>>);
+
+impl Claims {
+    /// Claim `mac` for `target`; the other target holding it already, if there is one.
+    pub fn claim(&self, mac: Mac, target: &str) -> Option<String> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match held.get(&mac) {
+            Some(first) if first != target => Some(first.clone()),
+            Some(_) => None,
+            None => {
+                held.insert(mac, target.to_string());
+                None
+            }
+        }
+    }
 }
 
 /// Which phones may be touched (an empty list allows all).
@@ -105,6 +129,11 @@ pub struct Resume {
 impl Job {
     pub(super) fn stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| *s.borrow())
+    }
+
+    /// Where this phone's failed logins are remembered, once its MAC is known.
+    pub(super) fn memory(&self, mac: Option<Mac>) -> Option<(&super::attempts::Attempts, Mac)> {
+        self.attempts.as_deref().zip(mac)
     }
 }
 
@@ -211,6 +240,15 @@ async fn run(
     if let (Some(mac), None) = (report.mac, job.expected_mac) {
         client = client.pinned_to(mac).map_err(client_outcome)?;
     }
+    if let (Some(mac), Some(claims)) = (report.mac, &job.claims)
+        && let Some(first) = claims.claim(mac, job.base.as_str())
+    {
+        return Ok(Outcome::Skipped {
+            reason: format!(
+                "the same phone (MAC {mac}) as {first}, where this run works on it: it is listed under two addresses"
+            ),
+        });
+    }
     if let Some(why) = job
         .allow
         .refuse_mac(report.mac)
@@ -253,6 +291,7 @@ async fn run(
         &candidates,
         &job.clock,
         job.patience,
+        job.memory(report.mac),
         events,
     )
     .await
@@ -376,6 +415,7 @@ async fn configure(
                     std::slice::from_ref(new),
                     &job.clock,
                     job.patience,
+                    job.memory(report.mac),
                     events,
                 )
                 .await

@@ -4,10 +4,12 @@
 
 use base64::Engine;
 
+use super::attempts::Attempts;
 use super::client::{ClientError, PhoneClient, Reply};
 use super::event::{Event, Sink};
 use super::page::{self, LoginAnswer, PageError};
 use crate::clock::Clock;
+use crate::mac::Mac;
 use crate::profile::{Generation, Profile};
 use crate::secret::Secret;
 
@@ -80,6 +82,10 @@ pub enum LoginError {
     )]
     WrongPassword { tried: usize, why: &'static str },
     #[error(
+        "polyprov already failed {ours} login(s) on this phone in the last {window} s (an earlier run), so one more could lock its web UI; nothing was tried. Fix: check the password, wait {window} s, then run again"
+    )]
+    Reserved { ours: usize, window: u64 },
+    #[error(
         "the web UI stayed locked (waited {waited} s) after failed logins by someone else. Fix: wait a few minutes, then run again"
     )]
     StillLocked { waited: u64 },
@@ -136,6 +142,7 @@ pub async fn login(
     candidates: &[Secret],
     clock: &Clock,
     patience: Patience,
+    memory: Option<(&Attempts, Mac)>,
     events: Sink<'_>,
 ) -> Result<Login, LoginError> {
     if profile.login.generation == Generation::Http401 && !profile.provisioning.web {
@@ -159,6 +166,24 @@ pub async fn login(
     } else {
         lock.attempts.saturating_sub(2) as usize
     };
+    // Our own failures of an earlier run still count on the phone within its window (wall seconds here).
+    let window_wall = lock.window_secs as f64 / clock.scale();
+    let ours = match memory {
+        Some((m, mac)) if lock.enabled => m.recent(mac, window_wall),
+        _ => 0,
+    };
+    let max_wrong = max_wrong.saturating_sub(ours);
+    if max_wrong == 0 {
+        return Err(LoginError::Reserved {
+            ours,
+            window: lock.window_secs,
+        });
+    }
+    let failed = || {
+        if let Some((m, mac)) = memory {
+            m.failed(mac);
+        }
+    };
     let (mut wrong, mut attempt, mut waited_lock, mut waited_busy) = (0usize, 0u32, 0u64, 0u64);
     let mut backoff = 5u64;
     for (i, pw) in candidates.iter().enumerate() {
@@ -177,15 +202,20 @@ pub async fn login(
             match try_once(client, profile, pw).await? {
                 Attempt::Ok(mut l) => {
                     l.candidate = i;
+                    if let Some((m, mac)) = memory {
+                        m.succeeded(mac);
+                    }
                     events(Event::LoggedIn);
                     return Ok(l);
                 }
                 Attempt::Wrong => {
                     wrong += 1;
+                    failed();
                     events(Event::WrongPassword { candidate: i });
                     break;
                 }
                 Attempt::OneLeft => {
+                    failed();
                     events(Event::WrongPassword { candidate: i });
                     return Err(LoginError::WrongPassword {
                         tried: wrong + 1,
@@ -193,6 +223,7 @@ pub async fn login(
                     });
                 }
                 Attempt::LockedNow => {
+                    failed();
                     return Err(LoginError::WrongPassword {
                         tried: wrong + 1,
                         why: "because that attempt locked the web UI (earlier failures by someone else)",

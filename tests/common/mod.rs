@@ -23,6 +23,12 @@ pub fn catalog() -> Arc<Catalog> {
         .clone()
 }
 
+/// The polyprov state directory the binary gets in tests (`POLYPROV_HOME`): one per test process, never the
+/// user's, so one test's remembered failed logins never hold back another's.
+pub fn test_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("polyprov-home-{}", std::process::id()))
+}
+
 pub fn mac(s: &str) -> Mac {
     s.parse().expect("test MAC")
 }
@@ -200,6 +206,8 @@ pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
         stop: None,
         resume: None,
         allow: Default::default(),
+        claims: None,
+        attempts: None,
     }
 }
 
