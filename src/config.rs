@@ -122,22 +122,34 @@ impl Site {
             return Err(format!("concurrency = {c}: use 1 to {MAX_CONCURRENCY}"));
         }
         let t = &self.timeouts;
-        for (key, value) in [
-            ("return-secs", t.return_secs),
-            ("settle-secs", t.settle_secs),
-            ("timeout-secs", t.timeout_secs),
-            ("patience-secs", t.patience_secs.map(|p| p as f64)),
-        ] {
-            if let Some(v) = value
-                && !(v.is_finite() && v > 0.0 && v <= MAX_WAIT_SECS)
-            {
-                return Err(format!(
-                    "[timeouts] {key} = {v}: use a number of seconds above 0 and at most {MAX_WAIT_SECS} (a week)"
-                ));
-            }
-        }
+        check_waits([
+            ("[timeouts] return-secs =", t.return_secs),
+            ("[timeouts] settle-secs =", t.settle_secs),
+            ("[timeouts] timeout-secs =", t.timeout_secs),
+            (
+                "[timeouts] patience-secs =",
+                t.patience_secs.map(|p| p as f64),
+            ),
+        ])?;
         Ok(())
     }
+}
+
+/// Each wait that is set must be a number of seconds above 0 and at most [`MAX_WAIT_SECS`]; the error names the
+/// first that is not by its `label` (a flag or a site-file key).
+pub fn check_waits<'a>(
+    waits: impl IntoIterator<Item = (&'a str, Option<f64>)>,
+) -> Result<(), String> {
+    for (label, value) in waits {
+        if let Some(v) = value
+            && !(v.is_finite() && v > 0.0 && v <= MAX_WAIT_SECS)
+        {
+            return Err(format!(
+                "{label} {v}: use a number of seconds above 0 and at most {MAX_WAIT_SECS} (a week)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The first value that is set: command line, then site file, then default.

@@ -14,6 +14,16 @@ use polyprov::sim::{PhoneSpec, Simulator};
 /// A URL for runs refused before anything is sent.
 const NOWHERE: &str = "https://prov.example.test/poly/";
 
+/// `onboard` of `targets.txt` towards [`NOWHERE`], unattended.
+const ONBOARD_NOWHERE: [&str; 6] = [
+    "onboard",
+    "--targets",
+    "targets.txt",
+    "--server-url",
+    NOWHERE,
+    "--yes",
+];
+
 /// Six phones across the families, plus a SIP 3.x one.
 fn fleet() -> Vec<PhoneSpec> {
     vec![
@@ -394,19 +404,7 @@ async fn ctrl_c_stops_cleanly_and_resume_finishes() {
 fn bad_targets_and_site_files_name_the_line() {
     let dir = scratch("badfiles");
     std::fs::write(dir.join("targets.txt"), "198.18.0.10\n198.18.0.999\n").unwrap();
-    let out = polyprov(
-        &[
-            "onboard",
-            "--targets",
-            "targets.txt",
-            "--server-url",
-            NOWHERE,
-            "--yes",
-        ],
-        &dir,
-    )
-    .output()
-    .unwrap();
+    let out = polyprov(&ONBOARD_NOWHERE, &dir).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -452,14 +450,7 @@ fn bad_targets_and_site_files_name_the_line() {
         (&["--settle-secs", "NaN"][..], "--settle-secs"),
         (&["--search-rate", "0"][..], "--search-rate"),
     ] {
-        let mut args = vec![
-            "onboard",
-            "--targets",
-            "targets.txt",
-            "--server-url",
-            NOWHERE,
-            "--yes",
-        ];
+        let mut args = ONBOARD_NOWHERE.to_vec();
         args.extend_from_slice(extra);
         let out = polyprov(&args, &dir).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -93,21 +93,13 @@ impl WatchArgs {
     /// Values the flags accept but a run cannot use, refused with the flag and the allowed range.
     pub fn check(&self) -> anyhow::Result<()> {
         crate::clock::check_scale(self.time_scale).map_err(anyhow::Error::msg)?;
-        let most = crate::config::MAX_WAIT_SECS;
-        for (flag, value) in [
+        crate::config::check_waits([
             ("--return-secs", self.return_secs),
             ("--settle-secs", self.settle_secs),
             ("--timeout-secs", self.timeout_secs),
             ("--patience-secs", self.patience_secs.map(|p| p as f64)),
-        ] {
-            if let Some(v) = value
-                && !(v.is_finite() && v > 0.0 && v <= most)
-            {
-                anyhow::bail!(
-                    "{flag} {v}: use a number of seconds above 0 and at most {most} (a week)"
-                );
-            }
-        }
+        ])
+        .map_err(anyhow::Error::msg)?;
         if !(1..=10_000).contains(&self.search_rate) {
             anyhow::bail!(
                 "--search-rate {}: use 1 to 10000 addresses per second",
