@@ -146,7 +146,7 @@ pub async fn run_with(
     work: Provisioner,
 ) -> Vec<Done> {
     let sem = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-    let claims = crate::phone::run::Claims::default();
+    let claims = crate::phone::Claims::default();
     let mut tasks = tokio::task::JoinSet::new();
     let mut running = std::collections::HashMap::new();
     let mut done: Vec<Done> = Vec::new();

@@ -8,7 +8,8 @@
 //! - `monitor`: the reboot/update/evidence state machine; `follow`: watching the phone after its save;
 //!   `locate`: finding a moved phone again by MAC; `outcome`: how it ended, the evidence, the named failures;
 //! - `activate`: past Inactive, the reboot after the admin entered the MACs, followed to Active;
-//! - `event`: what happens, as it happens; `run`: all of it for one phone, ending in a `Report`.
+//! - `event`: what happens, as it happens; `job`: what one phone's run is given; `run`: all of it for one phone,
+//!   ending in a `Report`.
 
 pub mod activate;
 pub mod applog;
@@ -16,6 +17,7 @@ pub mod attempts;
 pub mod client;
 pub mod event;
 pub mod follow;
+pub mod job;
 pub mod locate;
 pub mod monitor;
 pub mod outcome;
@@ -27,5 +29,6 @@ pub mod session;
 pub mod tls;
 
 pub use event::Event;
+pub use job::{Allow, Claims, Job, Resume, Timing};
 pub use outcome::{Outcome, Report, ServerFailure};
-pub use run::{Allow, Job, Resume, Timing, provision};
+pub use run::provision;

@@ -1,0 +1,189 @@
+//! A run as a library call (`fleet::run_with`): every phone ends in the reports, whatever happens to its task, and
+//! a phone reached under two addresses is worked on once. Outcomes are checked on the simulator's ground truth.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use polyprov::sim::Simulator;
+
+/// A URL for runs that never save (dry runs).
+const NOWHERE: &str = "https://prov.example.test/poly/";
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("polyprov-fleet-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A target for a library-level run: the phone at `addr` over HTTPS.
+fn target_at(
+    addr: std::net::SocketAddr,
+    mac: polyprov::mac::Mac,
+) -> polyprov::fleet::targets::Target {
+    polyprov::fleet::targets::Target {
+        key: addr.to_string(),
+        base: format!("https://{addr}/").parse().unwrap(),
+        mac: Some(mac),
+        extension: None,
+        user: None,
+        server_url: None,
+    }
+}
+
+/// A library-level dry run of `targets` (two at once), each phone's work done by `work`; the journal in `dir`.
+async fn dry_run_fleet(
+    sim: &Simulator,
+    targets: Vec<polyprov::fleet::targets::Target>,
+    work: polyprov::fleet::Provisioner,
+    dir: &Path,
+) -> Vec<polyprov::fleet::Done> {
+    use polyprov::fleet::progress::{Mode, Progress};
+    use std::sync::Arc;
+    let j = job(sim, NOWHERE, 60.0);
+    let settings = Arc::new(polyprov::fleet::Settings {
+        wanted: j.wanted,
+        passwords: j.passwords,
+        allow_factory: false,
+        new_password: None,
+        dry_run: true,
+        concurrency: 2,
+        clock: j.clock,
+        timing: j.timing,
+        patience: j.patience,
+        allow: j.allow,
+        search_range: None,
+        search_rate: 20,
+        heard: None,
+        attempts: None,
+    });
+    let journal = Arc::new(polyprov::journal::Journal::open(dir).unwrap());
+    journal
+        .started(
+            serde_json::json!({}),
+            targets.iter().map(|t| t.key.clone()).collect(),
+        )
+        .unwrap();
+    let progress = Arc::new(Progress::new(Mode::Plain, targets.len()));
+    let (_tx, stop) = tokio::sync::watch::channel(false);
+    let profiles = Arc::new(catalog().profiles.clone());
+    polyprov::fleet::run_with(
+        targets,
+        settings,
+        profiles,
+        (journal, progress),
+        stop,
+        None,
+        work,
+    )
+    .await
+}
+
+/// A phone whose work panics (a bug in polyprov) still ends in the reports and the journal, as failed with the
+/// panic's message, and the run's exit code says so; the other phones go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_whose_work_panics_is_reported_failed() {
+    use polyprov::fleet;
+    use polyprov::phone::Outcome;
+    use std::sync::Arc;
+
+    let sim = start(
+        vec![
+            phone("poly-vvx-6", "6.4.5.1210", "64167F000701"),
+            phone("poly-ccx", "8.1.3.1301", "482567000702"),
+        ],
+        60.0,
+    )
+    .await;
+    let targets: Vec<_> = sim
+        .phones()
+        .iter()
+        .map(|p| target_at(p.web_addr(), p.mac))
+        .collect();
+    let doomed = targets[0].base.clone();
+    let real = fleet::provisioner();
+    let work: fleet::Provisioner = Arc::new(move |job, profiles, sink| {
+        if job.base == doomed {
+            Box::pin(async { panic!("injected for the test") })
+        } else {
+            real(job, profiles, sink)
+        }
+    });
+    let dir = scratch("panic");
+    let done = dry_run_fleet(&sim, targets.clone(), work, &dir).await;
+
+    assert_eq!(done.len(), 2, "every phone has a row");
+    let row = |key: &str| &done.iter().find(|(t, _)| t.key == key).unwrap().1;
+    match &row(&targets[0].key).outcome {
+        Outcome::Failed { reason } => assert!(
+            reason.contains("panic: injected for the test") && reason.contains("resume"),
+            "{reason}"
+        ),
+        other => panic!("the panicked phone is {other:?}"),
+    }
+    assert!(matches!(
+        row(&targets[1].key).outcome,
+        Outcome::DryRun { .. }
+    ));
+    assert_eq!(fleet::exit_code(&done), 1);
+    let run = polyprov::journal::Run::load(&dir).unwrap();
+    let recorded = run.phones[&targets[0].key]
+        .report
+        .as_ref()
+        .expect("journaled");
+    assert_eq!(recorded["outcome"]["state"], "failed");
+    assert!(run.finished(&targets[0].key));
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// One phone reached under two addresses in one run (here through a port forward on another loopback address) is
+/// logged into once: the second target sees the MAC the first claimed and is skipped, naming the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_phone_under_two_addresses_is_logged_into_once() {
+    use polyprov::phone::Outcome;
+
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000711")],
+        60.0,
+    )
+    .await;
+    let p = &sim.phones()[0];
+    let phone_addr = p.web_addr();
+    let forward = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let other = forward.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = forward.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(phone_addr).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let targets = vec![target_at(phone_addr, p.mac), target_at(other, p.mac)];
+    let dir = scratch("twice");
+    let done = dry_run_fleet(&sim, targets, polyprov::fleet::provisioner(), &dir).await;
+    let dry: Vec<_> = done
+        .iter()
+        .filter(|(_, r)| matches!(r.outcome, Outcome::DryRun { .. }))
+        .collect();
+    let skipped: Vec<String> = done
+        .iter()
+        .filter_map(|(_, r)| match &r.outcome {
+            Outcome::Skipped { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!((dry.len(), skipped.len()), (1, 1), "{done:?}");
+    assert!(
+        skipped[0].contains("same phone") && skipped[0].contains(&dry[0].0.base.to_string()),
+        "{}",
+        skipped[0]
+    );
+    assert_eq!(report(&sim, p.mac).await["stats"]["logins"], 1);
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
