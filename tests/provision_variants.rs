@@ -145,15 +145,7 @@ async fn the_variant_pages_are_served() {
     let c = client(mac(m));
     let s = login_session(&c, &base, PASSWORD).await;
     assert_eq!(s.csrf, None, "no CSRF meta");
-    let page = c
-        .get(format!("{base}/provConf.htm"))
-        .header("Cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.page(&c, "/provConf.htm").await;
     assert!(
         page.contains("PARAMNAME=\"device.prov.serverName\""),
         "{page}"

@@ -311,15 +311,7 @@ async fn app_log(sim: &Simulator, m: polyprov::mac::Mac) -> String {
     let base = format!("https://{}", sim.phones()[0].web_addr());
     let c = client(m);
     let s = login_session(&c, &base, PASSWORD).await;
-    let log = c
-        .get(format!("{base}/Diagnostics/log?value=app&dummyParam=1"))
-        .header("Cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let log = s.page(&c, "/Diagnostics/log?value=app&dummyParam=1").await;
     let _ = c
         .post(format!("{base}/form-submit/logout"))
         .header("Cookie", &s.cookie)

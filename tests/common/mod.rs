@@ -115,6 +115,20 @@ pub struct WebSession {
     pub csrf: Option<String>,
 }
 
+impl WebSession {
+    /// A page's text, fetched in this session.
+    pub async fn page(&self, c: &reqwest::Client, path: &str) -> String {
+        c.get(format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{path} body: {e}"))
+    }
+}
+
 /// Log in to a session-csrf phone and read the CSRF token from index.htm.
 pub async fn login_session(c: &reqwest::Client, base: &str, password: &str) -> WebSession {
     let r = c
