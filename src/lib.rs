@@ -13,11 +13,14 @@
 //!   sessions, provisioning form, reboot/firmware timeline and faults, plus a JSON control endpoint.
 //! - [`phone`]: one phone from the agent's side: certificate trust, recognition, login, provisioning, monitoring.
 //! - [`fleet`]: many phones at once, bounded, with live progress; [`config`]: the site file.
-//! - [`journal`]: the crash-safe run log and resume; [`report`]: tables, JSON, CSV and MAC lists.
+//! - [`journal`]: the crash-safe, typed run log read back as each phone's history; [`report`]: tables, JSON, CSV
+//!   and MAC lists.
+//! - [`onboard`]: one onboarding run end to end — its typed spec (flags > site file > defaults), run directory,
+//!   journal, discovery hand-off, start, resume, report and activation — as library calls.
 //! - [`server_check`]: the provisioning server checked from the agent's vantage point before any phone is touched.
 //! - [`resolve`]: name resolution that never looks up reserved names and honours `--resolve` pins.
 //! - [`record`]: the recorder, a local reverse proxy that writes a redacted HAR of a browser session.
-//! - [`cli`]: command-line definitions; `main.rs` only parses them and maps errors to exit codes.
+//! - [`cli`]: command-line definitions and printing only; `main.rs` parses them and maps errors to exit codes.
 
 pub mod cli;
 pub mod clock;
@@ -27,6 +30,7 @@ pub mod fixture;
 pub mod fleet;
 pub mod journal;
 pub mod mac;
+pub mod onboard;
 pub mod phone;
 pub mod profile;
 pub mod record;

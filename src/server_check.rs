@@ -181,6 +181,37 @@ pub fn effective_url(url: &str, server_type: &str) -> Result<url::Url, String> {
     Ok(parsed)
 }
 
+/// Check each distinct URL of `urls` (as `server`, with its own address), or record that the check was skipped;
+/// `each` is told every result as it is found.
+pub async fn check_all(
+    urls: &[String],
+    server: &Spec,
+    skip: bool,
+    each: impl Fn(&Checked),
+) -> Vec<Checked> {
+    let mut distinct: Vec<&String> = Vec::new();
+    for u in urls {
+        if !distinct.contains(&u) {
+            distinct.push(u);
+        }
+    }
+    let mut out = Vec::new();
+    for url in distinct {
+        let checked = if skip {
+            Checked::Skipped { url: url.clone() }
+        } else {
+            check(&Spec {
+                url: url.clone(),
+                ..server.clone()
+            })
+            .await
+        };
+        each(&checked);
+        out.push(checked);
+    }
+    out
+}
+
 /// Check one server.
 pub async fn check(spec: &Spec) -> Checked {
     crate::init_tls();

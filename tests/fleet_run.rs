@@ -60,12 +60,8 @@ async fn dry_run_fleet(
         attempts: None,
     });
     let journal = Arc::new(polyprov::journal::Journal::open(dir).unwrap());
-    journal
-        .started(
-            serde_json::json!({}),
-            targets.iter().map(|t| t.key.clone()).collect(),
-        )
-        .unwrap();
+    let keys: Vec<String> = targets.iter().map(|t| t.key.clone()).collect();
+    journal.started(&keys).unwrap();
     let progress = Arc::new(Progress::new(Mode::Plain, targets.len()));
     let (_tx, stop) = tokio::sync::watch::channel(false);
     let profiles = Arc::new(catalog().profiles.clone());
@@ -128,12 +124,12 @@ async fn a_phone_whose_work_panics_is_reported_failed() {
         Outcome::DryRun { .. }
     ));
     assert_eq!(fleet::exit_code(&done), 1);
-    let run = polyprov::journal::Run::load(&dir).unwrap();
+    let run = polyprov::journal::History::<Vec<String>>::load(&dir).unwrap();
     let recorded = run.phones[&targets[0].key]
         .report
         .as_ref()
         .expect("journaled");
-    assert_eq!(recorded["outcome"]["state"], "failed");
+    assert!(matches!(recorded.outcome, Outcome::Failed { .. }));
     assert!(run.finished(&targets[0].key));
     sim.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
-use super::onboard::{finish, mode};
-use crate::fleet::progress::{Mode, Progress};
-use crate::journal::Journal;
+use super::ended::{self, mode};
+use crate::fleet::progress::Mode;
 use crate::profile::ProfileSet;
 
 /// `polyprov activate`.
@@ -39,54 +38,29 @@ pub async fn activate(args: ActivateArgs) -> anyhow::Result<u8> {
     .await
 }
 
+/// Ask for the MACs to be entered (unless confirmed), then activate the run in `dir`.
 pub(super) async fn activate_run(
     dir: &Path,
     password_file: Option<&Path>,
     macs_entered: bool,
     mode: Mode,
 ) -> anyhow::Result<u8> {
-    let (_, rec, done) = super::recorded::load_run(dir)?;
-    let waiting: Vec<String> = done
-        .iter()
-        .filter(|(_, r)| crate::fleet::activation::awaits_activation(r))
-        .map(|(t, r)| {
-            let mac = r
-                .mac
-                .or(t.mac)
-                .map_or("(MAC unknown)".to_string(), |m| m.to_string());
-            if r.mac_activation_only {
-                format!("{mac}  (activate by MAC only)")
-            } else {
-                mac
-            }
-        })
-        .collect();
+    let run = crate::onboard::load(dir)?;
+    let waiting = run.awaiting_activation();
     if waiting.is_empty() {
         println!("No phone of this run is waiting for activation (none ended Inactive).");
-        return finish(dir, &done, mode, &rec.server_checks);
+    } else {
+        super::shared::wait_for_macs(&waiting, macs_entered, matches!(mode, Mode::Json))?;
     }
-    super::shared::wait_for_macs(&waiting, macs_entered, matches!(mode, Mode::Json))?;
-    let settings = Arc::new(rec.settings(password_file)?);
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
-    let journal = Arc::new(Journal::open(dir)?);
-    if let Some(cut) = journal.repaired() {
-        eprintln!("polyprov: {cut}");
-    }
-    journal.resumed()?;
-    let progress = Arc::new(Progress::new(mode, waiting.len()));
-    let stop = super::provision::stop_on_ctrl_c();
-    let done = crate::fleet::activation::activate_all(
-        done,
-        settings,
+    let (repaired, end) = crate::onboard::activate(
+        run,
+        password_file,
         profiles,
-        journal.clone(),
-        progress.clone(),
-        stop.clone(),
+        mode,
+        super::shared::stop_on_ctrl_c(),
     )
-    .await;
-    progress.finish();
-    if *stop.borrow() {
-        journal.interrupted()?;
-    }
-    finish(dir, &done, mode, &rec.server_checks)
+    .await?;
+    ended::repaired(repaired);
+    Ok(ended::print(&end, mode))
 }

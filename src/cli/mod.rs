@@ -12,18 +12,19 @@ use serde::Deserialize;
 
 pub mod activate;
 pub mod discover;
+pub mod ended;
+pub mod inventory;
 pub mod onboard;
 pub mod provision;
-pub mod recorded;
 pub mod shared;
 
 use crate::clock::Clock;
 use crate::fixture::Catalog;
 use crate::fleet::Settings;
-use crate::fleet::progress::Mode;
+
 use crate::fleet::targets::Target;
-use crate::journal::Journal;
 use crate::mac::Mac;
+use crate::onboard::RunSpec;
 use crate::phone::Timing;
 use crate::phone::provisioning::Wanted;
 use crate::phone::session::Patience;
@@ -330,12 +331,11 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         password: None,
         timeout: Duration::from_secs(5),
     };
-    let checks = shared::check_servers(
+    let checks = crate::server_check::check_all(
         &[url.to_string(), typo_url.clone()],
-        "HTTPS",
         &check,
         false,
-        false,
+        shared::print_check(false),
     )
     .await;
     println!(
@@ -364,25 +364,44 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         // The demo's simulated phones leave nothing in the user's polyprov state.
         attempts: None,
     };
-    let dir = std::env::temp_dir().join(format!(
-        "polyprov-demo-{}",
-        crate::clock::stamp(std::time::SystemTime::now())
-    ));
-    let journal = Arc::new(Journal::open(&dir)?);
-    journal.started(
-        serde_json::json!({ "demo": true, "server-url": url }),
-        targets.iter().map(|t| t.key.clone()).collect(),
-    )?;
-    let profiles = Arc::new(catalog.profiles.clone());
-    let mode = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        Mode::Terminal
-    } else {
-        Mode::Plain
+    let spec = RunSpec {
+        server_type: "HTTPS".into(),
+        server_url: url.into(),
+        server_user: None,
+        server_password_file: None,
+        password_file: None,
+        allow_factory_password: true,
+        new_password_file: None,
+        concurrency: settings.concurrency,
+        allow: settings.allow.clone(),
+        dry_run: false,
+        cidr: None,
+        return_secs: None,
+        settle_secs: None,
+        timeout_secs: None,
+        patience_secs: crate::onboard::spec::DEFAULT_PATIENCE_SECS,
+        time_scale: args.time_scale,
+        search_rate: settings.search_rate,
+        resolve: simulator.prov_pin().into_iter().collect(),
+        server_ca: None,
+        skip_server_check: false,
+        server_checks: checks,
+        targets,
     };
-    let code = onboard::execute(
-        &dir, targets, settings, profiles, journal, mode, None, &checks,
+    spec.check()?;
+    let dir = crate::onboard::new_run_dir(&std::env::temp_dir().join("polyprov-demo"))?;
+    let profiles = Arc::new(catalog.profiles.clone());
+    let mode = ended::mode(false);
+    let end = crate::onboard::start(
+        &dir,
+        &spec,
+        settings,
+        profiles,
+        mode,
+        shared::stop_on_ctrl_c(),
     )
     .await?;
+    let code = ended::print(&end, mode);
     let control = format!("http://{}/phones", simulator.control_addr());
     println!(
         "\nThe simulator's own view of every phone was at {control} (what the tests check instead of trusting the agent)."

@@ -1,22 +1,21 @@
-//! `polyprov onboard`, `resume` and `report`: a whole batch of phones, crash-safe, with live progress.
+//! `polyprov onboard`, `resume` and `report`: flags into an [`Asked`], the library's run ([`crate::onboard`]), and
+//! what it ends in printed. With `--interface` the phones come from live discovery, shown as it goes.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use ipnet::IpNet;
 
-use super::recorded::{Recorded, recorded};
+use super::ended::{self, mode};
+use super::inventory::{self, DiscoverArgs, Display};
 use super::shared::{PasswordArgs, ServerArgs, WatchArgs};
-use crate::config::Site;
-use crate::fleet::progress::{Mode, Progress};
 use crate::fleet::targets::Target;
-use crate::fleet::{self, Done, Settings};
-use crate::journal::{Journal, Run};
+use crate::onboard::{self, Asked, RunSpec, discovery};
 use crate::profile::ProfileSet;
-use crate::report::{self, Row};
+use crate::report;
 
 /// `polyprov onboard`.
 #[derive(Debug, Args)]
@@ -64,33 +63,6 @@ pub struct OnboardArgs {
     pub print_resources: bool,
 }
 
-/// This process's peak resident memory (KiB) and CPU seconds (user, system), from /proc.
-pub fn resources() -> serde_json::Value {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |key: &str| -> u64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start at ") ".
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 100.0
-    };
-    serde_json::json!({ "peak-rss-kib": kib("VmHWM:"), "cpu-user-secs": ticks(11), "cpu-system-secs": ticks(12) })
-}
-
 /// `polyprov resume`.
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
@@ -116,35 +88,25 @@ pub struct ReportArgs {
     pub format: String,
 }
 
-pub(super) fn mode(json: bool) -> Mode {
-    if json {
-        Mode::Json
-    } else if std::io::stderr().is_terminal() {
-        Mode::Terminal
-    } else {
-        Mode::Plain
-    }
-}
-
-fn confirm(rec: &Recorded, yes: bool) -> anyhow::Result<()> {
-    if rec.dry_run || yes {
+fn confirm(spec: &RunSpec, yes: bool) -> anyhow::Result<()> {
+    if spec.dry_run || yes {
         return Ok(());
     }
     println!(
         "About to point {} phone(s) at {} {} and follow each until it is Inactive:",
-        rec.targets.len(),
-        rec.server_type.to_ascii_uppercase(),
-        rec.server_url
+        spec.targets.len(),
+        spec.server_type.to_ascii_uppercase(),
+        spec.server_url
     );
-    for t in rec.targets.iter().take(20) {
+    for t in spec.targets.iter().take(20) {
         println!(
             "  {}{}",
             t.key,
             t.mac.map_or(String::new(), |m| format!("  {m}"))
         );
     }
-    if rec.targets.len() > 20 {
-        println!("  … and {} more", rec.targets.len() - 20);
+    if spec.targets.len() > 20 {
+        println!("  … and {} more", spec.targets.len() - 20);
     }
     if !std::io::stdin().is_terminal() {
         bail!(
@@ -161,55 +123,108 @@ fn confirm(rec: &Recorded, yes: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A new run directory under `state_dir`.
-fn run_dir(state_dir: &Path) -> anyhow::Result<PathBuf> {
-    let stamp = crate::clock::stamp(std::time::SystemTime::now());
-    for n in 0..100 {
-        let name = if n == 0 {
-            format!("run-{stamp}")
-        } else {
-            format!("run-{stamp}-{n}")
-        };
-        let dir = state_dir.join(name);
-        if !dir.exists() {
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("creating run directory {}", dir.display()))?;
-            return Ok(dir);
+impl OnboardArgs {
+    /// What was asked on the command line, for the library to layer over the site file.
+    fn asked(&self) -> Asked {
+        Asked {
+            site: self.site.clone(),
+            targets: self.targets.clone(),
+            http: self.watch.http,
+            server_type: self.server.server_type.clone(),
+            server_url: self.server.server_url.clone(),
+            server_user: self.server.server_user.clone(),
+            server_password_file: self.server.server_password_file.clone(),
+            resolve: self.server.resolve.clone(),
+            server_ca: self.server.server_ca.clone(),
+            skip_server_check: self.server.skip_server_check,
+            password_file: self.passwords.password_file.clone(),
+            allow_factory_password: self.passwords.allow_factory_password,
+            new_password_file: self.passwords.new_password_file.clone(),
+            concurrency: self.concurrency,
+            allow_mac_file: self.allow_mac_file.clone(),
+            allow_models: self.allow_models.clone(),
+            allow_ouis: self.allow_ouis.clone(),
+            state_dir: self.state_dir.clone(),
+            dry_run: self.watch.dry_run,
+            cidr: self.watch.cidr,
+            search_rate: Some(self.watch.search_rate),
+            return_secs: self.watch.return_secs,
+            settle_secs: self.watch.settle_secs,
+            timeout_secs: self.watch.timeout_secs,
+            patience_secs: self.watch.patience_secs,
+            time_scale: Some(self.watch.time_scale),
         }
     }
-    bail!("cannot create a run directory in {}", state_dir.display())
+
+    /// How discovery looks for the phones (`--interface`), if it does.
+    fn discovery(&self) -> Option<DiscoverArgs> {
+        let interface = self.interface.clone()?;
+        Some(DiscoverArgs {
+            interface: Some(interface),
+            cidr: self.watch.cidr.and_then(|c| match c {
+                IpNet::V4(n) => Some(n),
+                IpNet::V6(_) => None,
+            }),
+            rate: self.rate,
+            passive: None,
+            allow_large_range: false,
+            no_mdns: false,
+            mdns_secs: inventory::MDNS_SECS,
+            ouis: self.allow_ouis.clone(),
+            fingerprint_concurrency: inventory::FINGERPRINT_CONCURRENCY,
+        })
+    }
+}
+
+/// Discover the range on a terminal, show the table, and hand the ready phones over as targets.
+async fn discover_targets(
+    how: &DiscoverArgs,
+    profiles: Arc<ProfileSet>,
+    json: bool,
+) -> anyhow::Result<Vec<Target>> {
+    let Some(range) = how.cidr else {
+        bail!(
+            "onboard --interface needs --cidr, the range to look for phones in (nothing is sent to a range you did not name)"
+        );
+    };
+    let display = Display::new(json, false);
+    let (inv, stats) = inventory::live_inventory(
+        how.plan()?,
+        profiles.clone(),
+        how.ouis(&profiles)?,
+        &display,
+    )
+    .await?;
+    if !json {
+        println!("\n{}", inventory::table(inv.listed(false)));
+        let (all, poly, ready) = inventory::tally(&inv);
+        println!(
+            "Discovery: {poly} Poly phone candidates ({ready} ready to onboard) among {all} hosts in {:.1} s.\n",
+            stats.elapsed.as_secs_f64()
+        );
+    }
+    Ok(discovery::ready_targets(&inv, &range.to_string())?)
 }
 
 pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
-    let how = args
-        .interface
-        .as_ref()
-        .map(|i| super::discover::DiscoverArgs {
-            interface: Some(i.clone()),
-            cidr: args.watch.cidr.and_then(|c| match c {
-                IpNet::V4(n) => Some(n),
-                IpNet::V6(_) => None,
-            }),
-            rate: args.rate,
-            passive: None,
-            allow_large_range: false,
-            no_mdns: false,
-            mdns_secs: super::discover::MDNS_SECS,
-            ouis: args.allow_ouis.clone(),
-            fingerprint_concurrency: super::discover::FINGERPRINT_CONCURRENCY,
-        });
+    let json = args.watch.json;
+    let how = args.discovery();
     let discovered = match &how {
-        Some(how) => Some(
-            super::discover::targets_for_onboard(how, profiles.clone(), args.watch.json).await?,
-        ),
+        Some(how) => Some(discover_targets(how, profiles.clone(), json).await?),
         None => None,
     };
-    let mut rec = recorded(&args, &profiles, discovered)?;
-    let mut settings = rec.settings(None)?;
-    rec.check_servers(&settings, args.watch.json).await?;
-    if rec.server_checks.iter().any(|c| c.failed()) {
-        if rec.dry_run {
+    let asked = args.asked();
+    let site = onboard::spec::site(&asked)?;
+    let mut spec = RunSpec::layer(&asked, &site, &profiles, discovered)?;
+    let mut settings = spec.settings(None)?;
+    spec.check_servers(
+        settings.wanted.password.clone(),
+        super::shared::print_check(json),
+    )
+    .await?;
+    if spec.server_checks.iter().any(|c| c.failed()) {
+        if spec.dry_run {
             println!("(dry run: going on to show the plan; a real run would stop here)");
         } else {
             println!(
@@ -218,182 +233,70 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
             return Ok(1);
         }
     }
-    confirm(&rec, args.yes)?;
-    let background = match &how {
-        Some(how) => Some(super::discover::Background::start(how, profiles.clone())?),
+    confirm(&spec, args.yes)?;
+    let listener = match &how {
+        Some(how) => Some(discovery::Listener::start(
+            how.plan()?,
+            how.ouis(&profiles)?,
+            profiles.clone(),
+        )),
         None => None,
     };
-    settings.heard = background.as_ref().map(|b| b.heard.clone());
-    let state_dir = args
-        .state_dir
-        .clone()
-        .or_else(|| {
-            args.site
-                .as_ref()
-                .and_then(|s| Site::load(s).ok())
-                .and_then(|s| s.state_dir)
-        })
-        .unwrap_or_else(|| PathBuf::from("polyprov-runs"));
-    let dir = run_dir(&state_dir)?;
-    let journal = Arc::new(Journal::open(&dir)?);
-    journal.started(
-        serde_json::to_value(&rec)?,
-        rec.targets.iter().map(|t| t.key.clone()).collect(),
-    )?;
-    let code = execute(
-        &dir,
-        rec.targets.clone(),
-        settings,
-        profiles,
-        journal,
-        mode(args.watch.json),
-        None,
-        &rec.server_checks,
-    )
-    .await;
-    if let Some(b) = background {
-        b.stop().await;
+    settings.heard = listener.as_ref().map(|l| l.heard.clone());
+    let dir = onboard::new_run_dir(&onboard::spec::state_dir(&asked, &site))?;
+    let stop = super::shared::stop_on_ctrl_c();
+    let end = onboard::start(&dir, &spec, settings, profiles, mode(json), stop).await;
+    if let Some(l) = listener {
+        l.stop().await;
     }
-    let mut code = code?;
-    if args.watch.until == super::shared::Until::Active && !rec.dry_run && code != 130 {
-        code = super::activate::activate_run(
-            &dir,
-            None,
-            args.watch.entered.macs_entered,
-            mode(args.watch.json),
-        )
-        .await?;
+    let mut code = ended::print(&end?, mode(json));
+    if args.watch.until == super::shared::Until::Active && !spec.dry_run && code != 130 {
+        code =
+            super::activate::activate_run(&dir, None, args.watch.entered.macs_entered, mode(json))
+                .await?;
     }
     if args.print_resources {
-        println!("{}", serde_json::json!({ "resources": resources() }));
+        println!(
+            "{}",
+            serde_json::json!({ "resources": super::shared::resources() })
+        );
     }
     Ok(code)
 }
 
-/// Run the fleet, write the reports, print the table; returns the exit code.
-#[allow(clippy::too_many_arguments)]
-pub async fn execute(
-    dir: &Path,
-    targets: Vec<Target>,
-    settings: Settings,
-    profiles: Arc<ProfileSet>,
-    journal: Arc<Journal>,
-    mode: Mode,
-    previous: Option<&Run>,
-    checks: &[crate::server_check::Checked],
-) -> anyhow::Result<u8> {
-    let progress = Arc::new(Progress::new(mode, targets.len()));
-    progress.note(&format!("run directory {}", dir.display()));
-    let stop = super::provision::stop_on_ctrl_c();
-    let done = fleet::run(
-        targets,
-        Arc::new(settings),
-        profiles,
-        journal.clone(),
-        progress.clone(),
-        stop.clone(),
-        previous,
-    )
-    .await;
-    progress.finish();
-    if *stop.borrow() {
-        journal.interrupted()?;
-    }
-    finish(dir, &done, mode, checks)
-}
-
-pub(super) fn finish(
-    dir: &Path,
-    done: &[Done],
-    mode: Mode,
-    checks: &[crate::server_check::Checked],
-) -> anyhow::Result<u8> {
-    let rows: Vec<Row> = done.iter().map(|(t, r)| Row::new(t, r)).collect();
-    let files = report::write_files(dir, &rows, checks)?;
-    if mode == Mode::Json {
-        println!(
-            "{}",
-            serde_json::json!({ "summary": report::summary(&rows), "run": dir, "files": files })
-        );
-    } else {
-        println!("\n{}", report::table(&rows));
-        for c in checks
-            .iter()
-            .filter(|c| !matches!(c, crate::server_check::Checked::Ok { .. }))
-        {
-            println!("{}", c.line());
-        }
-        println!(
-            "Reports: {}",
-            files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    if fleet::incomplete(done) {
-        let msg = format!(
-            "The run was interrupted. Resume with: polyprov resume --run {}",
-            dir.display()
-        );
-        if mode == Mode::Json {
-            println!("{}", serde_json::json!({ "note": msg }));
-        } else {
-            println!("{msg}");
-        }
-    }
-    Ok(fleet::exit_code(done))
-}
-
 pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {
-    let run = Run::load(&args.run)?;
-    let rec: Recorded = serde_json::from_value(run.settings.clone()).with_context(|| {
-        format!(
-            "the journal in {} does not record its settings",
-            args.run.display()
-        )
-    })?;
-    let settings = rec.settings(args.password_file.as_deref())?;
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
-    let journal = Arc::new(Journal::open(&args.run)?);
-    if let Some(cut) = journal.repaired() {
-        eprintln!("polyprov: {cut}");
-    }
-    journal.resumed()?;
-    execute(
+    let (repaired, end) = onboard::resume(
         &args.run,
-        rec.targets.clone(),
-        settings,
+        args.password_file.as_deref(),
         profiles,
-        journal,
         mode(args.json),
-        Some(&run),
-        &rec.server_checks,
+        super::shared::stop_on_ctrl_c(),
     )
-    .await
+    .await?;
+    ended::repaired(repaired);
+    Ok(ended::print(&end, mode(args.json)))
 }
 
 pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
-    let (_, rec, done) = super::recorded::load_run(&args.run)?;
-    let rows: Vec<Row> = done.iter().map(|(t, r)| Row::new(t, r)).collect();
-    report::write_files(&args.run, &rows, &rec.server_checks)?;
+    let end = onboard::report(&args.run)?;
+    let rows = &end.rows;
     match args.format.as_str() {
         "json" => println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({ "summary": report::summary(&rows), "phones": rows })
+                &serde_json::json!({ "summary": report::summary(rows), "phones": rows })
             )?
         ),
-        "csv" => print!("{}", report::csv(&rows)?),
-        "macs" => print!("{}", report::mac_list(&rows)),
-        "activation" => print!("{}", report::activation_csv(&rows)?),
-        _ => print!("{}", report::table(&rows)),
+        "csv" => print!("{}", report::csv(rows)?),
+        "macs" => print!("{}", report::mac_list(rows)),
+        "activation" => print!("{}", report::activation_csv(rows)?),
+        _ => print!("{}", report::table(rows)),
     }
-    let pending = rec.targets.len() - rows.len();
-    if pending > 0 {
+    if end.pending > 0 {
         eprintln!(
-            "{pending} phone(s) have no final result yet: polyprov resume --run {}",
+            "{} phone(s) have no final result yet: polyprov resume --run {}",
+            end.pending,
             args.run.display()
         );
     }

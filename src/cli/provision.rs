@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use ipnet::IpNet;
 
 use super::shared::{PasswordArgs, ServerArgs, WatchArgs};
 
@@ -50,38 +49,6 @@ pub fn target_url(target: &str, http: bool) -> anyhow::Result<url::Url> {
     Ok(url)
 }
 
-/// The biggest range searched without an explicit override.
-pub fn check_range(range: &IpNet) -> anyhow::Result<()> {
-    let (len, max) = match range {
-        IpNet::V4(n) => (n.prefix_len(), 16),
-        IpNet::V6(n) => (n.prefix_len(), 112),
-    };
-    if len < max {
-        bail!(
-            "--cidr {range} is larger than a /{max}; name a smaller range (the phones' own subnet)"
-        );
-    }
-    Ok(())
-}
-
-/// A flag that turns true at the first Ctrl-C.
-pub fn stop_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\nInterrupted: finishing the step in progress (a save is never abandoned half-way); Ctrl-C again quits at once."
-            );
-            let _ = tx.send(true);
-        }
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Quitting now; everything done so far is in the journal.");
-            std::process::exit(130);
-        }
-    });
-    rx
-}
-
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     let base = target_url(&args.target, args.watch.http)?;
     let Some(server_url) = args.server.server_url.clone() else {
@@ -95,7 +62,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| "https".into());
     let patience = args.watch.patience_secs.unwrap_or(600);
     if let Some(r) = &args.watch.cidr {
-        check_range(r)?;
+        crate::phone::locate::check_search_range(r).map_err(anyhow::Error::msg)?;
     }
     args.watch.check()?;
     let passwords = secret::candidates(
@@ -125,12 +92,11 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         password: server_password.clone(),
         timeout: std::time::Duration::from_secs(10),
     };
-    let checked = super::shared::check_servers(
+    let checked = crate::server_check::check_all(
         std::slice::from_ref(&server_url),
-        &server_type.to_ascii_uppercase(),
         &check,
         args.server.skip_server_check,
-        args.watch.json,
+        super::shared::print_check(args.watch.json),
     )
     .await;
     if checked.iter().any(|c| c.failed()) {
@@ -170,7 +136,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
             locked_secs: patience,
             busy_secs: patience,
         },
-        stop: Some(stop_on_ctrl_c()),
+        stop: Some(super::shared::stop_on_ctrl_c()),
         resume: None,
         allow: Default::default(),
         claims: None,

@@ -92,21 +92,17 @@ pub struct WatchArgs {
 impl WatchArgs {
     /// Values the flags accept but a run cannot use, refused with the flag and the allowed range.
     pub fn check(&self) -> anyhow::Result<()> {
-        crate::clock::check_scale(self.time_scale).map_err(anyhow::Error::msg)?;
-        crate::config::check_waits([
-            ("--return-secs", self.return_secs),
-            ("--settle-secs", self.settle_secs),
-            ("--timeout-secs", self.timeout_secs),
-            ("--patience-secs", self.patience_secs.map(|p| p as f64)),
-        ])
-        .map_err(anyhow::Error::msg)?;
-        if !(1..=10_000).contains(&self.search_rate) {
-            anyhow::bail!(
-                "--search-rate {}: use 1 to 10000 addresses per second",
-                self.search_rate
-            );
-        }
-        Ok(())
+        crate::onboard::spec::check_watch(
+            self.time_scale,
+            [
+                ("--return-secs", self.return_secs),
+                ("--settle-secs", self.settle_secs),
+                ("--timeout-secs", self.timeout_secs),
+                ("--patience-secs", self.patience_secs.map(|p| p as f64)),
+            ],
+            self.search_rate,
+        )
+        .map_err(anyhow::Error::msg)
     }
 }
 
@@ -169,38 +165,58 @@ pub fn wait_for_macs(macs: &[String], confirmed: bool, json: bool) -> anyhow::Re
     Ok(())
 }
 
-/// Check each distinct server URL (or record that the check was skipped) and print what was found.
-pub async fn check_servers(
-    urls: &[String],
-    server_type: &str,
-    server: &crate::server_check::Spec,
-    skip: bool,
-    json: bool,
-) -> Vec<crate::server_check::Checked> {
-    let mut distinct: Vec<&String> = Vec::new();
-    for u in urls {
-        if !distinct.contains(&u) {
-            distinct.push(u);
-        }
-    }
-    let mut out = Vec::new();
-    for url in distinct {
-        let checked = if skip {
-            crate::server_check::Checked::Skipped { url: url.clone() }
-        } else {
-            let spec = crate::server_check::Spec {
-                url: url.clone(),
-                server_type: server_type.to_string(),
-                ..server.clone()
-            };
-            crate::server_check::check(&spec).await
-        };
+/// Print one provisioning-server check as it is found.
+pub fn print_check(json: bool) -> impl Fn(&crate::server_check::Checked) {
+    move |checked| {
         if json {
-            println!("{}", serde_json::json!({ "server-check": &checked }));
+            println!("{}", serde_json::json!({ "server-check": checked }));
         } else {
             println!("{}", checked.line());
         }
-        out.push(checked);
     }
-    out
+}
+
+/// A flag that turns true at the first Ctrl-C.
+pub fn stop_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nInterrupted: finishing the step in progress (a save is never abandoned half-way); Ctrl-C again quits at once."
+            );
+            let _ = tx.send(true);
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Quitting now; everything done so far is in the journal.");
+            std::process::exit(130);
+        }
+    });
+    rx
+}
+
+/// This process's peak resident memory (KiB) and CPU seconds (user, system), from /proc.
+pub fn resources() -> serde_json::Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    };
+    serde_json::json!({ "peak-rss-kib": kib("VmHWM:"), "cpu-user-secs": ticks(11), "cpu-system-secs": ticks(12) })
 }

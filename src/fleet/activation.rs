@@ -54,7 +54,7 @@ pub async fn activate_all(
             progress.started(&key);
             let mut job = settings.job(&t, stop, None);
             job.expected_mac = r.mac.or(t.mac);
-            let sink = super::journaled(&journal, &progress, &key);
+            let sink = super::journaled(&journal, &progress, &key, job.expected_mac);
             let after = activate(&job, &profiles, &r, &sink).await;
             if let Err(err) = journal.finished(&key, &after) {
                 tracing::error!("{err}");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 
 use crate::clock::Clock;
-use crate::journal::{Journal, Run};
+use crate::journal::{Journal, Phones};
 use crate::phone::provisioning::Wanted;
 use crate::phone::session::Patience;
 use crate::phone::{Allow, Event, Job, Outcome, Report, Resume, Timing, provision};
@@ -78,15 +78,28 @@ impl Settings {
     }
 }
 
-/// Where one phone's events go: its journal (synced) and the display.
+/// Where one phone's events go: its journal (synced, with the phone's MAC once an event names it, or the
+/// target's from the start) and the display.
 pub(crate) fn journaled(
     journal: &Arc<Journal>,
     progress: &Arc<Progress>,
     key: &str,
+    mac: Option<crate::mac::Mac>,
 ) -> impl Fn(Event) + Send + Sync + 'static {
     let (journal, progress, key) = (journal.clone(), progress.clone(), key.to_string());
+    let mac = std::sync::Mutex::new(mac);
     move |e: Event| {
-        if let Err(err) = journal.event(&key, &e) {
+        let known = {
+            let mut m = mac.lock().unwrap_or_else(|p| p.into_inner());
+            if let Event::Identified {
+                mac: Some(found), ..
+            } = &e
+            {
+                *m = Some(*found);
+            }
+            *m
+        };
+        if let Err(err) = journal.event(&key, known, &e) {
             tracing::error!("{err}");
         }
         progress.event(&key, &e);
@@ -119,7 +132,7 @@ pub async fn run(
     journal: Arc<Journal>,
     progress: Arc<Progress>,
     stop: watch::Receiver<bool>,
-    previous: Option<&Run>,
+    previous: Option<&Phones>,
 ) -> Vec<Done> {
     let work = provisioner();
     run_with(
@@ -142,7 +155,7 @@ pub async fn run_with(
     profiles: Arc<ProfileSet>,
     (journal, progress): (Arc<Journal>, Arc<Progress>),
     stop: watch::Receiver<bool>,
-    previous: Option<&Run>,
+    previous: Option<&Phones>,
     work: Provisioner,
 ) -> Vec<Done> {
     let sem = Arc::new(Semaphore::new(settings.concurrency.max(1)));
@@ -151,25 +164,26 @@ pub async fn run_with(
     let mut running = std::collections::HashMap::new();
     let mut done: Vec<Done> = Vec::new();
     for (i, t) in targets.into_iter().enumerate() {
-        let before = previous.and_then(|r| r.phones.get(&t.key));
+        let before = previous.and_then(|phones| phones.get(&t.key));
         if let Some(report) = before
+            .filter(|p| p.finished())
             .and_then(|p| p.report.clone())
-            .filter(|_| previous.is_some_and(|r| r.finished(&t.key)))
         {
-            if let Ok(r) = serde_json::from_value::<Report>(report) {
-                progress.finished(&t.key, &r);
-                done.push((t, r));
-                continue;
-            }
+            progress.finished(&t.key, &report);
+            done.push((t, report));
+            continue;
         }
         let resume = before.filter(|p| p.saved).map(|p| Resume {
-            profile: p.profile.clone().unwrap_or_default(),
-            mac: p.mac.or(t.mac),
-            firmware_before: p.firmware_before.clone(),
+            profile: p.known.profile.clone().unwrap_or_default(),
+            so_far: {
+                let mut r = p.report_so_far(&t.base);
+                r.mac = r.mac.or(t.mac);
+                r
+            },
         });
         let stale_session = before
             .filter(|p| p.session_open)
-            .and_then(|p| profiles.get(p.profile.as_deref().unwrap_or("")))
+            .and_then(|p| profiles.get(p.known.profile.as_deref().unwrap_or("")))
             .map(|p| p.login.session_lifetime_secs);
         let (settings, profiles, journal, progress, sem, stop, work) = (
             settings.clone(),
@@ -200,7 +214,7 @@ pub async fn run_with(
                 // for it to expire rather than give up.
                 job.patience.busy_secs = job.patience.busy_secs.max(lifetime + 60);
             }
-            let sink = Arc::new(journaled(&journal, &progress, &key));
+            let sink = Arc::new(journaled(&journal, &progress, &key, t.mac));
             let report = work(job, profiles, sink).await;
             if let Err(err) = journal.finished(&key, &report) {
                 tracing::error!("{err}");

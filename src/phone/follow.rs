@@ -69,7 +69,7 @@ pub(super) async fn follow(
         report.firmware_before.clone(),
     );
     if job.resume.is_some() {
-        monitor = monitor.resumed();
+        monitor = monitor.resumed(report.reboots);
     }
     if until == Until::Active {
         monitor = monitor.until_active();
@@ -498,16 +498,23 @@ pub(super) async fn watch_resumed(
         ));
     };
     let timeout = std::time::Duration::from_secs(15);
-    let mac = resume.mac.or(job.expected_mac);
+    let target = report.target.clone();
+    *report = resume.so_far.clone();
+    report.target = target;
+    let mac = report.mac.or(job.expected_mac);
     let mut client = match PhoneClient::new(job.base.clone(), Trust::PolyPhone(mac), timeout) {
         Ok(c) => c,
         Err(e) => return client_outcome(e),
     };
+    // It moved after a reboot before the interruption: look for it where it was last found.
+    if let Ok(ip) = report.address.trim_matches(['[', ']']).parse::<IpAddr>()
+        && Some(report.address.as_str()) != job.base.host_str()
+    {
+        client = client.moved_to(ip);
+    }
     report.mac = mac;
     report.profile = Some(profile.id.clone());
     report.family = Some(profile.family.clone());
-    report.firmware_before = resume.firmware_before.clone();
-    report.firmware_after = resume.firmware_before.clone();
     let Some(password) = job.passwords.first().cloned() else {
         return attention(LoginError::NoPassword);
     };

@@ -113,12 +113,12 @@ impl Allow {
     }
 }
 
-/// What the journal knew of an already-saved phone.
+/// What the journal knew of an already-saved phone: the profile it was recognised as and its report so far
+/// (MAC, model, firmware, reboots, where it was last, warnings), which the watch continues.
 #[derive(Debug, Clone)]
 pub struct Resume {
     pub profile: String,
-    pub mac: Option<Mac>,
-    pub firmware_before: Option<String>,
+    pub so_far: super::Report,
 }
 
 impl Job {

@@ -115,6 +115,21 @@ async fn certificate_names(search: &Search, ip: IpAddr) -> bool {
     )
 }
 
+/// A range may be searched for a moved phone only up to a /16 (IPv4) or a /112 (IPv6): beyond that, name a smaller
+/// one (the phones' own subnet).
+pub fn check_search_range(range: &IpNet) -> Result<(), String> {
+    let (len, max) = match range {
+        IpNet::V4(n) => (n.prefix_len(), 16),
+        IpNet::V6(n) => (n.prefix_len(), 112),
+    };
+    if len < max {
+        return Err(format!(
+            "--cidr {range} is larger than a /{max}; name a smaller range (the phones' own subnet)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,10 +160,12 @@ impl Monitor {
         self
     }
 
-    /// Watching a phone saved before an interruption: it may have rebooted already, and its log's boot count is
-    /// taken as the baseline when first read.
-    pub fn resumed(mut self) -> Monitor {
+    /// Watching a phone saved before an interruption, after the `reboots` the journal counted: it may have
+    /// rebooted since, and its log's boot count less those reboots is taken as the baseline when first read, so the
+    /// count goes on from where it was.
+    pub fn resumed(mut self, reboots: u32) -> Monitor {
         self.resumed = true;
+        self.reboots = reboots;
         self
     }
 

@@ -219,12 +219,27 @@ fn a_pass_without_the_server_line_proves_nothing() {
         b.server = None;
     }
     assert_eq!(m.observe(&up(160.0, "x", b)).1, Verdict::Watching);
-    let mut resumed = Monitor::new(expect(), URL, None, None).resumed();
+    let mut resumed = Monitor::new(expect(), URL, None, None).resumed(0);
     let mut b = boot(1, loaded());
     if let Some(b) = &mut b {
         b.server = None;
     }
     assert_eq!(resumed.observe(&up(10.0, "x", b)).1, Verdict::Watching);
+}
+
+/// A watch resumed from the journal goes on counting from the reboots already recorded: the next boot the log
+/// shows is the third, not the first.
+#[test]
+fn a_resumed_watch_counts_on_from_the_journal() {
+    let mut m = Monitor::new(expect(), URL, None, None).resumed(2);
+    m.observe(&up(1.0, "x", boot(5, Attempt::Running)));
+    let (mut events, _) = m.observe(&down(2.0));
+    events.extend(m.observe(&up(60.0, "x", boot(6, Attempt::Running))).0);
+    assert!(
+        events.contains(&Event::Rebooting { reboot: 3 }),
+        "{events:?}"
+    );
+    assert_eq!(m.reboots, 3);
 }
 
 /// Evidence from before the reboot (the boot the phone was saved in) proves nothing.

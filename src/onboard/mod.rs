@@ -1,0 +1,293 @@
+//! One onboarding run, end to end, as library calls (as mini-redis's `server::run` is): the typed [`RunSpec`]
+//! (`spec`), the run directory with its typed journal, the hand-off from discovery (`discovery`), and
+//! [`start`] / [`resume`] / [`load`] / [`activate`], each ending in the run's [`Ended`] — reports written, exit
+//! code decided. The command line only parses flags into an [`Asked`] and prints what comes back.
+
+pub mod discovery;
+pub mod spec;
+
+pub use spec::{Asked, RunSpec};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::fleet::progress::{Mode, Progress};
+use crate::fleet::{self, Done, Settings};
+use crate::journal::{History, Journal, JournalError, Phones};
+use crate::profile::ProfileSet;
+use crate::report::{self, Row};
+use crate::server_check::Checked;
+
+/// Why a run could not be started, continued or reported.
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardError {
+    /// A setting the run cannot use, in words naming it and the fix.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Site(#[from] crate::config::SiteError),
+    #[error(transparent)]
+    Targets(#[from] crate::fleet::targets::TargetsError),
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
+    #[error(transparent)]
+    Ca(#[from] crate::server_check::CaFileError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error("cannot create a run directory in {path}: {source}")]
+    RunDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the journal in {dir} records a run this version cannot continue: {why}")]
+    Spec { dir: PathBuf, why: String },
+}
+
+/// How a run ended: every phone's report, the files written, the exit code.
+#[derive(Debug)]
+pub struct Ended {
+    pub dir: PathBuf,
+    pub done: Vec<Done>,
+    pub rows: Vec<Row>,
+    /// The report files written in the run directory.
+    pub files: Vec<PathBuf>,
+    /// What the provisioning-server check found.
+    pub checks: Vec<Checked>,
+    /// 130 interrupted, 1 any failure, 3 anything needing a person, else 0.
+    pub code: u8,
+    /// Some phone still has work to do: `resume` continues it.
+    pub incomplete: bool,
+    /// Phones of the run with no final report at all (a `report` of a run still going, or killed).
+    pub pending: usize,
+}
+
+/// A new run directory under `state_dir`, named for now.
+pub fn new_run_dir(state_dir: &Path) -> Result<PathBuf, OnboardError> {
+    let stamp = crate::clock::stamp(std::time::SystemTime::now());
+    let err = |source| OnboardError::RunDir {
+        path: state_dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(state_dir).map_err(err)?;
+    for n in 0..100 {
+        let name = if n == 0 {
+            format!("run-{stamp}")
+        } else {
+            format!("run-{stamp}-{n}")
+        };
+        match std::fs::create_dir(state_dir.join(&name)) {
+            Ok(()) => return Ok(state_dir.join(name)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Err(err(std::io::Error::other(
+        "a hundred runs this second already",
+    )))
+}
+
+/// What a run's journal holds, read back: its spec, every phone's history, the phones that finished.
+#[derive(Debug)]
+pub struct Loaded {
+    pub dir: PathBuf,
+    pub spec: RunSpec,
+    pub phones: Phones,
+    /// Phones with a final report, in target order.
+    pub done: Vec<Done>,
+}
+
+/// Read a run directory's journal; the spec in it is checked as when it was made.
+pub fn load(dir: &Path) -> Result<Loaded, OnboardError> {
+    let history: History<RunSpec> = History::load(dir)?;
+    history.spec.check().map_err(|e| OnboardError::Spec {
+        dir: dir.to_path_buf(),
+        why: e.to_string(),
+    })?;
+    let done = history
+        .spec
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let r = history.phones.get(&t.key)?.report.clone()?;
+            Some((t.clone(), r))
+        })
+        .collect();
+    Ok(Loaded {
+        dir: dir.to_path_buf(),
+        spec: history.spec,
+        phones: history.phones,
+        done,
+    })
+}
+
+/// Start a run in `dir` (see [`new_run_dir`]): journal the spec, onboard every target, write the reports.
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
+    dir: &Path,
+    spec: &RunSpec,
+    settings: Settings,
+    profiles: Arc<ProfileSet>,
+    mode: Mode,
+    stop: watch::Receiver<bool>,
+) -> Result<Ended, OnboardError> {
+    let journal = Arc::new(Journal::open(dir)?);
+    journal.started(spec)?;
+    execute(dir, spec, settings, profiles, journal, mode, stop, None).await
+}
+
+/// What reopening a run's journal had to repair, in words (a torn last line cut off), if anything.
+pub type Repaired = Option<String>;
+
+/// Continue an interrupted (or killed) run: finished phones keep their reports, saved phones are only watched
+/// from what the journal knew of them, the rest start over. `password_file` replaces the run's own source.
+pub async fn resume(
+    dir: &Path,
+    password_file: Option<&Path>,
+    profiles: Arc<ProfileSet>,
+    mode: Mode,
+    stop: watch::Receiver<bool>,
+) -> Result<(Repaired, Ended), OnboardError> {
+    // The torn tail is cut before reading, so what is read is what the run continues from.
+    let journal = Arc::new(Journal::open(dir)?);
+    let repaired = journal.repaired().map(str::to_string);
+    let run = load(dir)?;
+    let settings = run.spec.settings(password_file)?;
+    journal.resumed()?;
+    let ended = execute(
+        dir,
+        &run.spec,
+        settings,
+        profiles,
+        journal,
+        mode,
+        stop,
+        Some(&run.phones),
+    )
+    .await?;
+    Ok((repaired, ended))
+}
+
+/// Onboard the spec's targets with the journal open; write the reports.
+#[allow(clippy::too_many_arguments)]
+pub async fn execute(
+    dir: &Path,
+    spec: &RunSpec,
+    settings: Settings,
+    profiles: Arc<ProfileSet>,
+    journal: Arc<Journal>,
+    mode: Mode,
+    stop: watch::Receiver<bool>,
+    previous: Option<&Phones>,
+) -> Result<Ended, OnboardError> {
+    let progress = Arc::new(Progress::new(mode, spec.targets.len()));
+    progress.note(&format!("run directory {}", dir.display()));
+    let done = fleet::run(
+        spec.targets.clone(),
+        Arc::new(settings),
+        profiles,
+        journal.clone(),
+        progress.clone(),
+        stop.clone(),
+        previous,
+    )
+    .await;
+    progress.finish();
+    if *stop.borrow() {
+        journal.interrupted()?;
+    }
+    conclude(dir, done, &spec.server_checks, spec.targets.len())
+}
+
+/// Write the reports of `done` into `dir` and decide the exit code.
+pub fn conclude(
+    dir: &Path,
+    done: Vec<Done>,
+    checks: &[Checked],
+    targets: usize,
+) -> Result<Ended, OnboardError> {
+    let rows: Vec<Row> = done.iter().map(|(t, r)| Row::new(t, r)).collect();
+    let files = report::write_files(dir, &rows, checks)?;
+    Ok(Ended {
+        dir: dir.to_path_buf(),
+        code: fleet::exit_code(&done),
+        incomplete: fleet::incomplete(&done),
+        pending: targets.saturating_sub(done.len()),
+        done,
+        rows,
+        files,
+        checks: checks.to_vec(),
+    })
+}
+
+/// The reports of a run as its journal has them now (rewritten in its directory).
+pub fn report(dir: &Path) -> Result<Ended, OnboardError> {
+    let run = load(dir)?;
+    let targets = run.spec.targets.len();
+    conclude(dir, run.done, &run.spec.server_checks, targets)
+}
+
+impl Loaded {
+    /// The MACs (as a person enters them) of the phones waiting for activation: those the run left Inactive.
+    pub fn awaiting_activation(&self) -> Vec<String> {
+        self.done
+            .iter()
+            .filter(|(_, r)| fleet::activation::awaits_activation(r))
+            .map(|(t, r)| {
+                let mac = r
+                    .mac
+                    .or(t.mac)
+                    .map_or("(MAC unknown)".to_string(), |m| m.to_string());
+                if r.mac_activation_only {
+                    format!("{mac}  (activate by MAC only)")
+                } else {
+                    mac
+                }
+            })
+            .collect()
+    }
+}
+
+/// Once the MACs are in the admin console: reboot the run's Inactive phones and follow them to Active; rewrite
+/// its reports. A run with none waiting is only reported.
+pub async fn activate(
+    run: Loaded,
+    password_file: Option<&Path>,
+    profiles: Arc<ProfileSet>,
+    mode: Mode,
+    stop: watch::Receiver<bool>,
+) -> Result<(Repaired, Ended), OnboardError> {
+    let waiting = run.awaiting_activation().len();
+    let targets = run.spec.targets.len();
+    if waiting == 0 {
+        return Ok((
+            None,
+            conclude(&run.dir, run.done, &run.spec.server_checks, targets)?,
+        ));
+    }
+    let settings = Arc::new(run.spec.settings(password_file)?);
+    let journal = Arc::new(Journal::open(&run.dir)?);
+    let repaired = journal.repaired().map(str::to_string);
+    journal.resumed()?;
+    let progress = Arc::new(Progress::new(mode, waiting));
+    let done = fleet::activation::activate_all(
+        run.done,
+        settings,
+        profiles,
+        journal.clone(),
+        progress.clone(),
+        stop.clone(),
+    )
+    .await;
+    progress.finish();
+    if *stop.borrow() {
+        journal.interrupted()?;
+    }
+    Ok((
+        repaired,
+        conclude(&run.dir, done, &run.spec.server_checks, targets)?,
+    ))
+}
