@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::fleet::targets::Target;
-use crate::phone::{Outcome, Report};
+use crate::phone::Report;
 
 /// One phone's line of the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,34 +34,10 @@ pub struct Row {
     pub evidence: String,
 }
 
-/// Split an outcome's reason into what went wrong and what to do about it.
-fn error_and_fix(o: &Outcome) -> (String, String) {
-    let reason = match o {
-        Outcome::NeedsAttention { reason }
-        | Outcome::Unsupported { reason }
-        | Outcome::Unconfirmed { reason }
-        | Outcome::ServerFailed { reason, .. }
-        | Outcome::Failed { reason }
-        | Outcome::Skipped { reason } => reason.clone(),
-        Outcome::Interrupted { saved: true } => {
-            "interrupted after the save. Fix: polyprov resume".into()
-        }
-        Outcome::Interrupted { saved: false } => {
-            "interrupted before the save. Fix: polyprov resume".into()
-        }
-        _ => return (String::new(), String::new()),
-    };
-    for marker in [" Fix: ", " Instead: "] {
-        if let Some((e, f)) = reason.split_once(marker) {
-            return (e.trim_end_matches(['.', ';']).to_string(), f.to_string());
-        }
-    }
-    (reason, String::new())
-}
-
 impl Row {
     pub fn new(target: &Target, r: &Report) -> Row {
-        let (error, fix) = error_and_fix(&r.outcome);
+        let error = r.outcome.reason().unwrap_or_default().to_string();
+        let fix = r.outcome.fix().unwrap_or_default().to_string();
         let server = |c: &Option<crate::phone::provisioning::Current>| {
             c.as_ref().map_or(String::new(), |c| {
                 format!("{} {}", c.server_type, c.url).trim().to_string()

@@ -134,9 +134,10 @@ async fn a_mac_not_entered_is_still_inactive() {
     .await
     .unwrap();
     match &after.outcome {
-        Outcome::ServerFailed { failure, reason } => {
+        o @ Outcome::ServerFailed { failure, .. } => {
             assert_eq!(*failure, ServerFailure::StillInactive);
-            assert!(reason.contains("admin console"), "{reason}");
+            let text = o.explained().unwrap_or_default();
+            assert!(text.contains("admin console"), "{text}");
         }
         other => panic!("{other:?}"),
     }

@@ -113,9 +113,10 @@ async fn a_phone_whose_work_panics_is_reported_failed() {
     assert_eq!(done.len(), 2, "every phone has a row");
     let row = |key: &str| &done.iter().find(|(t, _)| t.key == key).unwrap().1;
     match &row(&targets[0].key).outcome {
-        Outcome::Failed { reason } => assert!(
-            reason.contains("panic: injected for the test") && reason.contains("resume"),
-            "{reason}"
+        o @ Outcome::Failed { reason, .. } => assert!(
+            reason.contains("panic: injected for the test")
+                && o.fix().is_some_and(|f| f.contains("resume")),
+            "{o:?}"
         ),
         other => panic!("the panicked phone is {other:?}"),
     }
@@ -169,7 +170,7 @@ async fn one_phone_under_two_addresses_is_logged_into_once() {
     let skipped: Vec<String> = done
         .iter()
         .filter_map(|(_, r)| match &r.outcome {
-            Outcome::Skipped { reason } => Some(reason.clone()),
+            Outcome::Skipped { reason, .. } => Some(reason.clone()),
             _ => None,
         })
         .collect();

@@ -25,9 +25,9 @@ async fn run(job: &Job) -> (Report, Vec<Event>) {
 
 fn reason(r: &Report) -> String {
     match &r.outcome {
-        Outcome::NeedsAttention { reason }
-        | Outcome::Failed { reason }
-        | Outcome::Unsupported { reason } => reason.clone(),
+        Outcome::NeedsAttention { .. } | Outcome::Failed { .. } | Outcome::Unsupported { .. } => {
+            r.outcome.explained().unwrap_or_default()
+        }
         other => format!("{other:?}"),
     }
 }

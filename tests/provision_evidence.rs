@@ -144,14 +144,9 @@ async fn sim_with(spec: PhoneSpec, setup: ProvSetup) -> Simulator {
 }
 
 fn reason(r: &Report) -> String {
-    match &r.outcome {
-        Outcome::NeedsAttention { reason }
-        | Outcome::Failed { reason }
-        | Outcome::Unconfirmed { reason }
-        | Outcome::ServerFailed { reason, .. }
-        | Outcome::Unsupported { reason } => reason.clone(),
-        other => format!("{other:?}"),
-    }
+    r.outcome
+        .explained()
+        .unwrap_or_else(|| format!("{:?}", r.outcome))
 }
 
 /// One row on one family: the agent's outcome and reason, the phone's truth, and nothing claimed as Inactive.

@@ -98,7 +98,7 @@ async fn a_wrong_password_answered_401() {
         j.passwords = ["a", "b", "c", "d", "e", "f"].map(Secret::new).to_vec();
         let (r, _) = run(&j).await;
         assert!(
-            matches!(&r.outcome, Outcome::NeedsAttention { reason } if reason.contains("password")),
+            matches!(&r.outcome, Outcome::NeedsAttention { reason, .. } if reason.contains("password")),
             "{profile}/{firmware}: {:?}",
             r.outcome
         );

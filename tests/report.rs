@@ -77,14 +77,27 @@ fn rows() -> Vec<Row> {
     ip450.mac_activation_only = true;
     ip450.below_min_firmware = false;
     ip450.reboots = 2;
-    let wrong = base(Some("64167FA1B594"), "198.18.0.13", None, ("", ""), Outcome::NeedsAttention {
-        reason: "4 password(s) refused; stopped when the phone said one attempt is left so the phone does not lock its web UI. Fix: find the phone's admin password (or reset the phone to factory defaults) and run again".into(),
-    });
-    let dead = base(Some("64167FA1B595"), "198.18.0.14", Some("VVX 450"), ("5.9.4.3247", "5.9.4.3247"), Outcome::Failed {
-        reason: "the phone went down to reboot and did not come back within 451 s. Fix: check its power and cable, then look for it by MAC (it may have a new address)".into(),
-    });
+    let wrong = base(
+        Some("64167FA1B594"),
+        "198.18.0.13",
+        None,
+        ("", ""),
+        Outcome::needs_attention(
+            "4 password(s) refused; stopped when the phone said one attempt is left so the phone does not lock its web UI. Fix: find the phone's admin password (or reset the phone to factory defaults) and run again",
+        ),
+    );
+    let dead = base(
+        Some("64167FA1B595"),
+        "198.18.0.14",
+        Some("VVX 450"),
+        ("5.9.4.3247", "5.9.4.3247"),
+        Outcome::failed(
+            "the phone went down to reboot and did not come back within 451 s. Fix: check its power and cable, then look for it by MAC (it may have a new address)",
+        ),
+    );
     let sip3 = base(None, "198.18.0.15", None, ("", ""), Outcome::Unsupported {
-        reason: "Polycom SoundPoint IP cannot set the provisioning server from its web UI; nothing was changed. Instead: set it on the phone or hand it out with DHCP option 160".into(),
+        reason: "Polycom SoundPoint IP cannot set the provisioning server from its web UI; nothing was changed".into(),
+        fix: Some("set it on the phone or hand it out with DHCP option 160".into()),
     });
     let typo = base(
         Some("64167FA1B596"),
@@ -104,9 +117,10 @@ fn rows() -> Vec<Row> {
         "198.18.0.17",
         Some("VVX 250"),
         ("6.4.5.1210", "6.4.5.1210"),
-        Outcome::Unconfirmed {
-            reason: "the phone's log shows no provisioning attempt in the 180 s after its last reboot. Fix: look at the phone: the lower-left button should read Inactive (or the service's activation prompt)".into(),
-        },
+        Outcome::unconfirmed(
+            "the phone's log shows no provisioning attempt in the 180 s after its last reboot",
+            "look at the phone: the lower-left button should read Inactive (or the service's activation prompt)",
+        ),
     );
     vec![
         Row::new(

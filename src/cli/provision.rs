@@ -218,16 +218,17 @@ fn print_summary(r: &Report) {
     }
     println!("result     {}", r.outcome.label());
     match &r.outcome {
-        crate::phone::Outcome::NeedsAttention { reason }
-        | crate::phone::Outcome::Unsupported { reason }
-        | crate::phone::Outcome::Unconfirmed { reason }
-        | crate::phone::Outcome::ServerFailed { reason, .. }
-        | crate::phone::Outcome::Failed { reason } => println!("           {reason}"),
+        // An interrupted phone is told how to go on by the caller (a run's `resume`, or running `provision` again).
+        crate::phone::Outcome::Interrupted { .. } => {}
         crate::phone::Outcome::DryRun { changes } => {
             for c in changes {
                 println!("           would set {c}");
             }
         }
-        _ => {}
+        o => {
+            if let Some(text) = o.explained() {
+                println!("           {text}");
+            }
+        }
     }
 }

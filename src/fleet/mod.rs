@@ -263,9 +263,11 @@ fn crashed(t: &Target, e: tokio::task::JoinError) -> Report {
     let mut r = Report::new(&t.base);
     r.mac = t.mac;
     r.outcome = Outcome::Failed {
-        reason: format!(
-            "{what}; what it did is in the journal. Fix: look at the phone, run `polyprov resume` for the run \
-             to try it again, and report this as a bug with the journal"
+        reason: format!("{what}; what it did is in the journal"),
+        fix: Some(
+            "look at the phone, run `polyprov resume` for the run to try it again, and report this as a bug with \
+             the journal"
+                .into(),
         ),
     };
     r

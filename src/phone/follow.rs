@@ -275,9 +275,7 @@ fn failure_outcome(f: Failure, profile: &Profile, refused_after_save: bool) -> O
             } else {
                 ""
             };
-            Outcome::Unconfirmed {
-                reason: format!("{why}{also}. Fix: {LOOK_AT_THE_PHONE}"),
-            }
+            Outcome::unconfirmed(format!("{why}{also}"), LOOK_AT_THE_PHONE)
         }
         Failure::StillInactive { lines } => {
             Outcome::server_failed(ServerFailure::StillInactive, &lines)
@@ -301,10 +299,13 @@ pub(super) async fn standing(
     report: &mut Report,
     events: Sink<'_>,
 ) -> Outcome {
-    let unsure = |why: &str| Outcome::Unconfirmed {
-        reason: format!(
-            "the phone already has this provisioning server saved, but {why}, so nothing shows it loaded the service's configuration. Fix: restart the phone (Settings → Basic → Restart Phone, or power-cycle it) so it fetches its configuration, then run polyprov again to follow it"
-        ),
+    let unsure = |why: &str| {
+        Outcome::unconfirmed(
+            format!(
+                "the phone already has this provisioning server saved, but {why}, so nothing shows it loaded the service's configuration"
+            ),
+            "restart the phone (Settings → Basic → Restart Phone, or power-cycle it) so it fetches its configuration, then run polyprov again to follow it",
+        )
     };
     let Some(log) = read_log(client, profile, auth).await else {
         return unsure("its application log could not be read");
@@ -333,9 +334,12 @@ pub(super) async fn standing(
                 unproven()
             }
         }
-        Attempt::Running | Attempt::Updating { .. } | Attempt::Restarting { .. } => Outcome::Unconfirmed {
-            reason: "the phone already has this provisioning server saved and is provisioning from it right now (its log shows a pass under way). Fix: run polyprov again in a few minutes, once the phone has settled".into(),
-        },
+        Attempt::Running | Attempt::Updating { .. } | Attempt::Restarting { .. } => {
+            Outcome::unconfirmed(
+                "the phone already has this provisioning server saved and is provisioning from it right now (its log shows a pass under way)",
+                "run polyprov again in a few minutes, once the phone has settled",
+            )
+        }
         Attempt::Loaded { .. } => unsure(&format!(
             "its log since its last boot shows a pass from {:?}",
             log.server.unwrap_or_default()
@@ -347,11 +351,10 @@ pub(super) async fn standing(
 /// A finished pass with no failure line but nothing of the service's configuration in sight: a finished pass is also
 /// written after failed steps (S53), and a failure may be worded in a way the profile does not know.
 pub(super) fn unproven() -> Outcome {
-    Outcome::Unconfirmed {
-        reason: format!(
-            "the phone's log shows a provisioning pass that finished without a failure line the profile knows, but nothing the service's configuration sets is visible (no config= value naming the server on its provisioning page, no REST line label, no firmware update), so the load cannot be confirmed. Fix: {LOOK_AT_THE_PHONE}"
-        ),
-    }
+    Outcome::unconfirmed(
+        "the phone's log shows a provisioning pass that finished without a failure line the profile knows, but nothing the service's configuration sets is visible (no config= value naming the server on its provisioning page, no REST line label, no firmware update), so the load cannot be confirmed",
+        LOOK_AT_THE_PHONE,
+    )
 }
 
 /// The rest of the phone's evidence once its log shows the configuration loaded: what its provisioning page says

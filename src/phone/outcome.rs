@@ -123,22 +123,58 @@ pub enum Outcome {
     /// Dry run: the changes that would be made.
     DryRun { changes: Vec<String> },
     /// A person must act (wrong password, locked, busy, unsupported family, foreign certificate …).
-    NeedsAttention { reason: String },
-    /// This family cannot be provisioned from the web; what to do instead.
-    Unsupported { reason: String },
+    NeedsAttention {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
+    /// This family cannot be provisioned from the web; what to do instead (the fix).
+    Unsupported {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
     /// The phone showed neither success nor failure: a person must look at it.
-    Unconfirmed { reason: String },
+    Unconfirmed {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
     /// The phone's own evidence names what went wrong with its provisioning server.
     ServerFailed {
         failure: ServerFailure,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
     },
     /// The user interrupted the run; `saved` says whether the phone already took the change.
     Interrupted { saved: bool },
     /// Something went wrong on the way.
-    Failed { reason: String },
-    /// Left alone: outside the allow-list.
-    Skipped { reason: String },
+    Failed {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
+    /// Left alone: outside the allow-list, or the same phone as another target.
+    Skipped {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
+}
+
+/// Split a message written as `what. Fix: what to do` (or `… Instead: …`) once, where the outcome is made.
+fn split(message: impl std::fmt::Display) -> (String, Option<String>) {
+    let message = message.to_string();
+    for marker in [" Fix: ", " Instead: "] {
+        if let Some((what, fix)) = message.split_once(marker) {
+            return (
+                what.trim_end_matches(['.', ';']).to_string(),
+                Some(fix.to_string()),
+            );
+        }
+    }
+    (message, None)
 }
 
 impl Outcome {
@@ -174,7 +210,73 @@ impl Outcome {
         }
     }
 
-    /// A named failure: what happened, the phone's own lines, and the fix (as `… Fix: …`).
+    /// A person must act; `message` is `what[. Fix: what to do]`.
+    pub fn needs_attention(message: impl std::fmt::Display) -> Outcome {
+        let (reason, fix) = split(message);
+        Outcome::NeedsAttention { reason, fix }
+    }
+
+    /// Something went wrong; `message` is `what[. Fix: what to do]`.
+    pub fn failed(message: impl std::fmt::Display) -> Outcome {
+        let (reason, fix) = split(message);
+        Outcome::Failed { reason, fix }
+    }
+
+    /// Neither success nor failure showed.
+    pub fn unconfirmed(reason: impl Into<String>, fix: &str) -> Outcome {
+        Outcome::Unconfirmed {
+            reason: reason.into(),
+            fix: Some(fix.to_string()),
+        }
+    }
+
+    /// Left alone, and why.
+    pub fn skipped(reason: impl Into<String>) -> Outcome {
+        Outcome::Skipped {
+            reason: reason.into(),
+            fix: None,
+        }
+    }
+
+    /// What went wrong, if anything did (an interruption included).
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::NeedsAttention { reason, .. }
+            | Outcome::Unsupported { reason, .. }
+            | Outcome::Unconfirmed { reason, .. }
+            | Outcome::ServerFailed { reason, .. }
+            | Outcome::Failed { reason, .. }
+            | Outcome::Skipped { reason, .. } => Some(reason),
+            Outcome::Interrupted { saved: true } => Some("interrupted after the save"),
+            Outcome::Interrupted { saved: false } => Some("interrupted before the save"),
+            _ => None,
+        }
+    }
+
+    /// What to do about it, where there is something to do.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            Outcome::NeedsAttention { fix, .. }
+            | Outcome::Unsupported { fix, .. }
+            | Outcome::Unconfirmed { fix, .. }
+            | Outcome::ServerFailed { fix, .. }
+            | Outcome::Failed { fix, .. }
+            | Outcome::Skipped { fix, .. } => fix.as_deref(),
+            Outcome::Interrupted { .. } => Some("polyprov resume"),
+            _ => None,
+        }
+    }
+
+    /// The reason and the fix in one sentence, for a person reading one line.
+    pub fn explained(&self) -> Option<String> {
+        let reason = self.reason()?;
+        Some(match self.fix() {
+            Some(fix) => format!("{reason}. Fix: {fix}"),
+            None => reason.to_string(),
+        })
+    }
+
+    /// A named failure: what happened with the phone's own lines, and the failure's fix.
     pub fn server_failed(failure: ServerFailure, lines: &[String]) -> Outcome {
         let said = if lines.is_empty() {
             String::new()
@@ -190,7 +292,8 @@ impl Outcome {
         };
         Outcome::ServerFailed {
             failure,
-            reason: format!("{}{said}. Fix: {}", failure.what(), failure.fix()),
+            reason: format!("{}{said}", failure.what()),
+            fix: Some(failure.fix().to_string()),
         }
     }
 }
@@ -258,9 +361,7 @@ impl Report {
             warnings: Vec::new(),
             evidence: Vec::new(),
             elapsed_secs: 0.0,
-            outcome: Outcome::Failed {
-                reason: "not started".into(),
-            },
+            outcome: Outcome::failed("not started"),
         }
     }
 }

@@ -41,16 +41,12 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
     report
 }
 
-pub(super) fn attention(reason: impl ToString) -> Outcome {
-    Outcome::NeedsAttention {
-        reason: reason.to_string(),
-    }
+pub(super) fn attention(message: impl std::fmt::Display) -> Outcome {
+    Outcome::needs_attention(message)
 }
 
-pub(super) fn failed(reason: impl ToString) -> Outcome {
-    Outcome::Failed {
-        reason: reason.to_string(),
-    }
+pub(super) fn failed(message: impl std::fmt::Display) -> Outcome {
+    Outcome::failed(message)
 }
 
 pub(super) fn client_outcome(e: ClientError) -> Outcome {
@@ -111,18 +107,16 @@ async fn run(
     if let (Some(mac), Some(claims)) = (report.mac, &job.claims)
         && let Some(first) = claims.claim(mac, job.base.as_str())
     {
-        return Ok(Outcome::Skipped {
-            reason: format!(
-                "the same phone (MAC {mac}) as {first}, where this run works on it: it is listed under two addresses"
-            ),
-        });
+        return Ok(Outcome::skipped(format!(
+            "the same phone (MAC {mac}) as {first}, where this run works on it: it is listed under two addresses"
+        )));
     }
     if let Some(why) = job
         .allow
         .refuse_mac(report.mac)
         .filter(|_| report.mac.is_some())
     {
-        return Ok(Outcome::Skipped { reason: why });
+        return Ok(Outcome::skipped(why));
     }
     let (profile, _signals) = recognised.map_err(|e| match e {
         probe::ProbeError::Client(c) => client_outcome(c),
@@ -138,10 +132,10 @@ async fn run(
     if !profile.provisioning.web {
         return Ok(Outcome::Unsupported {
             reason: format!(
-                "{} cannot set the provisioning server from its web UI; nothing was changed. Instead: {}",
-                profile.family,
-                profile.provisioning.instead.clone().unwrap_or_default()
+                "{} cannot set the provisioning server from its web UI; nothing was changed",
+                profile.family
             ),
+            fix: profile.provisioning.instead.clone(),
         });
     }
     let mut candidates = job.passwords.clone();
@@ -245,7 +239,7 @@ async fn configure(
         .refuse_mac(report.mac)
         .or_else(|| job.allow.refuse_model(report.model.as_deref()))
     {
-        return Err(Outcome::Skipped { reason: why });
+        return Err(Outcome::skipped(why));
     }
     if profile
         .login
