@@ -247,22 +247,28 @@ async fn mixed_fleet_reaches_the_right_final_states() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// `kill -9` in the middle of a run loses nothing that was recorded; `resume` watches the saved phones without
-/// saving them again and starts the others over. Output without a terminal is plain timestamped lines.
+/// `kill -9` in the middle of a run loses nothing that was recorded; `resume` — from another directory, with the
+/// password file named relative to the site file — watches the saved phones without saving them again, from what
+/// the journal knew of them (model, firmware, reboots), and starts the others over. Output without a terminal is
+/// plain timestamped lines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_then_resume_saves_nothing_twice() {
     let sim = start(fleet(), 60.0).await;
     let dir = scratch("kill9");
     let targets = targets_file(&sim, &dir);
+    std::fs::create_dir_all(dir.join("site")).unwrap();
+    std::fs::write(dir.join("site/site.toml"), "password-file = \"pw.txt\"\n").unwrap();
+    std::fs::write(dir.join("site/pw.txt"), format!("{PASSWORD}\n")).unwrap();
     let mut child = polyprov(
         &onboard_args(
             &sim,
             targets.to_str().unwrap(),
             "60",
-            &["--concurrency", "3"],
+            &["--concurrency", "3", "--site", "site/site.toml"],
         ),
         &dir,
     )
+    .env_remove("POLYPROV_PASSWORD")
     .spawn()
     .unwrap();
     let start = Instant::now();
@@ -302,7 +308,9 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     assert!(finished_before < 7, "the run was really cut short");
 
     let run = run_dir(&dir);
-    let child = polyprov(&["resume", "--run", run.to_str().unwrap()], &dir)
+    let elsewhere = scratch("kill9-elsewhere");
+    let child = polyprov(&["resume", "--run", run.to_str().unwrap()], &elsewhere)
+        .env_remove("POLYPROV_PASSWORD")
         .spawn()
         .unwrap();
     let out = wait_child(child).await;
@@ -315,6 +323,15 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     );
     assert!(text.contains("6 Inactive"), "{text}");
     assert_all_inactive_saved_once(&sim).await;
+    // What the journal knew before the kill is in the reports: every Inactive phone has its model, and its
+    // reboots are counted from the save (each phone of this fleet reboots at least once after it).
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let phones = report["phones"].as_array().expect("phones");
+    for p in phones.iter().filter(|p| p["state"] == "Inactive") {
+        assert_ne!(p["model"], "", "{p:#}");
+        assert!(p["reboots"].as_u64() >= Some(1), "{p:#}");
+    }
 
     // The report can be printed again from the journal.
     let out = polyprov(
@@ -326,6 +343,7 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
     sim.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&elsewhere).ok();
 }
 
 /// Ctrl-C: no new phone starts, the run says how to resume and exits 130; resuming finishes every phone, none

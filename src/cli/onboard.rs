@@ -209,13 +209,15 @@ async fn discover_targets(
 pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
     let json = args.watch.json;
+    // Everything asked is checked before discovery sends anything.
+    let asked = args.asked();
+    asked.check()?;
+    let site = onboard::spec::site(&asked)?;
     let how = args.discovery();
     let discovered = match &how {
         Some(how) => Some(discover_targets(how, profiles.clone(), json).await?),
         None => None,
     };
-    let asked = args.asked();
-    let site = onboard::spec::site(&asked)?;
     let mut spec = RunSpec::layer(&asked, &site, &profiles, discovered)?;
     let mut settings = spec.settings(None)?;
     spec.check_servers(

@@ -180,6 +180,7 @@ pub async fn run_with(
                 r.mac = r.mac.or(t.mac);
                 r
             },
+            boots_before_save: p.known.boots_before_save,
         });
         let stale_session = before
             .filter(|p| p.session_open)

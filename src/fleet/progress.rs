@@ -37,7 +37,7 @@ pub fn phase(e: &Event) -> Option<String> {
         Event::Busy { .. } => "web UI in use elsewhere, retrying".into(),
         Event::LoggedIn => "logged in".into(),
         Event::Plan { .. } => "planning".into(),
-        Event::Saving => "saving".into(),
+        Event::Saving { .. } => "saving".into(),
         Event::Saved { .. } => "saved".into(),
         Event::Rebooting { reboot } => format!("rebooting {reboot}"),
         Event::Back { reboot, .. } => format!("back after reboot {reboot}"),

@@ -40,7 +40,8 @@ pub struct Known {
     /// Firmware before the save, as first identified; the firmware last seen after a reboot.
     pub firmware_before: Option<String>,
     pub firmware_after: Option<String>,
-    /// Reboots counted since the save.
+    /// The phone log's boot count just before the save, and the reboots counted since.
+    pub boots_before_save: Option<usize>,
     pub reboots: u32,
     pub password_changed: bool,
     /// Where the phone was last found, when it moved after a reboot.
@@ -70,7 +71,11 @@ impl PhoneHistory {
             k.mac = mac;
         }
         match event {
-            Event::Saving | Event::Saved { .. } | Event::Verified => self.saved = true,
+            Event::Saving { boots } => {
+                self.saved = true;
+                k.boots_before_save = boots.or(k.boots_before_save);
+            }
+            Event::Saved { .. } | Event::Verified => self.saved = true,
             Event::Rebooting { reboot } => {
                 self.saved = true;
                 k.reboots = k.reboots.max(*reboot);

@@ -36,7 +36,7 @@ fn saved_phones_are_known() {
     let j = Journal::open(&d).unwrap();
     j.started(&spec()).unwrap();
     j.event("a", None, &Event::LoggedIn).unwrap();
-    j.event("b", None, &Event::Saving).unwrap();
+    j.event("b", None, &Event::Saving { boots: None }).unwrap();
     let run = load(&d);
     assert_eq!(run.spec, spec());
     assert!(!run.phones["a"].saved);
@@ -70,7 +70,7 @@ fn a_phones_whole_history_is_replayed() {
         Event::Warning {
             message: "below the service's minimum".into(),
         },
-        Event::Saving,
+        Event::Saving { boots: Some(7) },
         Event::Rebooting { reboot: 1 },
         Event::Back {
             reboot: 1,
@@ -102,6 +102,7 @@ fn a_phones_whole_history_is_replayed() {
     assert_eq!(r.firmware_before.as_deref(), Some("6.3.1.8427"));
     assert_eq!(r.firmware_after.as_deref(), Some("6.4.5.1210"));
     assert_eq!(r.reboots, 2);
+    assert_eq!(p.known.boots_before_save, Some(7));
     assert_eq!(r.address, "127.0.0.9");
     assert_eq!(r.warnings, ["below the service's minimum"]);
     std::fs::remove_dir_all(&d).ok();
@@ -134,7 +135,7 @@ fn torn_last_line_and_corrupt_middle() {
     let d = dir("torn");
     let j = Journal::open(&d).unwrap();
     j.started(&spec()).unwrap();
-    j.event("a", None, &Event::Saving).unwrap();
+    j.event("a", None, &Event::Saving { boots: None }).unwrap();
     let path = d.join(FILE);
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("{\"kind\":\"phone\",\"at\":1,\"pho");
@@ -177,7 +178,7 @@ fn reopening_cuts_a_torn_or_garbage_tail() {
         let j = Journal::open(&d).unwrap();
         assert!(j.repaired().is_none());
         j.started(&spec()).unwrap();
-        j.event("a", None, &Event::Saving).unwrap();
+        j.event("a", None, &Event::Saving { boots: None }).unwrap();
         drop(j);
         let path = d.join(FILE);
         let mut text = std::fs::read_to_string(&path).unwrap();

@@ -172,6 +172,35 @@ pub fn state_dir(asked: &Asked, site: &Site) -> PathBuf {
     std::path::absolute(&dir).unwrap_or(dir)
 }
 
+impl Asked {
+    /// The flags a run cannot use, each refused by its flag name before anything is layered (the site file's keys
+    /// are checked by name when it is read).
+    pub fn check(&self) -> Result<(), OnboardError> {
+        let bad = OnboardError::Invalid;
+        if let Some(c) = self.concurrency
+            && !(1..=MAX_CONCURRENCY).contains(&c)
+        {
+            return Err(bad(format!(
+                "--concurrency {c}: use 1 to {MAX_CONCURRENCY}"
+            )));
+        }
+        if let Some(r) = &self.cidr {
+            crate::phone::locate::check_search_range(r).map_err(bad)?;
+        }
+        check_watch(
+            self.time_scale.unwrap_or(1.0),
+            [
+                ("--return-secs", self.return_secs),
+                ("--settle-secs", self.settle_secs),
+                ("--timeout-secs", self.timeout_secs),
+                ("--patience-secs", self.patience_secs.map(|p| p as f64)),
+            ],
+            self.search_rate.unwrap_or(DEFAULT_SEARCH_RATE),
+        )
+        .map_err(bad)
+    }
+}
+
 impl RunSpec {
     /// Layer the request over the site file into the spec, with its targets (from discovery when `discovered`,
     /// else the targets file), and check it.
@@ -181,6 +210,7 @@ impl RunSpec {
         profiles: &ProfileSet,
         discovered: Option<Vec<Target>>,
     ) -> Result<RunSpec, OnboardError> {
+        asked.check()?;
         let Some(server_url) = asked.server_url.clone().or(site.server_url.clone()) else {
             return Err(OnboardError::Invalid(
                 "no provisioning server: give --server-url or server-url in the site file".into(),

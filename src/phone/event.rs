@@ -50,7 +50,12 @@ pub enum Event {
         changes: Vec<String>,
     },
     AlreadyProvisioned,
-    Saving,
+    /// Saving the provisioning server; `boots`: the log's boot count just before, when it could be read (a resumed
+    /// run counts the reboots since the save from it).
+    Saving {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boots: Option<usize>,
+    },
     Saved {
         answer: String,
     },
@@ -138,7 +143,7 @@ impl fmt::Display for Event {
             Event::AlreadyProvisioned => {
                 write!(f, "already provisioned as wanted: nothing to write")
             }
-            Event::Saving => write!(f, "saving"),
+            Event::Saving { .. } => write!(f, "saving"),
             Event::Saved { answer } => write!(f, "saved ({answer})"),
             Event::Verified => write!(f, "verified the saved values"),
             Event::Rebooting { reboot } => write!(f, "rebooting ({reboot})"),

@@ -527,7 +527,7 @@ pub(super) async fn watch_resumed(
         &profile,
         &mut client,
         &password,
-        None,
+        resume.boots_before_save,
         report,
         events,
         Until::Inactive,

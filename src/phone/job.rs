@@ -119,6 +119,8 @@ impl Allow {
 pub struct Resume {
     pub profile: String,
     pub so_far: super::Report,
+    /// The phone log's boot count just before the save, when the journal has it.
+    pub boots_before_save: Option<usize>,
 }
 
 impl Job {

@@ -318,7 +318,9 @@ async fn configure(
     let boots_before = super::follow::read_log(client, profile, auth)
         .await
         .map(|b| b.boots);
-    events(Event::Saving);
+    events(Event::Saving {
+        boots: boots_before,
+    });
     let saved = provisioning::save(client, profile, auth, &plan)
         .await
         .map_err(failed)?;
