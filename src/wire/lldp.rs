@@ -2,8 +2,8 @@
 //! phones send them, and the Poly system description (`Polycom;VVX-VVX_411;3111-48450-001,1;SIP/6.4.7.4560/…`).
 //!
 //! [`tlvs`] walks an LLDPDU's TLVs without trusting a length; [`LldpRepr`] is the owned meaning. This module owns
-//! the 802.1AB TLVs and the walk; the LLDP-MED TLVs are [`med`]'s (re-exported here, so `lldp::Med` and its
-//! parts keep their paths).
+//! what the 802.1AB TLVs mean and the frame; the TLV framing (header, walker, writer) is `tlv`'s and the LLDP-MED
+//! TLVs are [`med`]'s, both re-exported here so `lldp::tlvs`, `lldp::Med` and their kin keep their paths.
 //!
 //! Tolerant where phones differ from the standard (`discovery.md` §1, §10.7): the Chassis ID TLV
 //! may be absent (a Poly phone withholds it until it has an address) and may be a network address (subtype 5)
@@ -13,51 +13,22 @@
 //! naming it and its offset. Port ID (the phone's key) and TTL are required.
 
 pub mod med;
+mod tlv;
 
 pub use super::poly::{Build, PolyDescription, poly_model_name};
 pub use med::{
     Inventory, MED_OUI, Med, MedApplication, MedCapabilities, MedDeviceClass, NetworkPolicy,
 };
+pub use tlv::{TLV_MAX_LEN, Tlv, Tlvs, tlv_type, tlvs};
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{EtherType, EthernetRepr, Reader, VlanTag, WireError, fits, frame_of, text};
 use crate::mac::Mac;
+use tlv::{put_tlv, tlv_name};
 
 /// The nearest-bridge multicast address LLDP is sent to.
 pub const MULTICAST: Mac = Mac([0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e]);
-
-/// The longest TLV value the 9-bit length field can announce.
-pub const TLV_MAX_LEN: usize = 0x1ff;
-
-/// TLV types (the 7 high bits of a TLV header).
-pub mod tlv_type {
-    pub const END: u8 = 0;
-    pub const CHASSIS_ID: u8 = 1;
-    pub const PORT_ID: u8 = 2;
-    pub const TTL: u8 = 3;
-    pub const PORT_DESCRIPTION: u8 = 4;
-    pub const SYSTEM_NAME: u8 = 5;
-    pub const SYSTEM_DESCRIPTION: u8 = 6;
-    pub const SYSTEM_CAPABILITIES: u8 = 7;
-    pub const MANAGEMENT_ADDRESS: u8 = 8;
-    pub const ORGANIZATIONAL: u8 = 127;
-}
-
-fn tlv_name(kind: u8) -> &'static str {
-    match kind {
-        tlv_type::END => "end of LLDPDU TLV",
-        tlv_type::CHASSIS_ID => "chassis ID TLV",
-        tlv_type::PORT_ID => "port ID TLV",
-        tlv_type::TTL => "time-to-live TLV",
-        tlv_type::PORT_DESCRIPTION => "port description TLV",
-        tlv_type::SYSTEM_NAME => "system name TLV",
-        tlv_type::SYSTEM_DESCRIPTION => "system description TLV",
-        tlv_type::SYSTEM_CAPABILITIES => "system capabilities TLV",
-        tlv_type::MANAGEMENT_ADDRESS => "management address TLV",
-        tlv_type::ORGANIZATIONAL => "organizationally specific TLV",
-        _ => "reserved TLV",
-    }
-}
 
 enum_with_unknown! {
     /// What a Chassis ID identifies (802.1AB table 8-2).
@@ -100,79 +71,6 @@ enum_with_unknown! {
         Unspecified = 1,
         IfIndex = 2,
         SystemPort = 3,
-    }
-}
-
-/// One TLV as it lies in the LLDPDU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tlv<'a> {
-    /// The 7-bit type (see [`tlv_type`]).
-    pub kind: u8,
-    /// Where its 2-byte header starts.
-    pub offset: usize,
-    pub value: &'a [u8],
-}
-
-impl<'a> Tlv<'a> {
-    fn reader(&self) -> Reader<'a> {
-        Reader::new(self.value, self.offset.saturating_add(2))
-    }
-}
-
-/// Walks the TLVs of an LLDPDU up to the End TLV or the end of the data; yields one error and stops at the first
-/// TLV whose header or value runs past the data.
-#[derive(Debug, Clone)]
-pub struct Tlvs<'a> {
-    r: Reader<'a>,
-    done: bool,
-}
-
-/// The TLVs of `lldpdu` (the bytes after the Ethernet header).
-pub fn tlvs(lldpdu: &[u8]) -> Tlvs<'_> {
-    Tlvs {
-        r: Reader::new(lldpdu, 0),
-        done: false,
-    }
-}
-
-impl<'a> Iterator for Tlvs<'a> {
-    type Item = Result<Tlv<'a>, WireError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.r.is_empty() {
-            return None;
-        }
-        let offset = self.r.offset();
-        let available = self.r.remaining();
-        let header = match self.r.u16("LLDP TLV header") {
-            Ok(header) => header,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(e));
-            }
-        };
-        let kind = (header >> 9) as u8;
-        let len = usize::from(header & 0x1ff);
-        if kind == tlv_type::END {
-            self.done = true;
-            return None;
-        }
-        match self.r.take(len, tlv_name(kind)) {
-            Ok(value) => Some(Ok(Tlv {
-                kind,
-                offset,
-                value,
-            })),
-            Err(_) => {
-                self.done = true;
-                Some(Err(WireError::Truncated {
-                    what: tlv_name(kind),
-                    offset,
-                    needed: len.saturating_add(2),
-                    available,
-                }))
-            }
-        }
     }
 }
 
@@ -409,10 +307,7 @@ impl LldpRepr {
     }
 
     fn parse_at(lldpdu: &[u8], base: usize) -> Result<Self, WireError> {
-        let walker = Tlvs {
-            r: Reader::new(lldpdu, base),
-            done: false,
-        };
+        let walker = tlv::walk_at(lldpdu, base);
         let mut chassis_id = None;
         let mut port_id = None;
         let mut ttl = None;
@@ -613,15 +508,6 @@ fn id_bytes(subtype: u8, id: &[u8]) -> Vec<u8> {
     let mut value = vec![subtype];
     value.extend_from_slice(id);
     value
-}
-
-fn put_tlv(out: &mut Vec<u8>, kind: u8, value: &[u8]) -> Result<(), WireError> {
-    let offset = out.len();
-    let kind: u16 = fits(usize::from(kind), 127, "LLDP TLV type", offset)?;
-    let len: u16 = fits(value.len(), TLV_MAX_LEN, tlv_name(kind as u8), offset)?;
-    out.extend_from_slice(&(kind << 9 | len).to_be_bytes());
-    out.extend_from_slice(value);
-    Ok(())
 }
 
 /// Reads a whole frame (untagged or in one VLAN); the EtherType must be LLDP. Error offsets count from the frame.
