@@ -206,3 +206,6 @@ fn put_med(out: &mut Vec<u8>, subtype: u8, body: &[u8]) -> Result<(), WireError>
     value.extend_from_slice(body);
     put_tlv(out, tlv_type::ORGANIZATIONAL, &value)
 }
+
+#[cfg(test)]
+mod tests;
