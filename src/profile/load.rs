@@ -132,12 +132,26 @@ impl Profile {
             }
             _ => {}
         }
-        if self.login.generation == Generation::SessionCsrf
-            && (self.login.session_cookie.is_none() || self.login.csrf_header.is_none())
-        {
+        if self.login.generation == Generation::SessionCsrf {
+            for (field, v) in [
+                ("session-cookie", &self.login.session_cookie),
+                ("csrf-header", &self.login.csrf_header),
+                ("conflict-body", &self.login.conflict_body),
+                ("index", &self.pages.index),
+            ] {
+                if v.is_none() {
+                    return Err(bad(
+                        field,
+                        "is required for session-csrf: the session login uses it".into(),
+                    ));
+                }
+            }
+        }
+        if self.pages.change_password.is_some() && self.change_password.is_none() {
             return Err(bad(
-                "session-cookie",
-                "session-csrf needs session-cookie and csrf-header".into(),
+                "change-password",
+                "pages.change-password needs [change-password], the names of the form's fields"
+                    .into(),
             ));
         }
         let p = &self.provisioning;

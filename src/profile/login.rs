@@ -40,10 +40,10 @@ pub struct Login {
     pub admin_user: String,
     /// Factory passwords, tried only when the user allows it.
     pub factory_passwords: Vec<String>,
-    /// Name of the session cookie (session-csrf).
+    /// Name of the session cookie (required for session-csrf).
     #[serde(default)]
     pub session_cookie: Option<String>,
-    /// Request header carrying the CSRF token (session-csrf).
+    /// Request header carrying the CSRF token (required for session-csrf).
     #[serde(default)]
     pub csrf_header: Option<String>,
     /// Idle lifetime of a web session.
@@ -52,7 +52,7 @@ pub struct Login {
     /// Status of the answer to a second concurrent login.
     #[serde(default = "default_conflict_status")]
     pub conflict_status: u16,
-    /// Body marker of that answer.
+    /// Body marker of that answer (required for session-csrf).
     #[serde(default)]
     pub conflict_body: Option<String>,
     /// Status when a form is posted without the CSRF token.

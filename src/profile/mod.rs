@@ -8,7 +8,7 @@
 //! beside what they describe, and every type is re-exported here (`crate::profile::Login`, …):
 //! - `login`: the login generation, its answers and the lockout policy (`[login]`, `[login.bodies]`, `[lockout]`);
 //! - `web`: the web server and its pages, forms and REST API (`[recognise]`, `[http]`, `[pages]`,
-//!   `[provisioning]`, `[rest]`);
+//!   `[provisioning]`, `[change-password]`, `[rest]`);
 //! - `lifecycle`: what follows a save (`[timeline]`, `[log]`, `[service]`, `[inactive]`, `[[build]]`);
 //! - `load`: reading and checking one file ([`Profile::parse`]), and the directory of them ([`ProfileSet`]).
 
@@ -20,7 +20,7 @@ mod web;
 pub use lifecycle::{Build, Inactive, LogLine, LogLines, Service, Timeline, UpdateTarget};
 pub use load::{ProfileError, ProfileSet};
 pub use login::{Generation, Lockout, Login, LoginBodies};
-pub use web::{HttpSettings, Pages, Provisioning, Recognise, Rest};
+pub use web::{ChangePassword, HttpSettings, Pages, Provisioning, Recognise, Rest};
 
 use serde::Deserialize;
 
@@ -46,6 +46,9 @@ pub struct Profile {
     pub pages: Pages,
     /// The provisioning-server form, or why there is none.
     pub provisioning: Provisioning,
+    /// The field names of the admin password-change form (required where `[pages] change-password` is set).
+    #[serde(default)]
+    pub change_password: Option<ChangePassword>,
     /// How long reboots, firmware updates and settling take.
     pub timeline: Timeline,
     /// What the cloud service requires of this family.

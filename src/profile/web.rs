@@ -1,6 +1,6 @@
 //! The web server's sections: how to recognise the family before logging in (`[recognise]`), how its server
-//! answers (`[http]`), where its pages are (`[pages]`), the provisioning-server form (`[provisioning]`) and the REST
-//! API (`[rest]`).
+//! answers (`[http]`), where its pages are (`[pages]`), its forms (`[provisioning]` for the provisioning server,
+//! `[change-password]` for the admin password) and the REST API (`[rest]`).
 
 use std::collections::BTreeMap;
 
@@ -56,13 +56,18 @@ pub struct Pages {
     pub login_script: Option<String>,
     #[serde(default)]
     pub auth: Option<String>,
+    /// The page whose CSRF meta a session login reads (required for session-csrf).
     #[serde(default)]
     pub index: Option<String>,
     pub home: String,
+    /// The provisioning-server page (required when provisioning.web = true).
     #[serde(default)]
     pub provisioning: Option<String>,
+    /// Where its form is posted (required when provisioning.web = true).
     #[serde(default)]
     pub form_submit: Option<String>,
+    /// Where the admin password-change form is posted; its field names are `[change-password]`, required with it.
+    /// Without it the password is changed on the phone.
     #[serde(default)]
     pub change_password: Option<String>,
     #[serde(default)]
@@ -72,6 +77,22 @@ pub struct Pages {
     pub version: String,
     #[serde(default)]
     pub app_log: Option<String>,
+    /// Query parameter the web UI adds to every log fetch, set to the time in ms, so that no cache answers
+    /// (`dummyParam`); without it the log is fetched at `app-log` as it stands.
+    #[serde(default)]
+    pub app_log_cache_buster: Option<String>,
+}
+
+/// The admin password-change form (`[pages] change-password`): the names of its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ChangePassword {
+    /// The current admin password.
+    pub old_password: String,
+    /// The new one.
+    pub new_password: String,
+    /// The new one again.
+    pub confirm_password: String,
 }
 
 /// The provisioning-server form.
