@@ -141,3 +141,95 @@ fn update_targets() {
         "an update to itself is none"
     );
 }
+
+/// `text` without the lines that set `key` (or open the table `[key]`).
+fn without(text: &str, keys: &[&str]) -> String {
+    text.lines()
+        .filter(|l| {
+            !keys
+                .iter()
+                .any(|k| l.starts_with(&format!("{k} =")) || l.starts_with(&format!("[{k}]")))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Names that differ per web-UI generation are profile data, not code: the admin password form's fields where the
+/// family has that page, and the cache-busting parameter of the log fetch.
+#[test]
+fn form_field_names_and_cache_buster_are_data() {
+    let set = bundled();
+    for id in ["poly-ccx", "poly-vvx-6", "poly-vvx-5"] {
+        let p = set.get(id).unwrap();
+        assert_eq!(
+            p.pages.change_password.as_deref(),
+            Some("/form-submit/Settings/ChangePassword"),
+            "{id}"
+        );
+        let form = p.change_password.as_ref().unwrap();
+        assert_eq!(
+            (
+                form.old_password.as_str(),
+                form.new_password.as_str(),
+                form.confirm_password.as_str()
+            ),
+            ("oldadminpswd", "newadminpswd", "cnfmadminpswd"),
+            "{id}"
+        );
+    }
+    for id in ["soundpoint-ucs4", "soundpoint-sip3"] {
+        let p = set.get(id).unwrap();
+        assert!(p.pages.change_password.is_none(), "{id}");
+        assert!(p.change_password.is_none(), "{id}");
+    }
+    for p in set.iter() {
+        let want = p.pages.app_log.as_ref().map(|_| "dummyParam");
+        assert_eq!(p.pages.app_log_cache_buster.as_deref(), want, "{}", p.id);
+    }
+}
+
+/// A session-csrf profile must name its session cookie, CSRF header, conflict marker and the page with the token:
+/// the login takes them from the profile and has no fallback of its own.
+#[test]
+fn session_login_keys_are_required() {
+    for key in ["session-cookie", "csrf-header", "conflict-body", "index"] {
+        let err = parse(&without(VVX6, &[key])).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("`{key}`")) && err.contains("session-csrf"),
+            "{key}: {err}"
+        );
+    }
+}
+
+/// A password-change page without the names of its form's fields is refused, the page's line named.
+#[test]
+fn change_password_page_needs_its_fields() {
+    let text = without(
+        VVX6,
+        &[
+            "change-password",
+            "old-password",
+            "new-password",
+            "confirm-password",
+        ],
+    );
+    assert!(
+        parse(&text).is_ok(),
+        "without page and form: no web password change"
+    );
+    let text: String = without(VVX6, &["old-password", "new-password", "confirm-password"])
+        .lines()
+        .filter(|l| !l.starts_with("[change-password]"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = parse(&text).unwrap_err().to_string();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("change-password ="))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains("`change-password`") && err.contains(&format!("line {line}")),
+        "{err}"
+    );
+}

@@ -469,18 +469,21 @@ async fn read_log_with(
     auth: &Auth,
     patterns: &Patterns,
 ) -> Option<Boot> {
-    let path = profile.pages.app_log.as_deref()?;
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let path = match (
+        profile.pages.app_log.as_deref()?,
+        profile.pages.app_log_cache_buster.as_deref(),
+    ) {
+        (path, Some(buster)) => {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            format!("{path}{sep}{buster}={ms}")
+        }
+        (path, None) => path.to_string(),
+    };
     let r = client
-        .send(
-            "GET",
-            &format!("{path}{sep}dummyParam={ms}"),
-            &auth.headers(false),
-            None,
-        )
+        .send("GET", &path, &auth.headers(false), None)
         .await
         .ok()?;
     (r.status == 200).then(|| patterns.read(&r.body))

@@ -128,21 +128,32 @@ pub enum ProvisionError {
     Client(#[from] ClientError),
 }
 
+/// The provisioning page and where its form is posted. A profile check requires both where `provisioning.web` is
+/// set; a profile without them cannot provision from the web UI.
+fn form_pages(profile: &Profile) -> Result<(&str, &str), ProvisionError> {
+    match (
+        profile.pages.provisioning.as_deref(),
+        profile.pages.form_submit.as_deref(),
+    ) {
+        (Some(page), Some(submit)) => Ok((page, submit)),
+        _ => Err(ProvisionError::NotOnWeb {
+            family: profile.family.clone(),
+            instead: profile.provisioning.instead.clone().unwrap_or_default(),
+        }),
+    }
+}
+
 /// Fetch the provisioning page and parse its fields.
 pub async fn read(
     client: &PhoneClient,
     profile: &Profile,
     auth: &Auth,
 ) -> Result<Vec<Field>, ProvisionError> {
-    let path = profile
-        .pages
-        .provisioning
-        .clone()
-        .unwrap_or_else(|| "/provConf.htm".into());
-    let r = client.get_retrying(&path, &auth.headers(false), 3).await?;
+    let (path, _) = form_pages(profile)?;
+    let r = client.get_retrying(path, &auth.headers(false), 3).await?;
     if r.status != 200 {
         return Err(ProvisionError::Refused {
-            path,
+            path: path.to_string(),
             status: r.status,
             body: r.body.chars().take(80).collect(),
         });
@@ -262,22 +273,12 @@ pub async fn save(
     auth: &Auth,
     plan: &Plan,
 ) -> Result<Saved, ProvisionError> {
-    let path = profile
-        .pages
-        .form_submit
-        .clone()
-        .unwrap_or_else(|| "/form-submit".into());
+    let (page_path, path) = form_pages(profile)?;
     let mut headers = auth.headers(true);
     let base = client.base().as_str().trim_end_matches('/').to_string();
-    headers.push((
-        "Referer",
-        format!(
-            "{base}{}",
-            profile.pages.provisioning.as_deref().unwrap_or("/")
-        ),
-    ));
+    headers.push(("Referer", format!("{base}{page_path}")));
     let r = match client
-        .send("POST", &path, &headers, Some(plan.form_body()))
+        .send("POST", path, &headers, Some(plan.form_body()))
         .await
     {
         Ok(r) => r,
@@ -298,7 +299,7 @@ pub async fn save(
         .unwrap_or_default();
     if r.status != 200 {
         return Err(ProvisionError::Refused {
-            path,
+            path: path.to_string(),
             status: r.status,
             body: r.body.chars().take(80).collect(),
         });
@@ -307,7 +308,7 @@ pub async fn save(
         b if b == changed => Ok(Saved::Changed),
         b if b == unchanged => Ok(Saved::Unchanged),
         b => Err(ProvisionError::Unexpected {
-            path,
+            path: path.to_string(),
             body: b.chars().take(80).collect(),
             expected: changed,
         }),

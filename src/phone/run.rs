@@ -461,15 +461,18 @@ async fn change_password(
     old: &Secret,
     new: &Secret,
 ) -> Result<(), Outcome> {
-    let Some(path) = profile.pages.change_password.as_deref() else {
+    let (Some(path), Some(form)) = (
+        profile.pages.change_password.as_deref(),
+        profile.change_password.as_ref(),
+    ) else {
         return Err(attention(
             "this family has no web page to change the admin password; change it on the phone",
         ));
     };
     let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("oldadminpswd", old.expose())
-        .append_pair("newadminpswd", new.expose())
-        .append_pair("cnfmadminpswd", new.expose())
+        .append_pair(&form.old_password, old.expose())
+        .append_pair(&form.new_password, new.expose())
+        .append_pair(&form.confirm_password, new.expose())
         .finish();
     let r = client
         .send("POST", path, &auth.headers(true), Some(body))

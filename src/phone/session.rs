@@ -95,6 +95,10 @@ pub enum LoginError {
     Busy { waited: u64 },
     #[error("this family ({0}) cannot be provisioned from its web UI")]
     Unsupported(String),
+    #[error(
+        "device profile {profile} has no `{key}`, which its login generation needs. Fix: add it to device-profiles/{profile}.toml"
+    )]
+    Incomplete { profile: String, key: &'static str },
     #[error(transparent)]
     Page(#[from] PageError),
     #[error(transparent)]
@@ -114,6 +118,37 @@ impl Default for Patience {
             locked_secs: 600,
             busy_secs: 600,
         }
+    }
+}
+
+/// What a session-csrf login takes from the profile. A profile check requires every one for that generation; an
+/// unchecked profile without one is refused, never filled in from code.
+struct SessionKeys<'a> {
+    /// The session cookie's name.
+    cookie: &'a str,
+    /// The request header that carries the CSRF token.
+    csrf_header: &'a str,
+    /// The page whose meta carries the CSRF token.
+    index: &'a str,
+    /// The body marker of the answer to a second concurrent login.
+    conflict_body: &'a str,
+}
+
+impl<'a> SessionKeys<'a> {
+    fn of(profile: &'a Profile) -> Result<Self, LoginError> {
+        let given = |value: &'a Option<String>, key| {
+            value.as_deref().ok_or_else(|| LoginError::Incomplete {
+                profile: profile.id.clone(),
+                key,
+            })
+        };
+        let login = &profile.login;
+        Ok(SessionKeys {
+            cookie: given(&login.session_cookie, "login.session-cookie")?,
+            csrf_header: given(&login.csrf_header, "login.csrf-header")?,
+            index: given(&profile.pages.index, "pages.index")?,
+            conflict_body: given(&login.conflict_body, "login.conflict-body")?,
+        })
     }
 }
 
@@ -279,10 +314,8 @@ async fn try_once(
     let xhr = ("X-Requested-With", "XMLHttpRequest".to_string());
     match login.generation {
         Generation::SessionCsrf => {
-            let name = login
-                .session_cookie
-                .clone()
-                .unwrap_or_else(|| "session".into());
+            let keys = SessionKeys::of(profile)?;
+            let name = keys.cookie;
             let r = match client
                 .send(
                     "POST",
@@ -297,32 +330,31 @@ async fn try_once(
                     // The answer was lost mid-body, but its headers opened a session: end it, or it holds the
                     // phone's single web session against our own next login (flaky CCX firmware drops answers).
                     let cut = client.take_cut_cookies();
-                    if let Some(cookie) = cookie_named(cut.iter().map(String::as_str), &name) {
-                        end_session(client, profile, cookie).await;
+                    if let Some(cookie) = cookie_named(cut.iter().map(String::as_str), name) {
+                        end_session(client, profile, &keys, cookie).await;
                     }
                     return Err(e.into());
                 }
             };
-            if is_conflict(profile, &r) {
+            if is_conflict(profile, &keys, &r) {
                 return Ok(Attempt::Busy);
             }
             let answer = page::parse_lockparams(&r.body)?;
             Ok(match answer {
                 LoginAnswer::Success => {
-                    let cookie = session_cookie(&r, &name).ok_or_else(|| PageError {
+                    let cookie = session_cookie(&r, name).ok_or_else(|| PageError {
                         what: "login answer",
                         problem: format!("SUCCESS without a {name} cookie"),
                         excerpt: r.body.clone(),
                     })?;
-                    let index = pages.index.clone().unwrap_or_else(|| "/index.htm".into());
                     let page = match client
-                        .get_retrying(&index, &[("Cookie", cookie.clone())], 3)
+                        .get_retrying(keys.index, &[("Cookie", cookie.clone())], 3)
                         .await
                     {
                         Ok(p) => p,
                         Err(e) => {
                             // Logged in but the page with the token never came: do not leave the session open.
-                            end_session(client, profile, cookie).await;
+                            end_session(client, profile, &keys, cookie).await;
                             return Err(e.into());
                         }
                     };
@@ -330,10 +362,7 @@ async fn try_once(
                         auth: Auth::Session {
                             cookie,
                             csrf: page::csrf_token(&page.body),
-                            csrf_header: login
-                                .csrf_header
-                                .clone()
-                                .unwrap_or_else(|| "anti-csrf-token".into()),
+                            csrf_header: keys.csrf_header.to_string(),
                         },
                         candidate: 0,
                         answer: r.body,
@@ -402,14 +431,9 @@ async fn try_once(
     }
 }
 
-fn is_conflict(profile: &Profile, r: &Reply) -> bool {
-    let marker = profile
-        .login
-        .conflict_body
-        .as_deref()
-        .unwrap_or("SessionAlreadyActive");
+fn is_conflict(profile: &Profile, keys: &SessionKeys<'_>, r: &Reply) -> bool {
     (r.status == profile.login.conflict_status || matches!(r.status, 400 | 406 | 412))
-        && r.body.contains(marker)
+        && r.body.contains(keys.conflict_body)
 }
 
 /// `name=value` of the session cookie in a login answer.
@@ -432,25 +456,21 @@ fn cookie_named<'a>(set_cookies: impl Iterator<Item = &'a str>, name: &str) -> O
 }
 
 /// End a session we hold only the cookie of (best effort): read the token its pages carry, then log out.
-async fn end_session(client: &PhoneClient, profile: &Profile, cookie: String) {
-    let login = &profile.login;
-    let index = profile
-        .pages
-        .index
-        .clone()
-        .unwrap_or_else(|| "/index.htm".into());
+async fn end_session(
+    client: &PhoneClient,
+    profile: &Profile,
+    keys: &SessionKeys<'_>,
+    cookie: String,
+) {
     let csrf = client
-        .send("GET", &index, &[("Cookie", cookie.clone())], None)
+        .send("GET", keys.index, &[("Cookie", cookie.clone())], None)
         .await
         .ok()
         .and_then(|p| page::csrf_token(&p.body));
     let auth = Auth::Session {
         cookie,
         csrf,
-        csrf_header: login
-            .csrf_header
-            .clone()
-            .unwrap_or_else(|| "anti-csrf-token".into()),
+        csrf_header: keys.csrf_header.to_string(),
     };
     let _ = logout(client, profile, &auth).await;
 }

@@ -496,15 +496,18 @@ fn submit(p: &mut PhoneState, req: &Request) -> Reply {
     r
 }
 
-/// `POST /form-submit/Settings/ChangePassword`.
+/// `POST /form-submit/Settings/ChangePassword`, its fields named by the profile's `[change-password]`.
 fn change_password(p: &mut PhoneState, req: &Request) -> Reply {
+    let Some(names) = p.profile.change_password.clone() else {
+        return not_found(p, false);
+    };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
         .into_owned()
         .collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    let ok = get("oldadminpswd") == Some(p.password.as_str())
-        && get("newadminpswd").is_some_and(|n| !n.is_empty())
-        && get("newadminpswd") == get("cnfmadminpswd");
+    let ok = get(&names.old_password) == Some(p.password.as_str())
+        && get(&names.new_password).is_some_and(|n| !n.is_empty())
+        && get(&names.new_password) == get(&names.confirm_password);
     let prov = &p.profile.provisioning;
     let (changed, unchanged) = (
         prov.changed_body
@@ -515,7 +518,7 @@ fn change_password(p: &mut PhoneState, req: &Request) -> Reply {
             .unwrap_or_else(|| "CONF_NO_CHANGE".into()),
     );
     if ok {
-        p.password = get("newadminpswd").unwrap_or_default().to_string();
+        p.password = get(&names.new_password).unwrap_or_default().to_string();
         p.stats.password_changes += 1;
         p.log("cfg", "Admin password changed");
         Reply::text(changed)

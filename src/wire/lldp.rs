@@ -1,7 +1,9 @@
 //! LLDP (IEEE 802.1AB, EtherType 0x88CC) with the LLDP-MED extensions (ANSI/TIA-1057, OUI 00-12-BB) as Poly
 //! phones send them, and the Poly system description (`Polycom;VVX-VVX_411;3111-48450-001,1;SIP/6.4.7.4560/…`).
 //!
-//! [`tlvs`] walks an LLDPDU's TLVs without trusting a length; [`LldpRepr`] is the owned meaning.
+//! [`tlvs`] walks an LLDPDU's TLVs without trusting a length; [`LldpRepr`] is the owned meaning. This module owns
+//! what the 802.1AB TLVs mean and the frame; the TLV framing (header, walker, writer) is `tlv`'s and the LLDP-MED
+//! TLVs are [`med`]'s, both re-exported here so `lldp::tlvs`, `lldp::Med` and their kin keep their paths.
 //!
 //! Tolerant where phones differ from the standard (`discovery.md` §1, §10.7): the Chassis ID TLV
 //! may be absent (a Poly phone withholds it until it has an address) and may be a network address (subtype 5)
@@ -10,58 +12,23 @@
 //! about structure: a TLV whose length runs past the data, or a known TLV too short for its fields, is an error
 //! naming it and its offset. Port ID (the phone's key) and TTL are required.
 
+pub mod med;
+mod tlv;
+
 pub use super::poly::{Build, PolyDescription, poly_model_name};
+pub use med::{
+    Inventory, MED_OUI, Med, MedApplication, MedCapabilities, MedDeviceClass, NetworkPolicy,
+};
+pub use tlv::{TLV_MAX_LEN, Tlv, Tlvs, tlv_type, tlvs};
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{EtherType, EthernetRepr, Reader, VlanTag, WireError, fits, frame_of, text};
 use crate::mac::Mac;
+use tlv::{put_tlv, tlv_name};
 
 /// The nearest-bridge multicast address LLDP is sent to.
 pub const MULTICAST: Mac = Mac([0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e]);
-
-/// The TIA's OUI, which marks an organizationally specific TLV as LLDP-MED.
-pub const MED_OUI: [u8; 3] = [0x00, 0x12, 0xbb];
-
-/// The longest TLV value the 9-bit length field can announce.
-pub const TLV_MAX_LEN: usize = 0x1ff;
-
-/// TLV types (the 7 high bits of a TLV header).
-pub mod tlv_type {
-    pub const END: u8 = 0;
-    pub const CHASSIS_ID: u8 = 1;
-    pub const PORT_ID: u8 = 2;
-    pub const TTL: u8 = 3;
-    pub const PORT_DESCRIPTION: u8 = 4;
-    pub const SYSTEM_NAME: u8 = 5;
-    pub const SYSTEM_DESCRIPTION: u8 = 6;
-    pub const SYSTEM_CAPABILITIES: u8 = 7;
-    pub const MANAGEMENT_ADDRESS: u8 = 8;
-    pub const ORGANIZATIONAL: u8 = 127;
-}
-
-/// LLDP-MED subtypes (after the OUI in an organizationally specific TLV).
-mod med {
-    pub const CAPABILITIES: u8 = 1;
-    pub const NETWORK_POLICY: u8 = 2;
-    pub const INVENTORY_FIRST: u8 = 5;
-    pub const INVENTORY_LAST: u8 = 11;
-}
-
-fn tlv_name(kind: u8) -> &'static str {
-    match kind {
-        tlv_type::END => "end of LLDPDU TLV",
-        tlv_type::CHASSIS_ID => "chassis ID TLV",
-        tlv_type::PORT_ID => "port ID TLV",
-        tlv_type::TTL => "time-to-live TLV",
-        tlv_type::PORT_DESCRIPTION => "port description TLV",
-        tlv_type::SYSTEM_NAME => "system name TLV",
-        tlv_type::SYSTEM_DESCRIPTION => "system description TLV",
-        tlv_type::SYSTEM_CAPABILITIES => "system capabilities TLV",
-        tlv_type::MANAGEMENT_ADDRESS => "management address TLV",
-        tlv_type::ORGANIZATIONAL => "organizationally specific TLV",
-        _ => "reserved TLV",
-    }
-}
 
 enum_with_unknown! {
     /// What a Chassis ID identifies (802.1AB table 8-2).
@@ -104,104 +71,6 @@ enum_with_unknown! {
         Unspecified = 1,
         IfIndex = 2,
         SystemPort = 3,
-    }
-}
-
-enum_with_unknown! {
-    /// LLDP-MED device type; a desk phone is an endpoint of class III.
-    pub enum MedDeviceClass(u8) {
-        NotDefined = 0,
-        EndpointClass1 = 1,
-        EndpointClass2 = 2,
-        EndpointClass3 = 3,
-        NetworkConnectivity = 4,
-    }
-}
-
-enum_with_unknown! {
-    /// LLDP-MED network policy application type.
-    pub enum MedApplication(u8) {
-        Voice = 1,
-        VoiceSignaling = 2,
-        GuestVoice = 3,
-        GuestVoiceSignaling = 4,
-        SoftphoneVoice = 5,
-        VideoConferencing = 6,
-        StreamingVideo = 7,
-        VideoSignaling = 8,
-    }
-}
-
-/// One TLV as it lies in the LLDPDU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tlv<'a> {
-    /// The 7-bit type (see [`tlv_type`]).
-    pub kind: u8,
-    /// Where its 2-byte header starts.
-    pub offset: usize,
-    pub value: &'a [u8],
-}
-
-impl<'a> Tlv<'a> {
-    fn reader(&self) -> Reader<'a> {
-        Reader::new(self.value, self.offset.saturating_add(2))
-    }
-}
-
-/// Walks the TLVs of an LLDPDU up to the End TLV or the end of the data; yields one error and stops at the first
-/// TLV whose header or value runs past the data.
-#[derive(Debug, Clone)]
-pub struct Tlvs<'a> {
-    r: Reader<'a>,
-    done: bool,
-}
-
-/// The TLVs of `lldpdu` (the bytes after the Ethernet header).
-pub fn tlvs(lldpdu: &[u8]) -> Tlvs<'_> {
-    Tlvs {
-        r: Reader::new(lldpdu, 0),
-        done: false,
-    }
-}
-
-impl<'a> Iterator for Tlvs<'a> {
-    type Item = Result<Tlv<'a>, WireError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.r.is_empty() {
-            return None;
-        }
-        let offset = self.r.offset();
-        let available = self.r.remaining();
-        let header = match self.r.u16("LLDP TLV header") {
-            Ok(header) => header,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(e));
-            }
-        };
-        let kind = (header >> 9) as u8;
-        let len = usize::from(header & 0x1ff);
-        if kind == tlv_type::END {
-            self.done = true;
-            return None;
-        }
-        match self.r.take(len, tlv_name(kind)) {
-            Ok(value) => Some(Ok(Tlv {
-                kind,
-                offset,
-                value,
-            })),
-            Err(_) => {
-                self.done = true;
-                Some(Err(WireError::Truncated {
-                    what: tlv_name(kind),
-                    offset,
-                    needed: len.saturating_add(2),
-                    available,
-                }))
-            }
-        }
     }
 }
 
@@ -396,117 +265,6 @@ impl ManagementAddress {
     }
 }
 
-/// LLDP-MED Capabilities: which MED TLVs the device supports, and its class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MedCapabilities {
-    /// Bit 0 capabilities, 1 network policy, 2 location, 3 extended power (PSE), 4 (PD), 5 inventory; a phone
-    /// typically sends 0x0033.
-    pub capabilities: u16,
-    pub device_class: MedDeviceClass,
-}
-
-/// LLDP-MED Network Policy: the VLAN and priorities the phone uses for one application (voice).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NetworkPolicy {
-    pub application: MedApplication,
-    /// Set until the phone knows its policy (from the switch or configuration).
-    pub unknown_policy: bool,
-    pub tagged: bool,
-    /// 12 bits.
-    pub vlan_id: u16,
-    /// 3 bits (802.1p).
-    pub priority: u8,
-    /// 6 bits.
-    pub dscp: u8,
-}
-
-impl NetworkPolicy {
-    fn parse(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        let application = MedApplication::from(r.u8("network policy application type")?);
-        let [a, b, c] = r.array("network policy flags, VLAN, priority and DSCP")?;
-        let bits = u32::from_be_bytes([0, a, b, c]);
-        Ok(NetworkPolicy {
-            application,
-            unknown_policy: bits & 0x80_0000 != 0,
-            tagged: bits & 0x40_0000 != 0,
-            vlan_id: ((bits >> 9) & 0x0fff) as u16,
-            priority: ((bits >> 6) & 0x07) as u8,
-            dscp: (bits & 0x3f) as u8,
-        })
-    }
-
-    fn to_bytes(self, offset: usize) -> Result<[u8; 4], WireError> {
-        let vlan: u32 = fits(
-            usize::from(self.vlan_id),
-            0x0fff,
-            "network policy VLAN ID",
-            offset,
-        )?;
-        let priority: u32 = fits(
-            usize::from(self.priority),
-            7,
-            "network policy priority",
-            offset,
-        )?;
-        let dscp: u32 = fits(usize::from(self.dscp), 0x3f, "network policy DSCP", offset)?;
-        let bits = u32::from(self.unknown_policy) << 23
-            | u32::from(self.tagged) << 22
-            | vlan << 9
-            | priority << 6
-            | dscp;
-        let [_, a, b, c] = bits.to_be_bytes();
-        Ok([u8::from(self.application), a, b, c])
-    }
-}
-
-/// LLDP-MED inventory (subtypes 5..=11). Every field is optional; what Poly puts in them is unverified, so model and
-/// firmware come from the system description first.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Inventory {
-    pub hardware_revision: Option<String>,
-    pub firmware_revision: Option<String>,
-    pub software_revision: Option<String>,
-    pub serial_number: Option<String>,
-    pub manufacturer: Option<String>,
-    pub model: Option<String>,
-    pub asset_id: Option<String>,
-}
-
-impl Inventory {
-    fn slot(&mut self, subtype: u8) -> Option<&mut Option<String>> {
-        Some(match subtype {
-            5 => &mut self.hardware_revision,
-            6 => &mut self.firmware_revision,
-            7 => &mut self.software_revision,
-            8 => &mut self.serial_number,
-            9 => &mut self.manufacturer,
-            10 => &mut self.model,
-            11 => &mut self.asset_id,
-            _ => return None,
-        })
-    }
-
-    fn fields(&self) -> [(u8, &Option<String>); 7] {
-        [
-            (5, &self.hardware_revision),
-            (6, &self.firmware_revision),
-            (7, &self.software_revision),
-            (8, &self.serial_number),
-            (9, &self.manufacturer),
-            (10, &self.model),
-            (11, &self.asset_id),
-        ]
-    }
-}
-
-/// Everything LLDP-MED said.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Med {
-    pub capabilities: Option<MedCapabilities>,
-    pub network_policies: Vec<NetworkPolicy>,
-    pub inventory: Inventory,
-}
-
 /// A TLV this parser does not interpret (802.1/802.3 organizational TLVs, MED location and power, reserved types),
 /// kept as sent; for type 127 the value starts with the OUI.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -549,10 +307,7 @@ impl LldpRepr {
     }
 
     fn parse_at(lldpdu: &[u8], base: usize) -> Result<Self, WireError> {
-        let walker = Tlvs {
-            r: Reader::new(lldpdu, base),
-            done: false,
-        };
+        let walker = tlv::walk_at(lldpdu, base);
         let mut chassis_id = None;
         let mut port_id = None;
         let mut ttl = None;
@@ -708,20 +463,7 @@ impl LldpRepr {
         for tlv in &self.other_tlvs {
             put_tlv(out, tlv.kind, &tlv.value)?;
         }
-        if let Some(caps) = self.med.capabilities {
-            let mut body = caps.capabilities.to_be_bytes().to_vec();
-            body.push(u8::from(caps.device_class));
-            put_med(out, med::CAPABILITIES, &body)?;
-        }
-        for policy in &self.med.network_policies {
-            let body = policy.to_bytes(out.len())?;
-            put_med(out, med::NETWORK_POLICY, &body)?;
-        }
-        for (subtype, value) in self.med.inventory.fields() {
-            if let Some(value) = value {
-                put_med(out, subtype, value.as_bytes())?;
-            }
-        }
+        self.med.emit(out)?;
         put_tlv(out, tlv_type::END, &[])
     }
 
@@ -752,30 +494,13 @@ fn parse_organizational(
     let mut r = tlv.reader();
     let oui = r.array::<3>("organizationally specific OUI")?;
     let subtype = r.u8("organizationally specific subtype")?;
-    let raw = || RawTlv {
-        kind: tlv.kind,
-        value: tlv.value.to_vec(),
-    };
-    if oui != MED_OUI {
-        other.push(raw());
+    if oui == MED_OUI && med.parse_tlv(subtype, &mut r)? {
         return Ok(());
     }
-    match subtype {
-        med::CAPABILITIES if med.capabilities.is_none() => {
-            med.capabilities = Some(MedCapabilities {
-                capabilities: r.u16("LLDP-MED capabilities")?,
-                device_class: MedDeviceClass::from(r.u8("LLDP-MED device type")?),
-            });
-        }
-        med::CAPABILITIES => {} // a later duplicate
-        med::NETWORK_POLICY => med.network_policies.push(NetworkPolicy::parse(&mut r)?),
-        med::INVENTORY_FIRST..=med::INVENTORY_LAST => {
-            if let Some(slot @ None) = med.inventory.slot(subtype) {
-                *slot = Some(text(r.rest()));
-            }
-        }
-        _ => other.push(raw()),
-    }
+    other.push(RawTlv {
+        kind: tlv.kind,
+        value: tlv.value.to_vec(),
+    });
     Ok(())
 }
 
@@ -783,22 +508,6 @@ fn id_bytes(subtype: u8, id: &[u8]) -> Vec<u8> {
     let mut value = vec![subtype];
     value.extend_from_slice(id);
     value
-}
-
-fn put_tlv(out: &mut Vec<u8>, kind: u8, value: &[u8]) -> Result<(), WireError> {
-    let offset = out.len();
-    let kind: u16 = fits(usize::from(kind), 127, "LLDP TLV type", offset)?;
-    let len: u16 = fits(value.len(), TLV_MAX_LEN, tlv_name(kind as u8), offset)?;
-    out.extend_from_slice(&(kind << 9 | len).to_be_bytes());
-    out.extend_from_slice(value);
-    Ok(())
-}
-
-fn put_med(out: &mut Vec<u8>, subtype: u8, body: &[u8]) -> Result<(), WireError> {
-    let mut value = MED_OUI.to_vec();
-    value.push(subtype);
-    value.extend_from_slice(body);
-    put_tlv(out, tlv_type::ORGANIZATIONAL, &value)
 }
 
 /// Reads a whole frame (untagged or in one VLAN); the EtherType must be LLDP. Error offsets count from the frame.
