@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::mac::Mac;
 use crate::phone::provisioning::Wanted;
 use crate::phone::session::Patience;
-use crate::phone::{Event, Job, Report, Timing, provision};
+use crate::phone::{Event, Report, Timing, provision};
 use crate::profile::ProfileSet;
 use crate::secret;
 
@@ -109,8 +109,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
             return Ok(1);
         }
     }
-    let job = Job {
-        base,
+    let settings = crate::fleet::Settings {
         wanted: Wanted {
             server_type: server_type.to_ascii_uppercase(),
             url: server_url,
@@ -121,10 +120,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         allow_factory: args.passwords.allow_factory_password,
         new_password,
         dry_run: args.watch.dry_run,
-        expected_mac: args.mac,
-        search_range: args.watch.cidr,
-        search_rate: args.watch.search_rate,
-        heard: None,
+        concurrency: 1,
         clock: Clock::new(args.watch.time_scale),
         timing: Timing {
             return_secs: args.watch.return_secs,
@@ -136,12 +132,21 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
             locked_secs: patience,
             busy_secs: patience,
         },
-        stop: Some(super::shared::stop_on_ctrl_c()),
-        resume: None,
         allow: Default::default(),
-        claims: None,
+        search_range: args.watch.cidr,
+        search_rate: args.watch.search_rate,
+        heard: None,
         attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
     };
+    let target = crate::fleet::targets::Target {
+        key: crate::fleet::targets::key_of(&base),
+        base,
+        mac: args.mac,
+        extension: None,
+        user: None,
+        server_url: None,
+    };
+    let job = settings.job(&target, super::shared::stop_on_ctrl_c(), None);
     let started = Instant::now();
     let json = args.watch.json;
     let sink = Arc::new(move |e: Event| {

@@ -9,12 +9,14 @@
 //!   `locate`: finding a moved phone again by MAC; `outcome`: how it ended, the evidence, the named failures;
 //! - `activate`: past Inactive, the reboot after the admin entered the MACs, followed to Active;
 //! - `event`: what happens, as it happens; `job`: what one phone's run is given; `run`: all of it for one phone,
-//!   ending in a `Report`.
+//!   ending in a `Report`; `configure`: its steps between login and watch (identify, preflight, read → plan →
+//!   save); `password`: replacing a factory admin password.
 
 pub mod activate;
 pub mod applog;
 pub mod attempts;
 pub mod client;
+pub mod configure;
 pub mod event;
 pub mod follow;
 pub mod job;
@@ -22,6 +24,7 @@ pub mod locate;
 pub mod monitor;
 pub mod outcome;
 pub mod page;
+pub mod password;
 pub mod probe;
 pub mod provisioning;
 pub mod run;

@@ -2,14 +2,14 @@
 //! plan → save the provisioning server, then follow it to Inactive. Every outcome — including every failure —
 //! ends in a [`Report`], so nothing already done is lost.
 
+use std::ops::ControlFlow::{self, Break, Continue};
+
 use super::client::{ClientError, PhoneClient};
 use super::event::{Event, Sink};
 pub use super::job::{Allow, Claims, Job, Resume, Timing};
 pub use super::outcome::{Outcome, Report};
-use super::page;
 use super::probe;
-use super::provisioning::{self, Saved};
-use super::session::{self, Auth, Login, LoginError};
+use super::session::{self, Auth, LoginError};
 use super::tls::Trust;
 use crate::profile::{Profile, ProfileSet};
 use crate::secret::Secret;
@@ -18,10 +18,9 @@ use crate::secret::Secret;
 pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Report {
     let mut report = Report::new(&job.base);
     let start = job.clock.now();
-    report.outcome = match run(job, profiles, events, &mut report).await {
-        Ok(o) => o,
-        Err(o) => o,
-    };
+    // Ended early or followed to the end, either way it is the phone's outcome.
+    let (Break(outcome) | Continue(outcome)) = run(job, profiles, events, &mut report).await;
+    report.outcome = outcome;
     report.elapsed_secs = job.clock.since(start);
     // The flag is about the firmware the phone ends with (an update may have lifted it over the minimum).
     let min = report
@@ -39,6 +38,24 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
         report.below_min_firmware = version_lt(fw, &min);
     }
     report
+}
+
+/// One step of a phone's onboarding: go on with `T`, or the onboarding ends here with this outcome — a failure, or
+/// a success that needs no watching (already provisioned, dry run, skipped).
+pub(super) type Step<T> = ControlFlow<Outcome, T>;
+
+/// Ends the onboarding with the outcome `f` makes of a call's error (use with `?`).
+pub(super) trait OrEnd<T, E> {
+    fn or_end(self, f: impl FnOnce(E) -> Outcome) -> Step<T>;
+}
+
+impl<T, E> OrEnd<T, E> for Result<T, E> {
+    fn or_end(self, f: impl FnOnce(E) -> Outcome) -> Step<T> {
+        match self {
+            Ok(v) => Continue(v),
+            Err(e) => Break(f(e)),
+        }
+    }
 }
 
 pub(super) fn attention(message: impl std::fmt::Display) -> Outcome {
@@ -59,7 +76,7 @@ pub(super) fn client_outcome(e: ClientError) -> Outcome {
     }
 }
 
-fn login_outcome(e: LoginError) -> Outcome {
+pub(super) fn login_outcome(e: LoginError) -> Outcome {
     match e {
         LoginError::Client(c) => client_outcome(c),
         LoginError::Page(p) => failed(p),
@@ -72,14 +89,14 @@ async fn run(
     profiles: &ProfileSet,
     events: Sink<'_>,
     report: &mut Report,
-) -> Result<Outcome, Outcome> {
+) -> Step<Outcome> {
     if job.stopped() {
-        return Ok(Outcome::Interrupted {
+        return Break(Outcome::Interrupted {
             saved: job.resume.is_some(),
         });
     }
     if let Some(resume) = &job.resume {
-        return Ok(super::follow::watch_resumed(job, profiles, resume, report, events).await);
+        return Continue(super::follow::watch_resumed(job, profiles, resume, report, events).await);
     }
     events(Event::Probing {
         target: job.base.to_string(),
@@ -89,7 +106,7 @@ async fn run(
         Trust::PolyPhone(job.expected_mac),
         CLIENT_TIMEOUT,
     )
-    .map_err(client_outcome)?;
+    .or_end(client_outcome)?;
     let recognised = probe::recognise(&client, profiles).await;
     if let Some(cert) = client.certificate() {
         report.certificate_sha256 = Some(cert.sha256.clone());
@@ -102,12 +119,12 @@ async fn run(
     // From here on only the phone whose MAC the certificate named is trusted (another Poly phone taking this
     // address after a reboot must not be mistaken for it).
     if let (Some(mac), None) = (report.mac, job.expected_mac) {
-        client = client.pinned_to(mac).map_err(client_outcome)?;
+        client = client.pinned_to(mac).or_end(client_outcome)?;
     }
     if let (Some(mac), Some(claims)) = (report.mac, &job.claims)
         && let Some(first) = claims.claim(mac, job.base.as_str())
     {
-        return Ok(Outcome::skipped(format!(
+        return Break(Outcome::skipped(format!(
             "the same phone (MAC {mac}) as {first}, where this run works on it: it is listed under two addresses"
         )));
     }
@@ -116,9 +133,9 @@ async fn run(
         .refuse_mac(report.mac)
         .filter(|_| report.mac.is_some())
     {
-        return Ok(Outcome::skipped(why));
+        return Break(Outcome::skipped(why));
     }
-    let (profile, _signals) = recognised.map_err(|e| match e {
+    let (profile, _signals) = recognised.or_end(|e| match e {
         probe::ProbeError::Client(c) => client_outcome(c),
         other => attention(other),
     })?;
@@ -130,7 +147,7 @@ async fn run(
         generation: profile.login.generation.to_string(),
     });
     if !profile.provisioning.web {
-        return Ok(Outcome::Unsupported {
+        return Break(Outcome::Unsupported {
             reason: format!(
                 "{} cannot set the provisioning server from its web UI; nothing was changed",
                 profile.family
@@ -157,7 +174,7 @@ async fn run(
         events,
     )
     .await
-    .map_err(login_outcome)?;
+    .or_end(login_outcome)?;
     let password = candidates[login.candidate].clone();
     let mut session = LoggedIn {
         auth: login.auth.clone(),
@@ -165,15 +182,11 @@ async fn run(
     };
     // Everything after the login ends with a logout, whatever happens, so the phone's single web session is
     // never left taken by us.
-    let result = configure(job, &client, &profile, &login, &mut session, report, events).await;
+    let configured =
+        super::configure::configure(job, &client, &profile, &login, &mut session, report, events)
+            .await;
     logout(&client, &profile, &session.auth, events).await;
-    let boots_before = match result {
-        Ok(b) => b,
-        Err(
-            o @ (Outcome::AlreadyProvisioned | Outcome::DryRun { .. } | Outcome::Skipped { .. }),
-        ) => return Ok(o),
-        Err(o) => return Err(o),
-    };
+    let boots_before = configured?;
     let outcome = super::follow::follow(
         job,
         profiles,
@@ -187,222 +200,16 @@ async fn run(
     )
     .await;
     report.address = client.base().host_str().unwrap_or("").to_string();
-    Ok(outcome)
-}
-
-/// Nothing to write: the phone's own evidence says whether it is really provisioned.
-async fn already(
-    job: &Job,
-    client: &PhoneClient,
-    profile: &Profile,
-    session: &LoggedIn,
-    report: &mut Report,
-    events: Sink<'_>,
-) -> Outcome {
-    super::follow::standing(
-        client,
-        profile,
-        &session.auth,
-        &session.password,
-        &job.wanted.url,
-        report,
-        events,
-    )
-    .await
+    Continue(outcome)
 }
 
 /// How long one request to a phone may take.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The logged-in state: credentials for requests and the password that works now.
-struct LoggedIn {
-    auth: Auth,
-    password: Secret,
-}
-
-/// Identify, preflight, change a factory password, then read → plan → save. `Ok(Some(boots))`: saved, watch it
-/// (with the log's boot count before the save); `Err`: the final outcome (including the successful ones that need
-/// no watching: already provisioned, dry run, skipped).
-async fn configure(
-    job: &Job,
-    client: &PhoneClient,
-    profile: &Profile,
-    login: &Login,
-    session: &mut LoggedIn,
-    report: &mut Report,
-    events: Sink<'_>,
-) -> Result<Option<usize>, Outcome> {
-    identify(client, profile, &session.auth, login, report, events).await;
-    preflight(profile, report, events);
-    if let Some(why) = job
-        .allow
-        .refuse_mac(report.mac)
-        .or_else(|| job.allow.refuse_model(report.model.as_deref()))
-    {
-        return Err(Outcome::skipped(why));
-    }
-    if profile
-        .login
-        .factory_passwords
-        .iter()
-        .any(|f| f == session.password.expose())
-        && job.new_password.is_none()
-    {
-        warn(
-            report,
-            events,
-            "the phone is still on its factory admin password; give --new-password-file to replace it",
-        );
-    }
-    if let Some(new) = &job.new_password {
-        if profile
-            .login
-            .factory_passwords
-            .iter()
-            .any(|f| f == session.password.expose())
-        {
-            if job.dry_run {
-                events(Event::Plan {
-                    changes: vec!["Admin password: factory default → (new)".into()],
-                });
-            } else {
-                change_password(client, profile, &session.auth, &session.password, new).await?;
-                report.password_changed = true;
-                events(Event::PasswordChanged);
-                // The old credentials are dead: log in again with the new password.
-                logout(client, profile, &session.auth, events).await;
-                let relogin = session::login(
-                    client,
-                    profile,
-                    std::slice::from_ref(new),
-                    &job.clock,
-                    job.patience,
-                    job.memory(report.mac),
-                    events,
-                )
-                .await
-                .map_err(login_outcome)?;
-                session.auth = relogin.auth;
-                session.password = new.clone();
-            }
-        } else {
-            warn(
-                report,
-                events,
-                "the admin password was not changed: the phone is not on its factory password",
-            );
-        }
-    }
-    let auth = &session.auth;
-    let fields = provisioning::read(client, profile, auth)
-        .await
-        .map_err(failed)?;
-    let firmware = report.firmware_before.clone().unwrap_or_default();
-    let plan = provisioning::plan(profile, &firmware, &fields, &job.wanted).map_err(failed)?;
-    report.server_before = Some(plan.current.clone());
-    if plan.changes.is_empty() {
-        report.server_after = Some(plan.current.clone());
-        return Err(already(job, client, profile, session, report, events).await);
-    }
-    events(Event::Plan {
-        changes: plan.describe(),
-    });
-    if job.dry_run {
-        return Err(Outcome::DryRun {
-            changes: plan.describe(),
-        });
-    }
-    if job.stopped() {
-        return Err(Outcome::Interrupted { saved: false });
-    }
-    let boots_before = super::follow::read_log(client, profile, auth)
-        .await
-        .map(|b| b.boots);
-    events(Event::Saving {
-        boots: boots_before,
-    });
-    let saved = provisioning::save(client, profile, auth, &plan)
-        .await
-        .map_err(failed)?;
-    match saved {
-        Saved::Unchanged if plan.visible_unchanged() => {
-            report.server_after = Some(plan.current.clone());
-            return Err(already(job, client, profile, session, report, events).await);
-        }
-        Saved::Unchanged => {
-            return Err(failed(format!(
-                "the phone answered {} to the save: it did not take the change",
-                profile
-                    .provisioning
-                    .unchanged_body
-                    .clone()
-                    .unwrap_or_default()
-            )));
-        }
-        Saved::Changed => events(Event::Saved {
-            answer: profile
-                .provisioning
-                .changed_body
-                .clone()
-                .unwrap_or_default(),
-        }),
-        Saved::AnswerLost => warn(
-            report,
-            events,
-            "the connection dropped during the save; checking whether the phone took it",
-        ),
-    }
-    // Verify while the phone is still up (it reboots a few seconds after the save).
-    if let Ok(fields) = provisioning::read(client, profile, auth).await {
-        let now = provisioning::current(profile, &fields);
-        if super::monitor::same_server(&now.url, &job.wanted.url) {
-            events(Event::Verified);
-        } else if saved == Saved::AnswerLost {
-            return Err(failed(
-                "the save did not reach the phone (connection dropped and the page still shows the old server); run again",
-            ));
-        }
-    }
-    Ok(boots_before)
-}
-
-async fn identify(
-    client: &PhoneClient,
-    profile: &Profile,
-    auth: &Auth,
-    login: &Login,
-    report: &mut Report,
-    events: Sink<'_>,
-) {
-    let home = client
-        .get_retrying(&profile.pages.home, &auth.headers(false), 3)
-        .await
-        .ok();
-    let info = home
-        .as_ref()
-        .map(|r| page::parse_home(&r.body))
-        .unwrap_or_default();
-    let title_model = home.as_ref().and_then(|r| page::model_from_title(&r.body));
-    let answer_model = profile
-        .recognise
-        .models
-        .iter()
-        .find(|m| login.answer.contains(m.as_str()))
-        .cloned();
-    report.model = info.model.or(title_model).or(answer_model);
-    report.firmware_before = match info.firmware {
-        Some(f) => Some(f),
-        None => super::follow::read_version(client, profile, auth).await,
-    };
-    report.firmware_after = report.firmware_before.clone();
-    if report.mac.is_none() {
-        report.mac = info.mac;
-    }
-    events(Event::Identified {
-        mac: report.mac,
-        model: report.model.clone(),
-        firmware: report.firmware_before.clone(),
-    });
+pub(super) struct LoggedIn {
+    pub(super) auth: Auth,
+    pub(super) password: Secret,
 }
 
 pub(super) fn warn(report: &mut Report, events: Sink<'_>, message: &str) {
@@ -410,38 +217,6 @@ pub(super) fn warn(report: &mut Report, events: Sink<'_>, message: &str) {
     events(Event::Warning {
         message: message.to_string(),
     });
-}
-
-/// Preflight checks from the profile: minimum firmware, MAC-only activation, foreign OUI.
-fn preflight(profile: &Profile, report: &mut Report, events: Sink<'_>) {
-    if let (Some(min), Some(fw)) = (&profile.service.min_firmware, &report.firmware_before) {
-        if version_lt(fw, min) {
-            report.below_min_firmware = true;
-            let m = format!(
-                "firmware {fw} is below the service's minimum {min}: the line stays unregistered unless the provisioning server updates it"
-            );
-            warn(report, events, &m);
-        }
-    }
-    if let Some(model) = &report.model {
-        if profile
-            .service
-            .mac_activation_only
-            .iter()
-            .any(|m| m == model)
-        {
-            let m = format!(
-                "{model} can only be activated by MAC in the admin console (not by activation code)"
-            );
-            warn(report, events, &m);
-        }
-    }
-    if let Some(mac) = report.mac {
-        if !profile.recognise.ouis.contains(&mac.oui()) {
-            let m = format!("MAC {mac} has no Poly OUI known to profile {}", profile.id);
-            warn(report, events, &m);
-        }
-    }
 }
 
 /// Dotted numeric version comparison (`5.9.4.3247` < `6.4.5.1210`); non-numeric parts compare as 0.
@@ -452,46 +227,6 @@ pub fn version_lt(a: &str, b: &str) -> bool {
             .collect()
     };
     parse(a) < parse(b)
-}
-
-async fn change_password(
-    client: &PhoneClient,
-    profile: &Profile,
-    auth: &Auth,
-    old: &Secret,
-    new: &Secret,
-) -> Result<(), Outcome> {
-    let (Some(path), Some(form)) = (
-        profile.pages.change_password.as_deref(),
-        profile.change_password.as_ref(),
-    ) else {
-        return Err(attention(
-            "this family has no web page to change the admin password; change it on the phone",
-        ));
-    };
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair(&form.old_password, old.expose())
-        .append_pair(&form.new_password, new.expose())
-        .append_pair(&form.confirm_password, new.expose())
-        .finish();
-    let r = client
-        .send("POST", path, &auth.headers(true), Some(body))
-        .await
-        .map_err(client_outcome)?;
-    let changed = profile
-        .provisioning
-        .changed_body
-        .clone()
-        .unwrap_or_default();
-    if r.status == 200 && r.body.trim() == changed {
-        Ok(())
-    } else {
-        Err(attention(format!(
-            "the phone refused the new admin password (HTTP {}, {:?}); it may not meet the phone's password rules",
-            r.status,
-            r.body.chars().take(40).collect::<String>()
-        )))
-    }
 }
 
 pub(super) async fn logout(client: &PhoneClient, profile: &Profile, auth: &Auth, events: Sink<'_>) {
