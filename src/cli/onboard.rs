@@ -253,9 +253,8 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     }
     let mut code = ended::print(&end?, mode(json));
     if args.watch.until == super::shared::Until::Active && !spec.dry_run && code != 130 {
-        code =
-            super::activate::activate_run(&dir, None, args.watch.entered.macs_entered, mode(json))
-                .await?;
+        code = super::shared::activate_run(&dir, None, args.watch.entered.macs_entered, mode(json))
+            .await?;
     }
     if args.print_resources {
         println!(

@@ -1,8 +1,10 @@
-//! Command-line flags that `provision` and `onboard` share, declared once, and the provisioning-server check both
-//! run before touching a phone.
+//! What the commands share, declared once: the flags of `provision` and `onboard`, the printing of the
+//! provisioning-server check, Ctrl-C, the activation step (`activate` and `onboard --until active`), and the
+//! resource figures benchmarks read.
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 use ipnet::IpNet;
 
@@ -219,4 +221,31 @@ pub fn resources() -> serde_json::Value {
             / 100.0
     };
     serde_json::json!({ "peak-rss-kib": kib("VmHWM:"), "cpu-user-secs": ticks(11), "cpu-system-secs": ticks(12) })
+}
+
+/// Ask for the MACs to be entered (unless confirmed), then activate the run in `dir`.
+pub async fn activate_run(
+    dir: &std::path::Path,
+    password_file: Option<&std::path::Path>,
+    macs_entered: bool,
+    mode: crate::fleet::progress::Mode,
+) -> anyhow::Result<u8> {
+    let run = crate::onboard::load(dir)?;
+    let waiting = run.awaiting_activation();
+    if waiting.is_empty() {
+        println!("No phone of this run is waiting for activation (none ended Inactive).");
+    } else {
+        wait_for_macs(
+            &waiting,
+            macs_entered,
+            matches!(mode, crate::fleet::progress::Mode::Json),
+        )?;
+    }
+    let profiles = std::sync::Arc::new(
+        crate::profile::ProfileSet::bundled().context("loading device profiles")?,
+    );
+    let (repaired, end) =
+        crate::onboard::activate(run, password_file, profiles, mode, stop_on_ctrl_c()).await?;
+    super::ended::repaired(repaired);
+    Ok(super::ended::print(&end, mode))
 }

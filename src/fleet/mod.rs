@@ -174,7 +174,7 @@ pub async fn run_with(
             continue;
         }
         let resume = before.filter(|p| p.saved).map(|p| Resume {
-            profile: p.known.profile.clone().unwrap_or_default(),
+            profile: p.known.profile.clone(),
             so_far: {
                 let mut r = p.report_so_far(&t.base);
                 r.mac = r.mac.or(t.mac);
@@ -184,7 +184,8 @@ pub async fn run_with(
         });
         let stale_session = before
             .filter(|p| p.session_open)
-            .and_then(|p| profiles.get(p.known.profile.as_deref().unwrap_or("")))
+            .and_then(|p| p.known.profile.as_deref())
+            .and_then(|id| profiles.get(id))
             .map(|p| p.login.session_lifetime_secs);
         let (settings, profiles, journal, progress, sem, stop, work) = (
             settings.clone(),

@@ -49,6 +49,8 @@ pub struct Known {
     pub warnings: Vec<String>,
     /// Lines of the phone's own log that mattered.
     pub phone_said: Vec<String>,
+    /// What the phone showed when it was last seen Inactive.
+    pub evidence: Vec<String>,
 }
 
 /// Every phone of a run, by target.
@@ -109,6 +111,7 @@ impl PhoneHistory {
             Event::Moved { to, .. } => k.moved_to = Some(to.clone()),
             Event::Warning { message } => k.warnings.push(message.clone()),
             Event::PhoneSays { line } => k.phone_said.push(line.clone()),
+            Event::Inactive { evidence } => k.evidence = evidence.clone(),
             Event::LoggedIn => self.session_open = true,
             Event::LoggedOut => self.session_open = false,
             _ => {}
@@ -140,6 +143,7 @@ impl PhoneHistory {
         r.reboots = k.reboots;
         r.password_changed = k.password_changed;
         r.warnings = k.warnings.clone();
+        r.evidence = k.evidence.clone();
         r
     }
 }

@@ -85,6 +85,9 @@ fn a_phones_whole_history_is_replayed() {
             reboot: 2,
             firmware: Some("6.4.5.1210".into()),
         },
+        Event::Inactive {
+            evidence: vec!["app log: \"Prov|Finished updating configuration\"".into()],
+        },
     ];
     for e in &events {
         let m = matches!(e, Event::Identified { .. } | Event::Back { .. }).then(mac);
@@ -105,6 +108,7 @@ fn a_phones_whole_history_is_replayed() {
     assert_eq!(p.known.boots_before_save, Some(7));
     assert_eq!(r.address, "127.0.0.9");
     assert_eq!(r.warnings, ["below the service's minimum"]);
+    assert_eq!(r.evidence.len(), 1, "{:?}", r.evidence);
     std::fs::remove_dir_all(&d).ok();
 }
 

@@ -19,13 +19,12 @@ use crate::profile::Profile;
 /// no watching: already provisioned, dry run, skipped.
 pub(super) async fn configure(
     job: &Job,
-    client: &PhoneClient,
-    profile: &Profile,
+    session: &mut LoggedIn<'_>,
     login: &Login,
-    session: &mut LoggedIn,
     report: &mut Report,
     events: Sink<'_>,
 ) -> Step<Option<usize>> {
+    let (client, profile) = (session.client, session.profile);
     identify(client, profile, &session.auth, login, report, events).await;
     preflight(profile, report, events);
     if let Some(why) = job
@@ -35,8 +34,7 @@ pub(super) async fn configure(
     {
         return Break(Outcome::skipped(why));
     }
-    super::password::replace_factory_password(job, client, profile, session, report, events)
-        .await?;
+    super::password::replace_factory_password(job, session, report, events).await?;
     let auth = &session.auth;
     let fields = provisioning::read(client, profile, auth)
         .await
@@ -46,7 +44,7 @@ pub(super) async fn configure(
     report.server_before = Some(plan.current.clone());
     if plan.changes.is_empty() {
         report.server_after = Some(plan.current.clone());
-        return Break(already(job, client, profile, session, report, events).await);
+        return Break(already(job, session, report, events).await);
     }
     events(Event::Plan {
         changes: plan.describe(),
@@ -71,7 +69,7 @@ pub(super) async fn configure(
     match saved {
         Saved::Unchanged if plan.visible_unchanged() => {
             report.server_after = Some(plan.current.clone());
-            return Break(already(job, client, profile, session, report, events).await);
+            return Break(already(job, session, report, events).await);
         }
         Saved::Unchanged => {
             return Break(failed(format!(
@@ -152,15 +150,13 @@ async fn identify(
 /// Nothing to write: the phone's own evidence says whether it is really provisioned.
 pub(super) async fn already(
     job: &Job,
-    client: &PhoneClient,
-    profile: &Profile,
-    session: &LoggedIn,
+    session: &LoggedIn<'_>,
     report: &mut Report,
     events: Sink<'_>,
 ) -> Outcome {
     super::follow::standing(
-        client,
-        profile,
+        session.client,
+        session.profile,
         &session.auth,
         &session.password,
         &job.wanted.url,

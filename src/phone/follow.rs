@@ -497,12 +497,6 @@ pub(super) async fn watch_resumed(
     report: &mut Report,
     events: Sink<'_>,
 ) -> Outcome {
-    let Some(profile) = profiles.get(&resume.profile).cloned() else {
-        return failed(format!(
-            "the journal names profile {:?}, which is not installed",
-            resume.profile
-        ));
-    };
     let timeout = std::time::Duration::from_secs(15);
     let target = report.target.clone();
     *report = resume.so_far.clone();
@@ -518,6 +512,27 @@ pub(super) async fn watch_resumed(
     {
         client = client.moved_to(ip);
     }
+    let profile = match resume.profile.as_deref() {
+        Some(id) => match profiles.get(id) {
+            Some(p) => p.clone(),
+            None => {
+                return failed(format!(
+                    "the journal names profile {id:?}, which is not installed. Fix: run the polyprov version that \
+                     started the run, or `polyprov provision` this phone"
+                ));
+            }
+        },
+        None => match recognise_again(job, profiles, &client).await {
+            Some(p) => p,
+            None => {
+                return Outcome::unconfirmed(
+                    "the journal shows the phone was saved but not which family it is, and it was not recognised \
+                     again while it could still be rebooting",
+                    LOOK_AT_THE_PHONE,
+                );
+            }
+        },
+    };
     report.mac = mac;
     report.profile = Some(profile.id.clone());
     report.family = Some(profile.family.clone());
@@ -538,6 +553,29 @@ pub(super) async fn watch_resumed(
     .await;
     report.address = client.base().host_str().unwrap_or("").to_string();
     outcome
+}
+
+/// Recognise a saved phone the journal did not name the family of, for as long as any family's reboot could last
+/// (three boot times of the slowest): it may be rebooting right now.
+async fn recognise_again(
+    job: &Job,
+    profiles: &ProfileSet,
+    client: &PhoneClient,
+) -> Option<crate::profile::Profile> {
+    let window = profiles
+        .iter()
+        .map(|p| p.timeline.boot_secs as f64 * 3.0)
+        .fold(0.0, f64::max);
+    let start = job.clock.now();
+    loop {
+        if let Ok((p, _)) = super::probe::recognise(client, profiles).await {
+            return Some(p);
+        }
+        if job.stopped() || job.clock.since(start) > window {
+            return None;
+        }
+        tokio::time::sleep(job.clock.wall(5.0)).await;
+    }
 }
 
 async fn relocate(

@@ -117,7 +117,8 @@ impl Allow {
 /// (MAC, model, firmware, reboots, where it was last, warnings), which the watch continues.
 #[derive(Debug, Clone)]
 pub struct Resume {
-    pub profile: String,
+    /// The profile it was recognised as (`None`: the journal does not say; it is recognised again).
+    pub profile: Option<String>,
     pub so_far: super::Report,
     /// The phone log's boot count just before the save, when the journal has it.
     pub boots_before_save: Option<usize>,

@@ -3,26 +3,23 @@
 
 use std::ops::ControlFlow::{Break, Continue};
 
-use super::client::PhoneClient;
 use super::event::{Event, Sink};
 use super::outcome::Report;
 use super::run::{
     Job, LoggedIn, OrEnd, Step, attention, client_outcome, login_outcome, logout, warn,
 };
-use super::session::{self, Auth};
-use crate::profile::Profile;
+use super::session;
 use crate::secret::Secret;
 
 /// With `--new-password-file`, a phone still on its factory admin password gets the new one (and is logged into
 /// again with it); without it, a factory password is a warning. A dry run only shows the change.
 pub(super) async fn replace_factory_password(
     job: &Job,
-    client: &PhoneClient,
-    profile: &Profile,
-    session: &mut LoggedIn,
+    session: &mut LoggedIn<'_>,
     report: &mut Report,
     events: Sink<'_>,
 ) -> Step<()> {
+    let (client, profile) = (session.client, session.profile);
     if profile
         .login
         .factory_passwords
@@ -48,7 +45,7 @@ pub(super) async fn replace_factory_password(
                     changes: vec!["Admin password: factory default → (new)".into()],
                 });
             } else {
-                change_password(client, profile, &session.auth, &session.password, new).await?;
+                change_password(session, new).await?;
                 report.password_changed = true;
                 events(Event::PasswordChanged);
                 // The old credentials are dead: log in again with the new password.
@@ -79,13 +76,13 @@ pub(super) async fn replace_factory_password(
 }
 
 /// Post the profile's password-change form; the phone must answer as it answers a taken change.
-async fn change_password(
-    client: &PhoneClient,
-    profile: &Profile,
-    auth: &Auth,
-    old: &Secret,
-    new: &Secret,
-) -> Step<()> {
+async fn change_password(session: &LoggedIn<'_>, new: &Secret) -> Step<()> {
+    let (client, profile, auth, old) = (
+        session.client,
+        session.profile,
+        &session.auth,
+        &session.password,
+    );
     let (Some(path), Some(form)) = (
         profile.pages.change_password.as_deref(),
         profile.change_password.as_ref(),

@@ -177,22 +177,23 @@ async fn run(
     .or_end(login_outcome)?;
     let password = candidates[login.candidate].clone();
     let mut session = LoggedIn {
+        client: &client,
+        profile: &profile,
         auth: login.auth.clone(),
         password,
     };
     // Everything after the login ends with a logout, whatever happens, so the phone's single web session is
     // never left taken by us.
-    let configured =
-        super::configure::configure(job, &client, &profile, &login, &mut session, report, events)
-            .await;
+    let configured = super::configure::configure(job, &mut session, &login, report, events).await;
     logout(&client, &profile, &session.auth, events).await;
+    let password = session.password;
     let boots_before = configured?;
     let outcome = super::follow::follow(
         job,
         profiles,
         &profile,
         &mut client,
-        &session.password,
+        &password,
         boots_before,
         report,
         events,
@@ -206,8 +207,11 @@ async fn run(
 /// How long one request to a phone may take.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// The logged-in state: credentials for requests and the password that works now.
-pub(super) struct LoggedIn {
+/// A phone we are logged into: its client and profile, the credentials for requests, and the password that works
+/// now (it changes when a factory password is replaced).
+pub(super) struct LoggedIn<'a> {
+    pub(super) client: &'a PhoneClient,
+    pub(super) profile: &'a Profile,
     pub(super) auth: Auth,
     pub(super) password: Secret,
 }
