@@ -58,6 +58,9 @@ impl Reply {
 pub struct PhoneClient {
     base: url::Url,
     http: reqwest::Client,
+    /// For "is it up": never reuses a connection, so an answer (however late) or a drop after the handshake always
+    /// comes from a connection the phone accepted just now, never from one it held before a reboot.
+    probe: reqwest::Client,
     verifier: Arc<PhoneVerifier>,
     timeout: Duration,
     /// `Set-Cookie` values of answers cut off mid-body: a session the phone opened for a login whose answer was
@@ -79,24 +82,30 @@ impl PhoneClient {
             target: target.clone(),
             reason: e.to_string(),
         })?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            // Names under the reserved domains (.test, .invalid, …) are never sent to a resolver.
-            .dns_resolver(crate::resolve::Resolver::pinned(&[], 0).for_reqwest())
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
-            .pool_max_idle_per_host(2)
-            .user_agent(concat!("polyprov/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError::Other {
-                target,
-                reason: e.to_string(),
-            })?;
+        let build = |pooled: usize, total: Duration| {
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls.clone())
+                // Names under the reserved domains (.test, .invalid, …) are never sent to a resolver.
+                .dns_resolver(crate::resolve::Resolver::pinned(&[], 0).for_reqwest())
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .connect_timeout(connect_timeout(timeout))
+                .timeout(total)
+                .pool_max_idle_per_host(pooled)
+                .user_agent(concat!("polyprov/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| ClientError::Other {
+                    target: target.clone(),
+                    reason: e.to_string(),
+                })
+        };
+        let http = build(2, timeout)?;
+        // The whole answer is given longer than the connection: a probe that times out was connected.
+        let probe = build(0, timeout.max(connect_timeout(timeout) + ANSWER_FLOOR))?;
         Ok(PhoneClient {
             base,
             http,
+            probe,
             verifier,
             timeout,
             cut_cookies: Arc::default(),
@@ -140,6 +149,17 @@ impl PhoneClient {
         headers: &[(&str, String)],
         body: Option<String>,
     ) -> Result<Reply, ClientError> {
+        self.send_on(&self.http, method, path, headers, body).await
+    }
+
+    async fn send_on(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<String>,
+    ) -> Result<Reply, ClientError> {
         let target = self.base.to_string();
         let url = self.base.join(path).map_err(|e| ClientError::Other {
             target: target.clone(),
@@ -150,7 +170,7 @@ impl PhoneClient {
                 target: target.clone(),
                 reason: e.to_string(),
             })?;
-        let mut req = self.http.request(method, url);
+        let mut req = http.request(method, url);
         for (k, v) in headers {
             req = req.header(*k, v.as_str());
         }
@@ -191,12 +211,17 @@ impl PhoneClient {
         })
     }
 
-    /// Is the phone's web server there? `None` when the answer was inconclusive (a reset or a slow answer twice).
+    /// Is the phone's web server there? Asked on a new connection: a phone that accepts it and completes the
+    /// handshake is up, whether it then answers, answers late (a busy phone can take seconds), or drops the
+    /// connection (flaky firmware, or a reboot starting right then — the next look sees it down). A connection
+    /// refused, unreachable or not made in time is down, and so is a certificate for another device (whatever
+    /// answers there now is not this phone). `None` when the handshake itself failed twice (inconclusive).
     pub async fn alive(&self, path: &str) -> Option<bool> {
         for _ in 0..2 {
-            match self.send("GET", path, &[], None).await {
-                Ok(_) => return Some(true),
-                // A certificate for another device: whatever answers there now is not this phone.
+            match self.send_on(&self.probe, "GET", path, &[], None).await {
+                Ok(_) | Err(ClientError::Timeout { .. } | ClientError::Reset { .. }) => {
+                    return Some(true);
+                }
                 Err(ClientError::Down { .. } | ClientError::Certificate { .. }) => {
                     return Some(false);
                 }
@@ -295,6 +320,15 @@ impl PhoneClient {
         }
     }
 }
+
+/// How long a connection (TCP and TLS handshake) to a phone may take: longer means the phone is not there.
+fn connect_timeout(timeout: Duration) -> Duration {
+    timeout.min(Duration::from_secs(10))
+}
+
+/// What an "is it up" probe waits for an answer beyond its connection: a phone busy booting or provisioning can take
+/// seconds to answer, and a connected phone that answers late is up.
+const ANSWER_FLOOR: Duration = Duration::from_secs(5);
 
 /// The whole `source()` chain of an error, joined.
 fn error_chain(e: &dyn std::error::Error) -> String {

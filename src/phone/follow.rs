@@ -97,10 +97,14 @@ pub(super) async fn follow(
             }
             return Outcome::Interrupted { saved: true };
         }
+        let reach = client.alive(&profile.pages.login).await;
+        // Every observation is dated when its evidence came in: a refusal when it came, the pages of a phone that
+        // is up once they are read (a slow phone takes seconds per answer). Time spent waiting on a phone's answers
+        // is time it was up, never counted toward a down window.
         let at = job.clock.since(start);
-        let up = match client.alive(&profile.pages.login).await {
+        let up = match reach {
             Some(up) => up,
-            // Inconclusive (resets, slow answers): look again, unless time is up.
+            // Inconclusive (handshakes that failed): look again, unless time is up.
             None if at <= expect.timeout_secs => continue,
             None => false,
         };
@@ -200,6 +204,7 @@ pub(super) async fn follow(
                     }
                 }
             }
+            obs.at = job.clock.since(start);
         } else {
             auth = None;
             let down_for = monitor.down_since().map_or(0.0, |s| at - s);

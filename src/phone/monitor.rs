@@ -41,7 +41,7 @@ impl Expect {
 /// One look at the phone.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
-    /// Phone seconds since the save.
+    /// Phone seconds since the save, when the look's evidence came in (a refusal when it came, pages once read).
     pub at: f64,
     pub up: bool,
     pub firmware: Option<String>,
@@ -188,24 +188,32 @@ impl Monitor {
         self.rebooted_or_resumed() && self.down_since.is_none()
     }
 
-    /// Take one observation; returns what happened and where things stand.
+    /// Take one observation; returns what happened and where things stand. What the phone shows decides even when
+    /// the look came in after the overall timeout (a slow phone's pages take long to read); only a watch that is
+    /// still undecided then ends, timed out.
     pub fn observe(&mut self, o: &Observation) -> (Vec<Event>, Verdict) {
-        let mut events = Vec::new();
         self.busy_since = match (o.busy, self.busy_since) {
             (false, _) => None,
             (true, None) => Some(o.at),
             (true, since) => since,
         };
-        if o.at > self.expect.timeout_secs {
-            let verdict = match self.loop_check() {
-                Verdict::Watching if o.busy => Verdict::Failed(Failure::Unconfirmed {
-                    why: self.unconfirmed_why(o),
-                }),
-                Verdict::Watching => Verdict::Failed(Failure::TimedOut { waited: o.at }),
-                looping => looping,
-            };
+        let (events, verdict) = self.judge(o);
+        if verdict != Verdict::Watching || o.at <= self.expect.timeout_secs {
             return (events, verdict);
         }
+        let verdict = if o.busy {
+            Verdict::Failed(Failure::Unconfirmed {
+                why: self.unconfirmed_why(o),
+            })
+        } else {
+            Verdict::Failed(Failure::TimedOut { waited: o.at })
+        };
+        (events, verdict)
+    }
+
+    /// The verdict of the evidence so far, this observation included.
+    fn judge(&mut self, o: &Observation) -> (Vec<Event>, Verdict) {
+        let mut events = Vec::new();
         if !o.up {
             match self.down_since {
                 None => {

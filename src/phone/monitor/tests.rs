@@ -326,6 +326,16 @@ fn timeout() {
     assert!(matches!(v, Verdict::Failed(Failure::TimedOut { .. })));
 }
 
+/// A slow phone's pages may only be read after the overall timeout: what they show still decides. The log read
+/// then shows the configuration loaded: Inactive, not timed out.
+#[test]
+fn evidence_read_after_the_timeout_still_decides() {
+    let mut m = Monitor::new(expect(), URL, Some(1), Some("6.4.5".into()));
+    m.observe(&down(5.0));
+    let (_, v) = m.observe(&up(1600.0, "6.4.5", boot(2, loaded())));
+    assert!(matches!(v, Verdict::Inactive { .. }), "{v:?}");
+}
+
 /// Trailing slashes and case do not make a server "different".
 #[test]
 fn server_comparison() {
