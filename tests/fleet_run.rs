@@ -42,23 +42,7 @@ async fn dry_run_fleet(
 ) -> Vec<polyprov::fleet::Done> {
     use polyprov::fleet::progress::{Mode, Progress};
     use std::sync::Arc;
-    let j = job(sim, NOWHERE, 60.0);
-    let settings = Arc::new(polyprov::fleet::Settings {
-        wanted: j.wanted,
-        passwords: j.passwords,
-        allow_factory: false,
-        new_password: None,
-        dry_run: true,
-        concurrency: 2,
-        clock: j.clock,
-        timing: j.timing,
-        patience: j.patience,
-        allow: j.allow,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        attempts: None,
-    });
+    let settings = Arc::new(settings(sim, NOWHERE, 60.0, 2, true));
     let journal = Arc::new(polyprov::journal::Journal::open(dir).unwrap());
     let keys: Vec<String> = targets.iter().map(|t| t.key.clone()).collect();
     journal.started(&keys).unwrap();

@@ -133,23 +133,7 @@ async fn every_phone_of_the_table_ends_as_specified() {
     let sim = simulator().await;
     let spec = spec(&sim);
     spec.check().expect("a valid spec");
-    let j = job(&sim, &spec.server_url, SCALE);
-    let settings = polyprov::fleet::Settings {
-        wanted: j.wanted,
-        passwords: j.passwords,
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        concurrency: spec.concurrency,
-        clock: j.clock,
-        timing: j.timing,
-        patience: j.patience,
-        allow: j.allow,
-        search_range: None,
-        search_rate: spec.search_rate,
-        heard: None,
-        attempts: None,
-    };
+    let settings = settings(&sim, &spec.server_url, SCALE, spec.concurrency, false);
     let state = std::env::temp_dir().join(format!("polyprov-scenarios-{}", std::process::id()));
     let dir = onboard::new_run_dir(&state).expect("run directory");
     let (_tx, stop) = tokio::sync::watch::channel(false);

@@ -115,23 +115,13 @@ async fn slow_phones_among_normal_ones_in_a_fleet_run() {
             server_url: None,
         })
         .collect();
-    let j = job(&sim, &sim.prov_url().unwrap(), SCALE);
-    let settings = Arc::new(polyprov::fleet::Settings {
-        wanted: j.wanted,
-        passwords: j.passwords,
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        concurrency: macs.len(),
-        clock: j.clock,
-        timing: j.timing,
-        patience: j.patience,
-        allow: j.allow,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        attempts: None,
-    });
+    let settings = Arc::new(settings(
+        &sim,
+        &sim.prov_url().unwrap(),
+        SCALE,
+        macs.len(),
+        false,
+    ));
     let dir = std::env::temp_dir().join(format!("polyprov-slow-fleet-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();

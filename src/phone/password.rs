@@ -5,10 +5,7 @@ use std::ops::ControlFlow::{Break, Continue};
 
 use super::event::{Event, Sink};
 use super::outcome::Report;
-use super::run::{
-    Job, LoggedIn, OrEnd, Step, attention, client_outcome, login_outcome, logout, warn,
-};
-use super::session;
+use super::run::{Job, LoggedIn, OrEnd, Step, attention, client_outcome, log_in, logout, warn};
 use crate::secret::Secret;
 
 /// With `--new-password-file`, a phone still on its factory admin password gets the new one (and is logged into
@@ -50,17 +47,15 @@ pub(super) async fn replace_factory_password(
                 events(Event::PasswordChanged);
                 // The old credentials are dead: log in again with the new password.
                 logout(client, profile, &session.auth, events).await;
-                let relogin = session::login(
+                let relogin = log_in(
+                    job,
                     client,
                     profile,
                     std::slice::from_ref(new),
-                    &job.clock,
-                    job.patience,
-                    job.memory(report.mac),
+                    report,
                     events,
                 )
-                .await
-                .or_end(login_outcome)?;
+                .await?;
                 session.auth = relogin.auth;
                 session.password = new.clone();
             }

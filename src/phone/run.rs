@@ -164,17 +164,7 @@ async fn run(
             }
         }
     }
-    let login = session::login(
-        &client,
-        &profile,
-        &candidates,
-        &job.clock,
-        job.patience,
-        job.memory(report.mac),
-        events,
-    )
-    .await
-    .or_end(login_outcome)?;
+    let login = log_in(job, &client, &profile, &candidates, report, events).await?;
     let password = candidates[login.candidate].clone();
     let mut session = LoggedIn {
         client: &client,
@@ -206,6 +196,29 @@ async fn run(
 
 /// How long one request to a phone may take.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Log in with the job's clock and patience, remembering our failures under the phone's MAC; a login that fails
+/// ends the onboarding with its outcome.
+pub(super) async fn log_in(
+    job: &Job,
+    client: &PhoneClient,
+    profile: &Profile,
+    candidates: &[Secret],
+    report: &Report,
+    events: Sink<'_>,
+) -> Step<session::Login> {
+    session::login(
+        client,
+        profile,
+        candidates,
+        &job.clock,
+        job.patience,
+        job.memory(report.mac),
+        events,
+    )
+    .await
+    .or_end(login_outcome)
+}
 
 /// A phone we are logged into: its client and profile, the credentials for requests, and the password that works
 /// now (it changes when a factory password is replaced).

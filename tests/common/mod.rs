@@ -225,6 +225,34 @@ pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
     }
 }
 
+/// A run's settings for the simulator's phones: [`job`]'s password, clock and patience, `concurrency` at once, no
+/// search, nothing remembered across runs.
+pub fn settings(
+    sim: &Simulator,
+    url: &str,
+    scale: f64,
+    concurrency: usize,
+    dry_run: bool,
+) -> polyprov::fleet::Settings {
+    let j = job(sim, url, scale);
+    polyprov::fleet::Settings {
+        wanted: j.wanted,
+        passwords: j.passwords,
+        allow_factory: false,
+        new_password: None,
+        dry_run,
+        concurrency,
+        clock: j.clock,
+        timing: j.timing,
+        patience: j.patience,
+        allow: j.allow,
+        search_range: None,
+        search_rate: 20,
+        heard: None,
+        attempts: None,
+    }
+}
+
 /// Save server type HTTPS and `url` through the phone's web form (field names as its profile gives them).
 pub async fn save_provisioning(
     c: &reqwest::Client,
