@@ -153,12 +153,18 @@ async fn assert_all_inactive_saved_once(sim: &Simulator) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_fleet_reaches_the_right_final_states() {
     let mut specs = fleet();
-    specs[1].faults.never_returns = true;
-    specs[2].password = "someone-elses".into();
-    specs[4].faults.locked = true;
-    specs[5].faults.busy_secs = 60;
+    let mut with = |m: &str, f: fn(&mut PhoneSpec)| {
+        f(specs
+            .iter_mut()
+            .find(|p| p.mac == mac(m))
+            .expect("a phone of the fleet"))
+    };
+    with("64167F000602", |p| p.faults.never_returns = true);
+    with("64167F000603", |p| p.password = "someone-elses".into());
+    with("0004F2000605", |p| p.faults.locked = true);
+    with("0004F2000606", |p| p.faults.busy_secs = 60);
     // The provisioning server's firmware for this VVX is still below the service's minimum.
-    specs[3].update_to = Some("5.8.2.4000".into());
+    with("0004F2000604", |p| p.update_to = Some("5.8.2.4000".into()));
     let sim = start(specs, 300.0).await;
     let dir = scratch("mixed");
     let targets = targets_file(&sim, &dir);

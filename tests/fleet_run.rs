@@ -168,3 +168,29 @@ async fn one_phone_under_two_addresses_is_logged_into_once() {
     sim.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A run directory whose journal records a spec no run can use (edited by hand: a concurrency of 2^61) is refused
+/// when it is loaded, naming the journal and the setting — never a panic, never a run.
+#[test]
+fn a_journal_with_an_unusable_spec_is_refused_by_name() {
+    let dir = scratch("bad-spec");
+    let target = polyprov::fleet::targets::Target::from_address("127.0.0.1:8443", false).unwrap();
+    let spec = serde_json::json!({
+        "server-type": "https", "server-url": NOWHERE, "server-user": null, "server-password-file": null,
+        "password-file": null, "allow-factory-password": false, "new-password-file": null,
+        "concurrency": 2305843009213693952u64, "allow": {"macs": [], "ouis": [], "models": []},
+        "dry-run": true, "cidr": null, "return-secs": null, "settle-secs": null, "timeout-secs": null,
+        "patience-secs": 600, "time-scale": 1.0, "targets": [target],
+    });
+    let journal = polyprov::journal::Journal::open(&dir).unwrap();
+    journal.started(&spec).unwrap();
+    drop(journal);
+    let e = polyprov::onboard::load(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains("journal") && e.contains("concurrency 2305843009213693952"),
+        "{e}"
+    );
+    let e = polyprov::onboard::report(&dir).unwrap_err().to_string();
+    assert!(e.contains("concurrency"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

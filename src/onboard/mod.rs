@@ -43,7 +43,9 @@ pub enum OnboardError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the journal in {dir} records a run this version cannot continue: {why}")]
+    #[error(
+        "the journal in {dir} records a run that cannot go on: {why}. Fix: start a new run with `polyprov onboard`"
+    )]
     Spec { dir: PathBuf, why: String },
 }
 
