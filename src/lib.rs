@@ -5,7 +5,7 @@
 //! # Layout
 //! Data flows top to bottom:
 //! - [`mac`]: the MAC address type every phone is keyed by; [`clock`]: phone time, scaled for simulations;
-//!   [`secret`]: passwords that never reach logs.
+//!   [`secret`]: passwords that never reach logs; [`text`]: device text made safe for terminals and spreadsheets.
 //! - [`wire`]: pure byte parsers for discovery (ARP, LLDP/LLDP-MED, CDP, DHCP): zero-copy views and owned reprs.
 //! - [`profile`]: `device-profiles/*.toml` → checked [`profile::Profile`]: everything that differs per family.
 //! - [`fixture`]: recorded web UIs (HAR 1.2 files and their sidecars) → typed page sets and scenarios.
@@ -39,6 +39,7 @@ pub mod resolve;
 pub mod secret;
 pub mod server_check;
 pub mod sim;
+pub mod text;
 pub mod wire;
 
 use std::path::PathBuf;

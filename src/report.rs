@@ -68,6 +68,28 @@ impl Row {
         }
     }
 
+    /// The row as spreadsheet cells: no cell a device filled is read as a formula, none shows a control character.
+    fn for_spreadsheet(&self) -> Row {
+        let c = |s: &String| crate::text::for_spreadsheet(s).into_owned();
+        Row {
+            mac: c(&self.mac),
+            ip: c(&self.ip),
+            model: c(&self.model),
+            profile: c(&self.profile),
+            firmware_before: c(&self.firmware_before),
+            firmware_after: c(&self.firmware_after),
+            server_before: c(&self.server_before),
+            server_after: c(&self.server_after),
+            state: c(&self.state),
+            error: c(&self.error),
+            fix: c(&self.fix),
+            extension: c(&self.extension),
+            user: c(&self.user),
+            evidence: c(&self.evidence),
+            ..self.clone()
+        }
+    }
+
     /// Ready for activation in the admin console.
     pub fn ready(&self) -> bool {
         matches!(self.state.as_str(), "Inactive" | "already provisioned") && !self.mac.is_empty()
@@ -147,6 +169,7 @@ pub fn table(rows: &[Row]) -> String {
             } else {
                 String::new()
             };
+            // What devices said is shown, never obeyed: no control character reaches the terminal.
             [
                 r.mac.clone(),
                 r.ip.clone(),
@@ -156,6 +179,7 @@ pub fn table(rows: &[Row]) -> String {
                 r.reboots.to_string(),
                 todo,
             ]
+            .map(|c| crate::text::for_terminal(&c).into_owned())
         })
         .collect();
     let width = |i: usize| {
@@ -206,7 +230,7 @@ pub fn table(rows: &[Row]) -> String {
 pub fn csv(rows: &[Row]) -> Result<String, ReportError> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     for r in rows {
-        w.serialize(r)
+        w.serialize(r.for_spreadsheet())
             .map_err(|e| ReportError::Csv(e.to_string()))?;
     }
     let bytes = w
@@ -236,7 +260,7 @@ pub fn activation_csv(rows: &[Row]) -> Result<String, ReportError> {
         firmware_below_minimum: bool,
     }
     let mut w = ::csv::Writer::from_writer(Vec::new());
-    for r in rows.iter().filter(|r| r.ready()) {
+    for r in rows.iter().filter(|r| r.ready()).map(Row::for_spreadsheet) {
         w.serialize(Activation {
             mac: &r.mac,
             extension: &r.extension,

@@ -181,7 +181,9 @@ pub fn table<'a>(devices: impl Iterator<Item = &'a Device>) -> String {
         "provisionable",
     ]
     .map(String::from);
-    let mut rows: Vec<[String; 7]> = devices.map(row).collect();
+    let mut rows: Vec<[String; 7]> = devices
+        .map(|d| row(d).map(|c| crate::text::for_terminal(&c).into_owned()))
+        .collect();
     rows.sort_by_key(|r| {
         (
             r[1].parse::<Ipv4Addr>().map(u32::from).unwrap_or(u32::MAX),
@@ -266,7 +268,9 @@ impl Display {
         }
     }
 
+    /// One line; what devices announced in it (LLDP names, mDNS, web titles) is shown, never obeyed.
     fn line(&self, text: &str) {
+        let text = crate::text::for_terminal(text);
         match self.mode {
             Mode::Terminal => self.bar.println(text),
             Mode::Plain => println!("{:>7.1}s  {text}", self.start.elapsed().as_secs_f64()),

@@ -155,7 +155,8 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
                 println!("{line}");
             }
         } else {
-            println!("{:>7.1}s  {e}", started.elapsed().as_secs_f64());
+            let line = format!("{:>7.1}s  {e}", started.elapsed().as_secs_f64());
+            println!("{}", crate::text::for_terminal(&line));
         }
     });
     let mut report = provision(&job, &profiles, &*sink).await;
@@ -181,22 +182,28 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     Ok(report.outcome.exit_code())
 }
 
+/// The single phone's summary; what the phone said in it is shown, never obeyed (no control characters).
 fn print_summary(r: &Report) {
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            println!("{}", crate::text::for_terminal(&format!($($arg)*)))
+        };
+    }
     println!();
-    println!(
+    say!(
         "phone      {}",
         r.mac.map_or("unknown MAC".to_string(), |m| m.to_string())
     );
-    println!("address    {}", r.address);
+    say!("address    {}", r.address);
     if let Some(model) = &r.model {
-        println!(
+        say!(
             "model      {model} ({})",
             r.profile.as_deref().unwrap_or("?")
         );
     }
     match (&r.firmware_before, &r.firmware_after) {
-        (Some(a), Some(b)) if a != b => println!("firmware   {a} → {b}"),
-        (Some(a), _) => println!("firmware   {a}"),
+        (Some(a), Some(b)) if a != b => say!("firmware   {a} → {b}"),
+        (Some(a), _) => say!("firmware   {a}"),
         _ => {}
     }
     if let Some(before) = &r.server_before {
@@ -207,32 +214,33 @@ fn print_summary(r: &Report) {
             },
             |s| format!("{} {}", s.server_type, s.url),
         );
-        println!(
+        say!(
             "server     {} {:?} → {after}",
-            before.server_type, before.url
+            before.server_type,
+            before.url
         );
     }
     if r.reboots > 0 {
-        println!("reboots    {}", r.reboots);
+        say!("reboots    {}", r.reboots);
     }
     for w in &r.warnings {
-        println!("warning    {w}");
+        say!("warning    {w}");
     }
     for e in &r.evidence {
-        println!("evidence   {e}");
+        say!("evidence   {e}");
     }
-    println!("result     {}", r.outcome.label());
+    say!("result     {}", r.outcome.label());
     match &r.outcome {
         // An interrupted phone is told how to go on by the caller (a run's `resume`, or running `provision` again).
         crate::phone::Outcome::Interrupted { .. } => {}
         crate::phone::Outcome::DryRun { changes } => {
             for c in changes {
-                println!("           would set {c}");
+                say!("           would set {c}");
             }
         }
         o => {
             if let Some(text) = o.explained() {
-                println!("           {text}");
+                say!("           {text}");
             }
         }
     }

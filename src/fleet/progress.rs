@@ -76,7 +76,9 @@ impl Progress {
         }
     }
 
+    /// Print one line; what devices said in it is shown, never obeyed (no control character reaches the terminal).
     fn line(&self, text: String) {
+        let text = crate::text::for_terminal(&text);
         match self.mode {
             Mode::Terminal => {
                 let _ = self.multi.println(text);
@@ -132,6 +134,7 @@ impl Progress {
                             .flatten()
                             .collect::<Vec<_>>()
                             .join(" ");
+                        let who = crate::text::for_terminal(&who).into_owned();
                         bar.set_prefix(format!("{:<44}", format!("{phone} {who}")));
                     }
                 }
@@ -142,7 +145,7 @@ impl Progress {
                         .unwrap_or_else(|e| e.into_inner())
                         .get(phone),
                 ) {
-                    bar.set_message(p);
+                    bar.set_message(crate::text::for_terminal(&p).into_owned());
                 }
             }
         }

@@ -1,5 +1,10 @@
 //! The HTTP(S) connection to one phone: its address, the certificate trust, timeouts, and transport failures as
 //! typed values (refused = the phone is down, reset = it dropped the connection, TLS = wrong device).
+//!
+//! Everything a device sends is bounded before it is kept: the whole request in time, the body in bytes (its
+//! profile's caps; a default before the phone is recognised), and an HTML page in tags and nesting depth (checked
+//! in one linear pass, so no page can make the parsers that read it costly). A device that breaks a budget is not
+//! a phone: the client refuses every later request to it, so it never receives a credential.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +30,14 @@ pub enum ClientError {
         "{target}: TLS handshake failed ({reason}); old firmware may only speak TLS 1.0/3DES: retry with --http if the phone serves plain HTTP"
     )]
     Tls { target: String, reason: String },
+    #[error(
+        "{target}: answer too large (over {limit} bytes; no Poly phone's page is): not treated as a phone, nothing more is sent to it. Fix: check the address"
+    )]
+    TooLarge { target: String, limit: usize },
+    #[error(
+        "{target}: page too deep ({what}; no Poly phone's page is): not treated as a phone, nothing more is sent to it. Fix: check the address"
+    )]
+    TooComplex { target: String, what: String },
     #[error("{target}: {reason}")]
     Other { target: String, reason: String },
 }
@@ -66,6 +79,61 @@ pub struct PhoneClient {
     /// `Set-Cookie` values of answers cut off mid-body: a session the phone opened for a login whose answer was
     /// lost, which the session layer ends so it does not hold the phone's single web session.
     cut_cookies: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The most bytes one answer may carry.
+    max_body: usize,
+    /// Set when the device broke a budget: every later request fails with it, unsent.
+    refused: Arc<std::sync::OnceLock<ClientError>>,
+}
+
+/// Most tags an HTML page may hold: real phone pages have a few hundred.
+pub const MAX_TAGS: usize = 20_000;
+/// Deepest an HTML page may nest: real phone pages nest a few dozen deep.
+pub const MAX_DEPTH: usize = 256;
+
+/// Elements that never hold content (no end tag).
+const VOID: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// Whether an HTML page stays within [`MAX_TAGS`] and [`MAX_DEPTH`]; what it broke, if not. One linear pass.
+pub fn html_budget(body: &str) -> Result<(), String> {
+    let bytes = body.as_bytes();
+    let (mut tags, mut depth, mut i) = (0usize, 0usize, 0usize);
+    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
+        let start = i + off + 1;
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map_or(bytes.len(), |e| start + e);
+        let tag = &body[start..end];
+        i = (end + 1).min(bytes.len());
+        match tag.as_bytes().first() {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                tags += 1;
+                let name: String = tag
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                if !tag.ends_with('/') && !VOID.contains(&name.as_str()) {
+                    depth += 1;
+                }
+            }
+            _ => {}
+        }
+        if tags > MAX_TAGS {
+            return Err(format!("more than {MAX_TAGS} tags"));
+        }
+        if depth > MAX_DEPTH {
+            return Err(format!("nested more than {MAX_DEPTH} deep"));
+        }
+        if i >= bytes.len() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl PhoneClient {
@@ -109,7 +177,17 @@ impl PhoneClient {
             verifier,
             timeout,
             cut_cookies: Arc::default(),
+            max_body: crate::profile::DEFAULT_MAX_PAGE_BYTES,
+            refused: Arc::default(),
         })
+    }
+
+    /// The same client with answers capped at `bytes` (the recognised profile's page cap).
+    pub fn with_max_body(&self, bytes: usize) -> PhoneClient {
+        PhoneClient {
+            max_body: bytes,
+            ..self.clone()
+        }
     }
 
     /// The `Set-Cookie` values of answers that were cut off since the last call (at most a few kept).
@@ -123,7 +201,13 @@ impl PhoneClient {
 
     /// The same client, trusting only the certificate of the phone with this MAC from now on.
     pub fn pinned_to(&self, mac: crate::mac::Mac) -> Result<PhoneClient, ClientError> {
-        PhoneClient::new(self.base.clone(), Trust::PolyPhone(Some(mac)), self.timeout)
+        let pinned =
+            PhoneClient::new(self.base.clone(), Trust::PolyPhone(Some(mac)), self.timeout)?;
+        Ok(PhoneClient {
+            max_body: self.max_body,
+            refused: self.refused.clone(),
+            ..pinned
+        })
     }
 
     /// The same client pointed at another address (the phone moved).
@@ -149,7 +233,20 @@ impl PhoneClient {
         headers: &[(&str, String)],
         body: Option<String>,
     ) -> Result<Reply, ClientError> {
-        self.send_on(&self.http, method, path, headers, body).await
+        self.send_on(&self.http, method, path, headers, body, self.max_body)
+            .await
+    }
+
+    /// [`send`](Self::send) with the answer capped at `max_body` bytes (a log, which may be larger than a page).
+    pub async fn send_capped(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        max_body: usize,
+    ) -> Result<Reply, ClientError> {
+        self.send_on(&self.http, method, path, headers, None, max_body)
+            .await
     }
 
     async fn send_on(
@@ -159,6 +256,28 @@ impl PhoneClient {
         path: &str,
         headers: &[(&str, String)],
         body: Option<String>,
+        max_body: usize,
+    ) -> Result<Reply, ClientError> {
+        if let Some(e) = self.refused.get() {
+            return Err(e.clone());
+        }
+        let result = self
+            .exchange(http, method, path, headers, body, max_body)
+            .await;
+        if let Err(e @ (ClientError::TooLarge { .. } | ClientError::TooComplex { .. })) = &result {
+            let _ = self.refused.set(e.clone());
+        }
+        result
+    }
+
+    async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<String>,
+        max_body: usize,
     ) -> Result<Reply, ClientError> {
         let target = self.base.to_string();
         let url = self.base.join(path).map_err(|e| ClientError::Other {
@@ -179,11 +298,27 @@ impl PhoneClient {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .body(b);
         }
-        let resp = req.send().await.map_err(|e| self.classify(&e))?;
+        let mut resp = req.send().await.map_err(|e| self.classify(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let body = match resp.text().await {
-            Ok(b) => b,
+        let too_large = || ClientError::TooLarge {
+            target: target.clone(),
+            limit: max_body,
+        };
+        if resp.content_length().is_some_and(|n| n > max_body as u64) {
+            return Err(too_large());
+        }
+        let mut bytes: Vec<u8> = Vec::new();
+        let read = loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) if bytes.len() + chunk.len() > max_body => return Err(too_large()),
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        let body = match read {
+            Ok(()) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {
                 let set: Vec<String> = headers
                     .get_all("set-cookie")
@@ -204,6 +339,17 @@ impl PhoneClient {
                 });
             }
         };
+        let html = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("html"))
+            || body.trim_start().starts_with('<');
+        if html {
+            html_budget(&body).map_err(|what| ClientError::TooComplex {
+                target: target.clone(),
+                what,
+            })?;
+        }
         Ok(Reply {
             status,
             headers,
@@ -218,8 +364,18 @@ impl PhoneClient {
     /// answers there now is not this phone). `None` when the handshake itself failed twice (inconclusive).
     pub async fn alive(&self, path: &str) -> Option<bool> {
         for _ in 0..2 {
-            match self.send_on(&self.probe, "GET", path, &[], None).await {
-                Ok(_) | Err(ClientError::Timeout { .. } | ClientError::Reset { .. }) => {
+            match self
+                .send_on(&self.probe, "GET", path, &[], None, self.max_body)
+                .await
+            {
+                // Something answered (a device over its budgets is there, and is refused at the next request).
+                Ok(_)
+                | Err(
+                    ClientError::Timeout { .. }
+                    | ClientError::Reset { .. }
+                    | ClientError::TooLarge { .. }
+                    | ClientError::TooComplex { .. },
+                ) => {
                     return Some(true);
                 }
                 Err(ClientError::Down { .. } | ClientError::Certificate { .. }) => {

@@ -488,7 +488,12 @@ async fn read_log_with(
         (path, None) => path.to_string(),
     };
     let r = client
-        .send("GET", &path, &auth.headers(false), None)
+        .send_capped(
+            "GET",
+            &path,
+            &auth.headers(false),
+            profile.http.max_log_bytes,
+        )
         .await
         .ok()?;
     (r.status == 200).then(|| patterns.read(&r.body))
@@ -538,6 +543,7 @@ pub(super) async fn watch_resumed(
             }
         },
     };
+    let mut client = client.with_max_body(profile.http.max_page_bytes);
     report.mac = mac;
     report.profile = Some(profile.id.clone());
     report.family = Some(profile.family.clone());

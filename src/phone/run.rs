@@ -71,7 +71,9 @@ pub(super) fn client_outcome(e: ClientError) -> Outcome {
         ClientError::Certificate { .. } => attention(format!(
             "{e}. Fix: make sure the address is the phone's (compare the MAC on its label)"
         )),
-        ClientError::Tls { .. } => attention(e),
+        ClientError::Tls { .. } | ClientError::TooLarge { .. } | ClientError::TooComplex { .. } => {
+            attention(e)
+        }
         _ => failed(e),
     }
 }
@@ -139,6 +141,8 @@ async fn run(
         probe::ProbeError::Client(c) => client_outcome(c),
         other => attention(other),
     })?;
+    // From here on answers are held to this family's caps.
+    client = client.with_max_body(profile.http.max_page_bytes);
     report.profile = Some(profile.id.clone());
     report.family = Some(profile.family.clone());
     events(Event::Recognised {

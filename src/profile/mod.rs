@@ -20,7 +20,10 @@ mod web;
 pub use lifecycle::{Build, Inactive, LogLine, LogLines, Service, Timeline, UpdateTarget};
 pub use load::{ProfileError, ProfileSet};
 pub use login::{Generation, Lockout, Login, LoginBodies};
-pub use web::{ChangePassword, HttpSettings, Pages, Provisioning, Recognise, Rest};
+pub use web::{
+    ChangePassword, DEFAULT_MAX_LOG_BYTES, DEFAULT_MAX_PAGE_BYTES, HttpSettings, Pages,
+    Provisioning, Recognise, Rest,
+};
 
 use serde::Deserialize;
 

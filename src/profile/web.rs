@@ -45,6 +45,26 @@ pub struct HttpSettings {
     /// Further headers on every response, in order.
     #[serde(default)]
     pub extra_headers: Vec<(String, String)>,
+    /// The largest answer a page of this phone may be, bytes: far above any real page (the largest recorded is
+    /// under 5 kB), far below what would hurt the laptop. A device that answers more is not treated as a phone.
+    #[serde(default = "default_page_bytes")]
+    pub max_page_bytes: usize,
+    /// The largest application log it may send, bytes (the log grows with the phone's uptime).
+    #[serde(default = "default_log_bytes")]
+    pub max_log_bytes: usize,
+}
+
+/// [`HttpSettings::max_page_bytes`] unless a profile says otherwise, and the cap before a phone is recognised.
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 1 << 20;
+/// [`HttpSettings::max_log_bytes`] unless a profile says otherwise.
+pub const DEFAULT_MAX_LOG_BYTES: usize = 4 << 20;
+
+fn default_page_bytes() -> usize {
+    DEFAULT_MAX_PAGE_BYTES
+}
+
+fn default_log_bytes() -> usize {
+    DEFAULT_MAX_LOG_BYTES
 }
 
 /// Page paths.
