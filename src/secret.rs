@@ -38,15 +38,37 @@ pub enum SecretError {
         "no admin password given: use --password-file FILE or set {env} (passwords are never taken from the command line)"
     )]
     Missing { env: &'static str },
+    #[error(
+        "password file {path} is larger than {MAX_FILE_BYTES} bytes: it is not a password file (passwords go one per line)"
+    )]
+    TooLarge { path: PathBuf },
+    #[error("password file {path} is not UTF-8 text: write the password(s) one per line")]
+    NotText { path: PathBuf },
     #[error("cannot prompt for the password: {0}")]
     Prompt(std::io::Error),
 }
 
+/// Largest password file read: a password file holds a few lines, never more (`/dev/zero` is refused at once).
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+
 /// Passwords from a file: one per line, tried in order; blank lines and `#` comments are skipped.
 pub fn from_file(path: &Path) -> Result<Vec<Secret>, SecretError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SecretError::Read {
+    use std::io::Read;
+    let read = |source| SecretError::Read {
         path: path.to_path_buf(),
         source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(read)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(SecretError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| SecretError::NotText {
+        path: path.to_path_buf(),
     })?;
     let list: Vec<Secret> = text
         .lines()
@@ -91,6 +113,18 @@ mod tests {
     #[test]
     fn debug_hides_the_value() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "[secret]");
+    }
+
+    /// What is not a password file is refused at once, saying so: `/dev/zero` after 64 KiB, binary junk.
+    #[test]
+    fn files_that_are_no_password_files() {
+        let e = from_file(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
+        let path = std::env::temp_dir().join(format!("polyprov-pw-bin-{}", std::process::id()));
+        std::fs::write(&path, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+        let e = from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("not UTF-8"), "{e}");
+        std::fs::remove_file(&path).ok();
     }
 
     /// A password file lists candidates, skipping blanks and comments.

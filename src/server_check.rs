@@ -166,6 +166,62 @@ pub fn refuse_password_in_url(url: &str) -> Result<(), String> {
     }
 }
 
+/// Longest provisioning-server address a phone's field takes.
+pub const MAX_SERVER_URL: usize = 255;
+
+/// A provisioning-server address as the phones' field takes it: no control characters or spaces, at most
+/// [`MAX_SERVER_URL`] characters, no password, a host; the scheme may be absent (phones accept `host/path`) and
+/// must otherwise be one the phones offer. Returns a warning when the scheme disagrees with the server type (real
+/// deployments do that, so it is not refused).
+pub fn check_server_url(url: &str, server_type: &str) -> Result<Option<String>, String> {
+    if url.is_empty() {
+        return Err("the provisioning server address is empty".into());
+    }
+    if let Some(c) = url.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "the provisioning server address contains {:?} (spaces and control characters are not allowed): check \
+             what was pasted",
+            c
+        ));
+    }
+    if url.chars().count() > MAX_SERVER_URL {
+        return Err(format!(
+            "the provisioning server address is {} characters long; the phones' field takes at most {MAX_SERVER_URL}",
+            url.chars().count()
+        ));
+    }
+    refuse_password_in_url(url)?;
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if let Some(s) = &scheme
+        && !crate::config::SERVER_TYPES.contains(&s.as_str())
+    {
+        return Err(format!(
+            "the provisioning server address has the scheme {s:?}; the phones offer {}",
+            crate::config::SERVER_TYPES.join(", ")
+        ));
+    }
+    // `javascript:…`, `mailto:…`: a scheme without `//` is no host (a host's colon is followed by its port).
+    if scheme.is_none()
+        && let Some((head, rest)) = url.split_once(':')
+        && !rest.starts_with(|c: char| c.is_ascii_digit())
+        && !head.is_empty()
+        && head.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return Err(format!(
+            "the provisioning server address starts with {head:?}:, which is no host; give https://HOST/PATH"
+        ));
+    }
+    effective_url(url, server_type)?;
+    Ok(match scheme {
+        Some(s) if !s.eq_ignore_ascii_case(server_type) => Some(format!(
+            "the provisioning server address says {s}:// but the server type is {}: the phones use the address as \
+             given",
+            server_type.to_ascii_uppercase()
+        )),
+        _ => None,
+    })
+}
+
 /// The URL the phones will fetch from: the address's own scheme, else the server type's.
 pub fn effective_url(url: &str, server_type: &str) -> Result<url::Url, String> {
     let url = url.trim();
@@ -434,5 +490,43 @@ async fn get(
             reason: format!("GET {url} failed: {e}"),
             fix: "check that the URL's server answers HTTP(S)".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the phones' field takes is taken, with a word where the scheme and the type disagree; what it does not
+    /// take is refused saying why.
+    #[test]
+    fn server_addresses_are_parsed_at_the_edge() {
+        for ok in [
+            "https://prov.example.test/poly/",
+            "voipt2.polycom.com/594",
+            "prov.example.test:8443/p",
+            "198.18.0.5/cfg",
+        ] {
+            assert_eq!(check_server_url(ok, "https"), Ok(None), "{ok}");
+        }
+        let w = check_server_url("http://prov.example.test/", "https").unwrap();
+        assert!(w.is_some_and(|w| w.contains("HTTPS")));
+        for (bad, said) in [
+            ("", "empty"),
+            ("https://prov.example.test/a b", "' '"),
+            ("https://prov.example.test/\r\nX: y", "'\\r'"),
+            ("javascript:alert(1)", "no host"),
+            ("gopher://prov.example.test/", "gopher"),
+            ("https://u:pw@prov.example.test/", "password"),
+        ] {
+            let e = check_server_url(bad, "https").unwrap_err();
+            assert!(e.contains(said), "{bad:?}: {e}");
+        }
+        let long = format!("https://prov.example.test/{}", "a".repeat(300));
+        assert!(
+            check_server_url(&long, "https")
+                .unwrap_err()
+                .contains("at most 255")
+        );
     }
 }

@@ -130,6 +130,7 @@ impl OnboardArgs {
             site: self.site.clone(),
             targets: self.targets.clone(),
             http: self.watch.http,
+            host_names: self.watch.host_names,
             server_type: self.server.server_type.clone(),
             server_url: self.server.server_url.clone(),
             server_user: self.server.server_user.clone(),
@@ -233,6 +234,13 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
                 "Nothing was changed: no phone is touched while its provisioning server cannot be reached."
             );
             return Ok(1);
+        }
+    }
+    for w in spec.warnings() {
+        if json {
+            println!("{}", serde_json::json!({ "warning": w }));
+        } else {
+            println!("warning: {}", crate::text::for_terminal(&w));
         }
     }
     confirm(&spec, args.yes)?;

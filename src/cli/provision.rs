@@ -33,33 +33,32 @@ pub struct ProvisionArgs {
     pub watch: WatchArgs,
 }
 
-/// Parse `HOST[:PORT]` or a URL into the phone's base URL.
-pub fn target_url(target: &str, http: bool) -> anyhow::Result<url::Url> {
-    let scheme = if http { "http" } else { "https" };
-    let text = if target.contains("://") {
-        target.to_string()
-    } else {
-        format!("{scheme}://{target}/")
-    };
-    let url = url::Url::parse(&text)
-        .with_context(|| format!("--target {target:?} is not HOST[:PORT] or a URL"))?;
-    if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
-        bail!("--target {target:?} must name a phone by address (HOST[:PORT] or https://HOST)");
-    }
-    Ok(url)
-}
-
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
-    let base = target_url(&args.target, args.watch.http)?;
+    let base = crate::fleet::targets::parse_address_named(
+        &args.target,
+        args.watch.http,
+        args.watch.host_names,
+    )
+    .map_err(|e| anyhow::anyhow!("--target {e}"))?;
     let Some(server_url) = args.server.server_url.clone() else {
         bail!("give the provisioning server with --server-url URL");
     };
-    crate::server_check::refuse_password_in_url(&server_url).map_err(anyhow::Error::msg)?;
     let server_type = args
         .server
         .server_type
         .clone()
         .unwrap_or_else(|| "https".into());
+    if let Some(w) = crate::server_check::check_server_url(&server_url, &server_type)
+        .map_err(|e| anyhow::anyhow!("--server-url: {e}"))?
+    {
+        println!("warning: {w}");
+    }
+    if crate::fleet::targets::is_public(&base) {
+        println!(
+            "warning: {} is a public address: desk phones live on the LAN; check the target",
+            crate::text::for_terminal(&args.target)
+        );
+    }
     let patience = args.watch.patience_secs.unwrap_or(600);
     if let Some(r) = &args.watch.cidr {
         crate::phone::locate::check_search_range(r).map_err(anyhow::Error::msg)?;

@@ -59,6 +59,10 @@ pub struct WatchArgs {
     /// Talk plain HTTP (old firmware whose TLS 1.0/3DES modern TLS refuses; passwords then cross the LAN in the clear).
     #[arg(long)]
     pub http: bool,
+    /// Allow targets given by host name: resolving them sends DNS queries on the customer's network (by default
+    /// only IP addresses are taken, and nothing is looked up).
+    #[arg(long)]
+    pub host_names: bool,
     /// A range to look for a phone in by MAC if it comes back on a new address (at most a /16).
     #[arg(long)]
     pub cidr: Option<IpNet>,

@@ -43,8 +43,14 @@ pub enum TargetsError {
     Empty(PathBuf),
 }
 
-/// Parse `HOST[:PORT]` or a URL into a phone's base URL (HTTPS unless `http`).
+/// Parse `ADDRESS[:PORT]` or a URL of one into a phone's base URL (HTTPS unless `http`): an IP literal only, as
+/// resolving a name would send a query on the customer's network (see [`parse_address_named`]).
 pub fn parse_address(text: &str, http: bool) -> Result<url::Url, String> {
+    parse_address_named(text, http, false)
+}
+
+/// [`parse_address`], also taking host names when `names` (the user allowed them: resolving sends DNS queries).
+pub fn parse_address_named(text: &str, http: bool, names: bool) -> Result<url::Url, String> {
     let text = text.trim();
     let scheme = if http { "http" } else { "https" };
     let full = if text.contains("://") {
@@ -59,6 +65,19 @@ pub fn parse_address(text: &str, http: bool) -> Result<url::Url, String> {
     }
     if url.port() == Some(0) {
         return Err(format!("{text:?}: port 0 is no phone's web server"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{:?} carries a user or password: give the phone's address alone (passwords come from --password-file \
+             or POLYPROV_PASSWORD, never from an address)",
+            url.host_str().unwrap_or("")
+        ));
+    }
+    if !names && matches!(url.host(), Some(url::Host::Domain(_))) {
+        return Err(format!(
+            "{text:?} is a host name, not an address: resolving it would send a DNS query on the customer's \
+             network. Give the phone's IP address, or add --host-names to allow names"
+        ));
     }
     // One phone, one spelling: an IPv4-mapped IPv6 address is the IPv4 address, so the same phone written two
     // ways is one target (and is never logged into twice at once).
@@ -84,9 +103,14 @@ pub fn key_of(base: &url::Url) -> String {
 }
 
 impl Target {
-    /// A target from an address alone.
+    /// A target from an address alone (an IP literal).
     pub fn from_address(text: &str, http: bool) -> Result<Target, String> {
-        let base = parse_address(text, http)?;
+        Target::from_address_named(text, http, false)
+    }
+
+    /// A target from an address, or a host name when `names`.
+    pub fn from_address_named(text: &str, http: bool, names: bool) -> Result<Target, String> {
+        let base = parse_address_named(text, http, names)?;
         Ok(Target {
             key: key_of(&base),
             base,
@@ -98,8 +122,13 @@ impl Target {
     }
 }
 
-/// Parse a targets file's text; `path` names it in errors.
-pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, TargetsError> {
+/// Parse a targets file's text; `path` names it in errors; host names only when `names`.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    http: bool,
+    names: bool,
+) -> Result<Vec<Target>, TargetsError> {
     let bad = |line: usize, problem: String| TargetsError::Line {
         path: path.to_path_buf(),
         line,
@@ -140,10 +169,26 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     let is_csv = header.iter().any(|h| h == "ip" || h == "address");
+    let columns = [
+        "mac",
+        "extension",
+        "ext",
+        "user",
+        "server-url",
+        "server_url",
+    ];
+    if !is_csv && header.iter().any(|h| columns.contains(&h.as_str())) {
+        return Err(bad(
+            first_no,
+            format!(
+                "the header ({first}) has no ip column: name the column of the phones' addresses `ip`"
+            ),
+        ));
+    }
     if !is_csv {
         for (n, l) in std::iter::once((first_no, first)).chain(lines) {
             let addr = l.split([',', ' ', '\t']).next().unwrap_or("");
-            let t = Target::from_address(addr, http).map_err(|p| bad(n, p))?;
+            let t = Target::from_address_named(addr, http, names).map_err(|p| bad(n, p))?;
             push(n, t, &mut out)?;
         }
     } else {
@@ -163,7 +208,7 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
                     .map(|c| c.to_string())
             };
             let addr = cell(Some(ip)).ok_or_else(|| bad(n, "the ip column is empty".into()))?;
-            let mut t = Target::from_address(&addr, http).map_err(|p| bad(n, p))?;
+            let mut t = Target::from_address_named(&addr, http, names).map_err(|p| bad(n, p))?;
             t.mac = match cell(mac) {
                 Some(m) => Some(
                     m.parse()
@@ -186,13 +231,38 @@ pub fn parse(path: &Path, text: &str, http: bool) -> Result<Vec<Target>, Targets
     Ok(out)
 }
 
-/// Read and parse a targets file.
-pub fn load(path: &Path, http: bool) -> Result<Vec<Target>, TargetsError> {
+/// Read and parse a targets file (host names only when `names`).
+pub fn load(path: &Path, http: bool, names: bool) -> Result<Vec<Target>, TargetsError> {
     let text = std::fs::read_to_string(path).map_err(|source| TargetsError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text, http)
+    parse(path, &text, http, names)
+}
+
+/// Whether a phone at `base` sits on a public address (not private, loopback, link-local, shared, benchmarking or
+/// unique-local): worth a warning, since desk phones live on the LAN.
+pub fn is_public(base: &url::Url) -> bool {
+    match base.host() {
+        Some(url::Host::Ipv4(a)) => {
+            let [o0, o1, ..] = a.octets();
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_unspecified()
+                || a.is_broadcast()
+                || (o0 == 100 && (64..128).contains(&o1))
+                || (o0 == 198 && (18..20).contains(&o1)))
+        }
+        Some(url::Host::Ipv6(a)) => {
+            let seg = a.segments()[0];
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || (seg & 0xfe00) == 0xfc00
+                || (seg & 0xffc0) == 0xfe80)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -200,7 +270,47 @@ mod tests {
     use super::*;
 
     fn p(text: &str) -> Result<Vec<Target>, TargetsError> {
-        parse(Path::new("targets.csv"), text, false)
+        parse(Path::new("targets.csv"), text, false, false)
+    }
+
+    /// What is not a phone's address is refused by line, before anything is sent: a host name (resolving it would
+    /// query the site's resolver) unless names are allowed, a user or password, port 0, a CSV header without an
+    /// `ip` column (its MACs would be taken for hosts).
+    #[test]
+    fn only_addresses_are_targets() {
+        for (text, said) in [
+            ("not an address\n", "host name"),
+            ("phone-12.example.test\n", "--host-names"),
+            ("https://admin:456@198.18.0.10/\n", "user or password"),
+            ("198.18.0.10:0\n", "port 0"),
+            ("mac,extension\n64167FA1B645,2001\n", "no ip column"),
+        ] {
+            let e = p(text).unwrap_err().to_string();
+            assert!(e.contains("line 1") && e.contains(said), "{text:?}: {e}");
+            assert!(!e.contains("456"), "no password repeated: {e}");
+        }
+        let named = parse(Path::new("t"), "phone-12.example.test\n", false, true).unwrap();
+        assert_eq!(named[0].key, "phone-12.example.test:443");
+    }
+
+    /// Phones live on the LAN: a public address is worth a warning, private and test ranges are not.
+    #[test]
+    fn public_addresses_are_told_apart() {
+        let public = |a: &str| is_public(&parse_address(a, false).unwrap());
+        assert!(public("8.8.4.4") && public("[2001:4860::1]"));
+        for a in [
+            "10.1.2.3",
+            "192.168.1.20",
+            "172.16.0.9",
+            "127.0.0.1",
+            "198.18.0.10",
+            "100.64.0.1",
+            "169.254.1.1",
+            "[fd00::1]",
+            "[fe80::1]",
+        ] {
+            assert!(!public(a), "{a}");
+        }
     }
 
     /// A plain list of addresses, with comments and ports.

@@ -37,6 +37,8 @@ pub struct Asked {
     pub targets: Option<PathBuf>,
     /// Talk plain HTTP to the targets.
     pub http: bool,
+    /// Targets may be host names (resolving them sends DNS queries on the customer's network).
+    pub host_names: bool,
     pub server_type: Option<String>,
     pub server_url: Option<String>,
     pub server_user: Option<String>,
@@ -218,7 +220,7 @@ impl RunSpec {
         };
         let targets = match (&asked.targets, discovered) {
             (_, Some(found)) => found,
-            (Some(p), None) => targets::load(p, asked.http)?,
+            (Some(p), None) => targets::load(p, asked.http, asked.host_names)?,
             (None, None) => return Err(OnboardError::Invalid(
                 "no phones to onboard: give --targets FILE, or --interface IF --cidr RANGE to discover them"
                     .into(),
@@ -310,7 +312,13 @@ impl RunSpec {
                 config::SERVER_TYPES.join(", ")
             )));
         }
-        crate::server_check::refuse_password_in_url(&self.server_url).map_err(bad)?;
+        crate::server_check::check_server_url(&self.server_url, &self.server_type).map_err(bad)?;
+        for t in &self.targets {
+            if let Some(u) = &t.server_url {
+                crate::server_check::check_server_url(u, &self.server_type)
+                    .map_err(|e| bad(format!("{}: {e}", t.key)))?;
+            }
+        }
         if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
             return Err(bad(format!(
                 "concurrency {}: use 1 to {MAX_CONCURRENCY}",
@@ -335,6 +343,34 @@ impl RunSpec {
             return Err(bad("the run lists no phone".into()));
         }
         Ok(())
+    }
+
+    /// What the user should know before phones are touched, though nothing stops the run: a server address whose
+    /// scheme disagrees with the server type, phones on public addresses.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = std::iter::once(&self.server_url)
+            .chain(self.targets.iter().filter_map(|t| t.server_url.as_ref()))
+            .filter_map(|u| {
+                crate::server_check::check_server_url(u, &self.server_type)
+                    .ok()
+                    .flatten()
+            })
+            .collect();
+        out.dedup();
+        let public: Vec<&str> = self
+            .targets
+            .iter()
+            .filter(|t| targets::is_public(&t.base))
+            .map(|t| t.key.as_str())
+            .collect();
+        if !public.is_empty() {
+            out.push(format!(
+                "{} target(s) on a public address ({}): desk phones live on the LAN; check the targets",
+                public.len(),
+                public.join(", ")
+            ));
+        }
+        out
     }
 
     /// Settings for the fleet, reading secrets from their sources (`password_file` when given instead of the
