@@ -3,7 +3,6 @@
 //! a new firmware build runs `polyprov record --target https://IP`, opens the printed local address, uses the web
 //! UI as usual, and stops with Ctrl-C; the HAR is rewritten after every exchange, so nothing is lost.
 
-use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -78,7 +77,8 @@ struct Shared {
     har: Mutex<Har>,
     raw: Mutex<Vec<Entry>>,
     /// Form names the pages seen so far mark as passwords.
-    secret_names: Mutex<BTreeSet<String>>,
+    /// What the session has shown to be secret (password fields, typed values), learned as it goes.
+    secrets: Mutex<redact::Secrets>,
     verifier: Arc<PhoneVerifier>,
     last_error: Mutex<Option<String>>,
 }
@@ -135,7 +135,7 @@ impl Recorder {
                 },
             }),
             raw: Mutex::new(Vec::new()),
-            secret_names: Mutex::new(BTreeSet::new()),
+            secrets: Mutex::new(redact::Secrets::default()),
             verifier,
             last_error: Mutex::new(None),
         });
@@ -194,8 +194,8 @@ impl Recorder {
 impl Shared {
     /// Write the HAR atomically (temporary file, then rename).
     fn write(&self) -> Result<(), RecordError> {
-        let names = self
-            .secret_names
+        let secrets = self
+            .secrets
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
@@ -206,7 +206,7 @@ impl Shared {
             .iter()
             .map(|e| {
                 let mut e = e.clone();
-                redact::redact_entry(&mut e, &names);
+                secrets.redact(&mut e);
                 e
             })
             .collect();
@@ -222,9 +222,19 @@ impl Shared {
     }
 }
 
+/// Write the file whole or not at all, readable by its owner only (0600: a recording is a record of a session).
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("har.partial");
-    std::fs::write(&tmp, bytes)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
     std::fs::rename(&tmp, path)
 }
 
@@ -316,13 +326,6 @@ async fn proxy(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let text = String::from_utf8(bytes.to_vec()).ok();
-    if let Some(t) = &text {
-        shared
-            .secret_names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(redact::secret_form_names(t));
-    }
     let entry = entry(
         &parts,
         &url,
@@ -336,6 +339,11 @@ async fn proxy(
         started,
         t0,
     );
+    shared
+        .secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .learn(&entry);
     shared
         .raw
         .lock()
