@@ -39,6 +39,8 @@ pub mod resolve;
 pub mod secret;
 pub mod server_check;
 pub mod sim;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod text;
 pub mod wire;
 

@@ -400,7 +400,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #![proptest_config(crate::testing::device_cases(2_000))]
 
         /// Any text, log-shaped or not, reads without a panic.
         #[test]

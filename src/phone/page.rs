@@ -273,7 +273,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(crate::testing::device_cases(512))]
 
         #[test]
         fn lockparams_never_panics(s in ".{0,64}") {
@@ -287,6 +287,18 @@ mod tests {
                 LoginAnswer::LockedFor(x) | LoginAnswer::Locked(x) => prop_assert_eq!(x, n),
                 _ => {}
             }
+        }
+
+        /// Real recorded pages, mutated at up to 24 places, read without a panic by every page parser.
+        #[test]
+        fn mutated_recorded_pages_never_panic(s in crate::testing::mutated(crate::testing::recorded_bodies())) {
+            let _ = parse_home(&s);
+            let _ = parse_fields(&s);
+            let _ = csrf_token(&s);
+            let _ = model_from_title(&s);
+            let _ = log_boots(&s);
+            let _ = parse_lockparams(&s);
+            let _ = crate::phone::client::html_budget(&s);
         }
 
         #[test]
