@@ -15,29 +15,17 @@ pub fn device_cases(n: u32) -> Config {
     }
 }
 
-/// The bundled HAR files as one-exchange HAR texts, for mutation.
-pub fn recorded_hars() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+/// Every HAR file of the bundled fixtures.
+fn fixture_hars() -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
-    let mut dirs = vec![root];
+    let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")];
     while let Some(d) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
             if p.is_dir() {
                 dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "har")
-                && let Ok(text) = std::fs::read_to_string(&p)
-                && let Ok(har) = serde_json::from_str::<serde_json::Value>(&text)
-            {
-                // One exchange per document: small enough to mutate 100,000 times in a CI run.
-                for entry in har["log"]["entries"].as_array().into_iter().flatten() {
-                    let mut one = har.clone();
-                    one["log"]["entries"] = serde_json::Value::Array(vec![entry.clone()]);
-                    out.push(serde_json::to_string_pretty(&one).unwrap_or_default());
-                }
+            } else if p.extension().is_some_and(|x| x == "har") {
+                out.push(p);
             }
         }
     }
@@ -45,32 +33,35 @@ pub fn recorded_hars() -> Vec<String> {
     out
 }
 
-/// A real page text from the bundled fixtures (every response body of every HAR), for mutation.
-pub fn recorded_bodies() -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+/// The bundled HAR files as one-exchange HAR texts, for mutation.
+pub fn recorded_hars() -> Vec<String> {
     let mut out = Vec::new();
-    let mut dirs = vec![root];
-    while let Some(d) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
+    for p in fixture_hars() {
+        let Some(har) = std::fs::read_to_string(&p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        else {
             continue;
         };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "har")
-                && let Ok(har) = crate::fixture::read_har(&p)
-            {
-                out.extend(
-                    har.log
-                        .entries
-                        .into_iter()
-                        .filter_map(|e| e.response.content.text)
-                        .filter(|t| !t.is_empty()),
-                );
-            }
+        // One exchange per document: small enough to mutate 100,000 times in a CI run.
+        for entry in har["log"]["entries"].as_array().into_iter().flatten() {
+            let mut one = har.clone();
+            one["log"]["entries"] = serde_json::Value::Array(vec![entry.clone()]);
+            out.push(serde_json::to_string_pretty(&one).unwrap_or_default());
         }
     }
+    out
+}
+
+/// A real page text from the bundled fixtures (every response body of every HAR), for mutation.
+pub fn recorded_bodies() -> Vec<String> {
+    let mut out: Vec<String> = fixture_hars()
+        .iter()
+        .filter_map(|p| crate::fixture::read_har(p).ok())
+        .flat_map(|har| har.log.entries)
+        .filter_map(|e| e.response.content.text)
+        .filter(|t| !t.is_empty())
+        .collect();
     out.sort();
     out.dedup();
     out

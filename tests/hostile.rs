@@ -98,10 +98,11 @@ async fn answer(w: &mut (impl AsyncWriteExt + Unpin), attack: Attack) -> std::io
 
 /// Onboard the device at `addr` as a phone with the test password.
 async fn onboard(addr: std::net::SocketAddr) -> Report {
-    let mut job = polyprov::phone::Job {
-        base: format!("https://{addr}/").parse().unwrap(),
-        ..job_without_sim()
-    };
+    let mut job = job_at(
+        format!("https://{addr}/").parse().unwrap(),
+        "https://prov.example.test/poly/",
+        60.0,
+    );
     job.allow_factory = true;
     let profiles = catalog().profiles.clone();
     let sink = |_: Event| {};
@@ -111,35 +112,6 @@ async fn onboard(addr: std::net::SocketAddr) -> Report {
     )
     .await
     .expect("a hostile device never holds the agent")
-}
-
-/// A job like [`common::job`]'s, for a device that is no simulated phone.
-fn job_without_sim() -> polyprov::phone::Job {
-    polyprov::phone::Job {
-        base: "https://127.0.0.1:1/".parse().unwrap(),
-        wanted: polyprov::phone::provisioning::Wanted {
-            server_type: "HTTPS".into(),
-            url: "https://prov.example.test/poly/".into(),
-            user: None,
-            password: None,
-        },
-        passwords: vec![polyprov::secret::Secret::new(PASSWORD)],
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        expected_mac: None,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        clock: polyprov::clock::Clock::new(60.0),
-        timing: polyprov::phone::Timing::default(),
-        patience: polyprov::phone::session::Patience::default(),
-        stop: None,
-        resume: None,
-        allow: Default::default(),
-        claims: None,
-        attempts: None,
-    }
 }
 
 /// The device is reported as what it did, by address, and got no credential.

@@ -6,7 +6,8 @@
 //!   logins per phone, remembered across runs;
 //! - `provisioning`: read → plan → save the provisioning server;
 //! - `monitor`: the reboot/update/evidence state machine; `follow`: watching the phone after its save;
-//!   `locate`: finding a moved phone again by MAC; `outcome`: how it ended, the evidence, the named failures;
+//!   `resume`: continuing a phone a run saved before it was interrupted; `locate`: finding a moved phone again by
+//!   MAC; `outcome`: how it ended, the evidence, the named failures;
 //! - `activate`: past Inactive, the reboot after the admin entered the MACs, followed to Active;
 //! - `event`: what happens, as it happens; `job`: what one phone's run is given; `run`: all of it for one phone,
 //!   ending in a `Report`; `configure`: its steps between login and watch (identify, preflight, read → plan →
@@ -27,6 +28,7 @@ pub mod page;
 pub mod password;
 pub mod probe;
 pub mod provisioning;
+pub mod resume;
 pub mod run;
 pub mod session;
 pub mod tls;

@@ -98,7 +98,7 @@ async fn run(
         });
     }
     if let Some(resume) = &job.resume {
-        return Continue(super::follow::watch_resumed(job, profiles, resume, report, events).await);
+        return Continue(super::resume::watch_resumed(job, profiles, resume, report, events).await);
     }
     events(Event::Probing {
         target: job.base.to_string(),

@@ -196,10 +196,19 @@ pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
     } else {
         "http"
     };
-    polyprov::phone::Job {
-        base: format!("{scheme}://{}/", p.web_addr())
+    job_at(
+        format!("{scheme}://{}/", p.web_addr())
             .parse()
             .expect("base URL"),
+        url,
+        scale,
+    )
+}
+
+/// A job for whatever answers at `base` (a simulated phone, or a device posing as one).
+pub fn job_at(base: url::Url, url: &str, scale: f64) -> polyprov::phone::Job {
+    polyprov::phone::Job {
+        base,
         wanted: polyprov::phone::provisioning::Wanted {
             server_type: "HTTPS".into(),
             url: url.into(),
