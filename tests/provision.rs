@@ -460,6 +460,29 @@ async fn flaky_connections_are_survived() {
     sim.shutdown().await;
 }
 
+/// A CCX whose login answer is cut off mid-body after it opened the session: the agent ends that session from the
+/// answer's headers, logs in again at once (never waits out the session lifetime), and leaves no session open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_login_answer_leaves_no_session() {
+    let m = mac("48256700041C");
+    let mut spec = phone("poly-ccx", "8.1.3.1301", "48256700041C");
+    spec.faults.reset_logins = 1;
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    let after = report(&sim, m).await;
+    assert_eq!(
+        after["stats"]["responses-cut"], 1,
+        "exactly the login answer"
+    );
+    assert_eq!(
+        after["stats"]["session-conflicts"], 0,
+        "the cut login's session was ended before the next login"
+    );
+    assert_eq!(after["session-active"], false, "no session left open");
+    sim.shutdown().await;
+}
+
 /// Old firmware that only speaks TLS 1.0: the agent says so and points to --http; over HTTP it then works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_tls_is_explained_and_http_works() {

@@ -451,7 +451,7 @@ fn describe_faults(f: &Faults, factory_password: bool, rest: bool) -> String {
         (f.locked, "locked"),
         (f.new_ip.is_some(), "new IP after reboot"),
         (
-            f.reset_next > 0 || f.reset_saves > 0 || f.reset_rate > 0.0,
+            f.reset_next > 0 || f.reset_saves > 0 || f.reset_logins > 0 || f.reset_rate > 0.0,
             "connection resets",
         ),
         (f.slow_ms > 0, "slow"),

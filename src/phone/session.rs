@@ -168,6 +168,8 @@ enum Attempt {
     LockedNow,
     Locked(u64),
     Busy,
+    /// The answer was cut off, but its headers showed the login worked; that session was ended. Worth trying again.
+    Cut(ClientError),
 }
 
 /// Log in with the first candidate that works.
@@ -220,6 +222,8 @@ pub async fn login(
         }
     };
     let (mut wrong, mut attempt, mut waited_lock, mut waited_busy) = (0usize, 0u32, 0u64, 0u64);
+    // Logins that worked but whose answers were cut off (their sessions ended): tried again, a few times.
+    let mut cut = 0u32;
     let mut backoff = 5u64;
     for (i, pw) in candidates.iter().enumerate() {
         if wrong >= max_wrong {
@@ -280,6 +284,13 @@ pub async fn login(
                     clock.sleep(secs as f64 + 1.0).await;
                     waited_lock += secs + 1;
                 }
+                Attempt::Cut(e) => {
+                    // The password is right (the phone opened a session): trying again costs no wrong attempt.
+                    cut += 1;
+                    if cut >= 3 {
+                        return Err(e.into());
+                    }
+                }
                 Attempt::Busy => {
                     if waited_busy.saturating_add(backoff) > patience.busy_secs {
                         return Err(LoginError::Busy {
@@ -332,6 +343,7 @@ async fn try_once(
                     let cut = client.take_cut_cookies();
                     if let Some(cookie) = cookie_named(cut.iter().map(String::as_str), name) {
                         end_session(client, profile, &keys, cookie).await;
+                        return Ok(Attempt::Cut(e));
                     }
                     return Err(e.into());
                 }

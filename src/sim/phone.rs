@@ -26,6 +26,9 @@ pub struct Faults {
     pub reset_next: u32,
     /// Cut off the answers to this many of the next provisioning-form saves (after applying them).
     pub reset_saves: u32,
+    /// Cut off the answers to this many of the next session logins (`POST` to the login form, after the phone
+    /// handled it: a successful one has opened its session).
+    pub reset_logins: u32,
     /// Probability (0–1) that any response is cut off mid-body (seeded, reproducible).
     pub reset_rate: f64,
     /// Delay every response by this many wall-clock milliseconds.

@@ -325,8 +325,13 @@ async fn respond(
             web::handle(p, &request, phone.wall_epoch)
         };
         let is_save = request.method == "POST" && p.profile.pages.form_submit.as_deref() == Some(request.path_and_query.as_str());
+        let is_login = request.method == "POST"
+            && p.profile.pages.auth.as_deref() == Some(request.path_and_query.as_str());
         let cut = if is_save && p.faults.reset_saves > 0 {
             p.faults.reset_saves -= 1;
+            true
+        } else if is_login && p.faults.reset_logins > 0 {
+            p.faults.reset_logins -= 1;
             true
         } else {
             p.draw_reset()
@@ -385,9 +390,16 @@ async fn respond(
 }
 
 /// A response body, whole or cut off half-way (the connection then drops).
+///
+/// A cut answer reaches the client as a phone's does: the status line, the headers (a login's `Set-Cookie`) and
+/// the first half of the body arrive, then the connection drops. hyper drops what it has buffered but not yet
+/// written when a body fails, so the body waits one poll after its half (hyper flushes then) before it fails;
+/// without that pause the client never saw a byte of a cut answer, not even the headers.
 pub struct SimBody {
     chunk: Option<Bytes>,
     fail_after: bool,
+    /// The half was handed over and one poll has passed (hyper flushed it).
+    flushed: bool,
 }
 
 impl SimBody {
@@ -395,6 +407,7 @@ impl SimBody {
         SimBody {
             chunk: (!b.is_empty()).then_some(b),
             fail_after: false,
+            flushed: false,
         }
     }
 
@@ -403,6 +416,7 @@ impl SimBody {
         SimBody {
             chunk: (!half.is_empty()).then_some(half),
             fail_after: true,
+            flushed: false,
         }
     }
 }
@@ -413,10 +427,16 @@ impl Body for SimBody {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Some(c) = self.chunk.take() {
             return Poll::Ready(Some(Ok(Frame::data(c))));
+        }
+        if self.fail_after && !self.flushed {
+            // Let hyper write the head and the half out before the connection drops.
+            self.flushed = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if self.fail_after {
             self.fail_after = false;
