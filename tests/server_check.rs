@@ -207,18 +207,33 @@ async fn skipped_check_leaves_the_verdict_to_the_phone() {
     assert!(!text.contains("result     Inactive"), "{text}");
 }
 
-/// A phone given by a name under a reserved domain is not looked up either: the run says so and names the fix.
+/// A phone given by name is refused at the edge unless names are allowed (resolving sends DNS queries); allowed, a
+/// name under a reserved domain is still never looked up: the run says so and names the fix.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_under_a_reserved_name_is_not_looked_up() {
-    let out = polyprov(vec![
-        "provision".into(),
-        "--target".into(),
-        "desk-phone.lab.test".into(),
-        "--server-url".into(),
-        "https://prov.example.test/poly/".into(),
-        "--skip-server-check".into(),
-    ])
-    .await;
+    let args = |extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "provision",
+            "--target",
+            "desk-phone.lab.test",
+            "--server-url",
+            "https://prov.example.test/poly/",
+            "--skip-server-check",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let out = polyprov(args(&[])).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("host name") && err.contains("--host-names"),
+        "{err}"
+    );
+    let out = polyprov(args(&["--host-names"])).await;
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("never looked up"), "{text}");
