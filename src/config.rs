@@ -116,10 +116,8 @@ impl Site {
                 SERVER_TYPES.join(", ")
             ));
         }
-        if let Some(c) = self.concurrency
-            && !(1..=MAX_CONCURRENCY).contains(&c)
-        {
-            return Err(format!("concurrency = {c}: use 1 to {MAX_CONCURRENCY}"));
+        if let Some(c) = self.concurrency {
+            check_concurrency("concurrency =", c)?;
         }
         let t = &self.timeouts;
         check_waits([
@@ -150,6 +148,16 @@ pub fn check_waits<'a>(
         }
     }
     Ok(())
+}
+
+/// Phones worked on at once must be 1 to [`MAX_CONCURRENCY`]; the error names the value by its `label` (a flag, a
+/// site-file key, a journal's setting).
+pub fn check_concurrency(label: &str, value: usize) -> Result<(), String> {
+    if (1..=MAX_CONCURRENCY).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{label} {value}: use 1 to {MAX_CONCURRENCY}"))
+    }
 }
 
 /// The first value that is set: command line, then site file, then default.

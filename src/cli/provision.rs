@@ -60,9 +60,6 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         );
     }
     let patience = args.watch.patience_secs.unwrap_or(600);
-    if let Some(r) = &args.watch.cidr {
-        crate::phone::locate::check_search_range(r).map_err(anyhow::Error::msg)?;
-    }
     args.watch.check()?;
     let passwords = secret::candidates(
         args.passwords.password_file.as_deref(),

@@ -98,14 +98,13 @@ pub struct WatchArgs {
 impl WatchArgs {
     /// Values the flags accept but a run cannot use, refused with the flag and the allowed range.
     pub fn check(&self) -> anyhow::Result<()> {
-        crate::onboard::spec::check_watch(
+        crate::onboard::spec::check_watch_flags(
+            self.cidr.as_ref(),
             self.time_scale,
-            [
-                ("--return-secs", self.return_secs),
-                ("--settle-secs", self.settle_secs),
-                ("--timeout-secs", self.timeout_secs),
-                ("--patience-secs", self.patience_secs.map(|p| p as f64)),
-            ],
+            self.return_secs,
+            self.settle_secs,
+            self.timeout_secs,
+            self.patience_secs,
             self.search_rate,
         )
         .map_err(anyhow::Error::msg)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::OnboardError;
 use crate::clock::Clock;
-use crate::config::{self, MAX_CONCURRENCY, Site, layer};
+use crate::config::{self, Site, layer};
 use crate::fleet::Settings;
 use crate::fleet::targets::{self, Target};
 use crate::mac::Mac;
@@ -122,6 +122,32 @@ pub fn check_watch(
     Ok(())
 }
 
+/// The watch flags `provision` and `onboard` share, as given, each refused by its flag name: the search range, the
+/// time scale, the waits and the search rate.
+pub fn check_watch_flags(
+    cidr: Option<&IpNet>,
+    time_scale: f64,
+    return_secs: Option<f64>,
+    settle_secs: Option<f64>,
+    timeout_secs: Option<f64>,
+    patience_secs: Option<u64>,
+    search_rate: u32,
+) -> Result<(), String> {
+    if let Some(r) = cidr {
+        crate::phone::locate::check_search_range(r)?;
+    }
+    check_watch(
+        time_scale,
+        [
+            ("--return-secs", return_secs),
+            ("--settle-secs", settle_secs),
+            ("--timeout-secs", timeout_secs),
+            ("--patience-secs", patience_secs.map(|p| p as f64)),
+        ],
+        search_rate,
+    )
+}
+
 fn read_macs(path: &Path) -> Result<Vec<Mac>, OnboardError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         OnboardError::Invalid(format!(
@@ -178,28 +204,19 @@ impl Asked {
     /// The flags a run cannot use, each refused by its flag name before anything is layered (the site file's keys
     /// are checked by name when it is read).
     pub fn check(&self) -> Result<(), OnboardError> {
-        let bad = OnboardError::Invalid;
-        if let Some(c) = self.concurrency
-            && !(1..=MAX_CONCURRENCY).contains(&c)
-        {
-            return Err(bad(format!(
-                "--concurrency {c}: use 1 to {MAX_CONCURRENCY}"
-            )));
+        if let Some(c) = self.concurrency {
+            config::check_concurrency("--concurrency", c).map_err(OnboardError::Invalid)?;
         }
-        if let Some(r) = &self.cidr {
-            crate::phone::locate::check_search_range(r).map_err(bad)?;
-        }
-        check_watch(
+        check_watch_flags(
+            self.cidr.as_ref(),
             self.time_scale.unwrap_or(1.0),
-            [
-                ("--return-secs", self.return_secs),
-                ("--settle-secs", self.settle_secs),
-                ("--timeout-secs", self.timeout_secs),
-                ("--patience-secs", self.patience_secs.map(|p| p as f64)),
-            ],
+            self.return_secs,
+            self.settle_secs,
+            self.timeout_secs,
+            self.patience_secs,
             self.search_rate.unwrap_or(DEFAULT_SEARCH_RATE),
         )
-        .map_err(bad)
+        .map_err(OnboardError::Invalid)
     }
 }
 
@@ -319,12 +336,7 @@ impl RunSpec {
                     .map_err(|e| bad(format!("{}: {e}", t.key)))?;
             }
         }
-        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
-            return Err(bad(format!(
-                "concurrency {}: use 1 to {MAX_CONCURRENCY}",
-                self.concurrency
-            )));
-        }
+        config::check_concurrency("concurrency", self.concurrency).map_err(bad)?;
         if let Some(r) = &self.cidr {
             crate::phone::locate::check_search_range(r).map_err(bad)?;
         }
