@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
-use super::inventory::{DiscoverArgs, Display, Mode, live_inventory, table, tally};
+use super::inventory::{DiscoverArgs, Display, live_inventory, table, tally};
 use crate::discover::inventory::Inventory;
 use crate::discover::{self, pcap};
+use crate::fleet::progress::Mode;
 use crate::profile::ProfileSet;
 
 /// `polyprov discover`.

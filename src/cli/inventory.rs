@@ -2,7 +2,6 @@
 //! ([`DiscoverArgs`]), what the technician is told before anything is sent, the streaming display (a live line per
 //! change on a terminal, plain timestamped lines in a pipe, JSON lines with `--json`) and the summary table.
 
-use std::io::IsTerminal;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +15,7 @@ use crate::discover::link::{self, Link};
 use crate::discover::oui::Ouis;
 use crate::discover::sweep::{self, Rate};
 use crate::discover::{self, DiscoverError, Plan, Update, live};
+use crate::fleet::progress::Mode;
 use crate::profile::ProfileSet;
 
 /// Seconds of mDNS browsing by default.
@@ -226,13 +226,6 @@ pub fn tally(inv: &Inventory) -> (usize, usize, usize) {
     (inv.len(), poly, ready)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Terminal,
-    Plain,
-    Json,
-}
-
 /// The streaming display.
 pub struct Display {
     pub mode: Mode,
@@ -243,13 +236,7 @@ pub struct Display {
 
 impl Display {
     pub fn new(json: bool, all: bool) -> Display {
-        let mode = if json {
-            Mode::Json
-        } else if std::io::stderr().is_terminal() {
-            Mode::Terminal
-        } else {
-            Mode::Plain
-        };
+        let mode = super::ended::mode(json);
         let bar = if mode == Mode::Terminal {
             let b = ProgressBar::new_spinner();
             if let Ok(s) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
