@@ -112,12 +112,8 @@ pub fn html_budget(body: &str) -> Result<(), String> {
             Some(b'/') => depth = depth.saturating_sub(1),
             Some(c) if c.is_ascii_alphabetic() => {
                 tags += 1;
-                let name: String = tag
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if !tag.ends_with('/') && !VOID.contains(&name.as_str()) {
+                let name = &tag[..tag.bytes().take_while(u8::is_ascii_alphanumeric).count()];
+                if !tag.ends_with('/') && !VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) {
                     depth += 1;
                 }
             }
