@@ -293,7 +293,8 @@ mod tests {
         assert_eq!(named[0].key, "phone-12.example.test:443");
     }
 
-    /// Phones live on the LAN: a public address is worth a warning, private and test ranges are not.
+    /// Phones live on the LAN: a public address is worth a warning, private and test ranges are not. The addresses
+    /// here are only parsed and classified; nothing connects to them.
     #[test]
     fn public_addresses_are_told_apart() {
         let public = |a: &str| is_public(&parse_address(a, false).unwrap());

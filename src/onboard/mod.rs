@@ -127,7 +127,6 @@ pub fn load(dir: &Path) -> Result<Loaded, OnboardError> {
 }
 
 /// Start a run in `dir` (see [`new_run_dir`]): journal the spec, onboard every target, write the reports.
-#[allow(clippy::too_many_arguments)]
 pub async fn start(
     dir: &Path,
     spec: &RunSpec,
