@@ -25,7 +25,13 @@ enum Attack {
 
 /// A device on loopback answering every request with `attack`; counts the requests that carried a credential.
 async fn hostile(attack: Attack, mac: &str) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let config = polyprov::sim::tls::server_config(mac.parse().unwrap(), false).unwrap();
+    let config = polyprov::sim::tls::server_config(&polyprov::sim::tls::Identity {
+        mac: mac.parse().unwrap(),
+        seed: 666,
+        resets: 0,
+        foreign: false,
+    })
+    .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

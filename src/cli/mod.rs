@@ -361,8 +361,10 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         search_range: None,
         search_rate: 20,
         heard: None,
-        // The demo's simulated phones leave nothing in the user's polyprov state.
+        // The demo's simulated phones leave nothing in the user's polyprov state: their certificates are
+        // remembered in the run's own directory (below).
         attempts: None,
+        known: None,
     };
     let spec = RunSpec {
         server_type: "HTTPS".into(),
@@ -390,6 +392,10 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
     };
     spec.check()?;
     let dir = crate::onboard::new_run_dir(&std::env::temp_dir().join("polyprov-demo"))?;
+    let settings = Settings {
+        known: Some(Arc::new(crate::phone::known::KnownPhones::in_dir(&dir))),
+        ..settings
+    };
     let profiles = Arc::new(catalog.profiles.clone());
     let mode = ended::mode(false);
     let end = crate::onboard::start(
@@ -448,6 +454,7 @@ fn describe_faults(f: &Faults, factory_password: bool, rest: bool) -> String {
         (f.never_returns, "never returns"),
         (f.update_loop, "update loop"),
         (f.foreign_cert, "foreign certificate"),
+        (f.factory_reset > 0, "factory reset (new certificate)"),
         (f.locked, "locked"),
         (f.new_ip.is_some(), "new IP after reboot"),
         (

@@ -133,6 +133,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         search_rate: args.watch.search_rate,
         heard: None,
         attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
+        known: crate::phone::known::KnownPhones::user().map(std::sync::Arc::new),
     };
     let target = crate::fleet::targets::Target {
         key: crate::fleet::targets::key_of(&base),

@@ -42,6 +42,8 @@ pub struct Settings {
     pub heard: Option<crate::phone::locate::Heard>,
     /// Our own failed logins per phone, remembered across runs.
     pub attempts: Option<Arc<crate::phone::attempts::Attempts>>,
+    /// The certificate each phone presented first, by MAC (`None`: not checked).
+    pub known: Option<Arc<crate::phone::known::KnownPhones>>,
 }
 
 impl Settings {
@@ -74,6 +76,7 @@ impl Settings {
             allow: self.allow.clone(),
             claims: None,
             attempts: self.attempts.clone(),
+            known: self.known.clone(),
         }
     }
 }

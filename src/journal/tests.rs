@@ -60,6 +60,7 @@ fn a_phones_whole_history_is_replayed() {
         Event::Certificate {
             subject: "CN=64167f000001".into(),
             sha256: "ab12".into(),
+            known: Some(false),
         },
         Event::LoggedIn,
         Event::Identified {

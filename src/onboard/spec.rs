@@ -421,6 +421,7 @@ impl RunSpec {
             search_rate: self.search_rate,
             heard: None,
             attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
+            known: crate::phone::known::KnownPhones::user().map(std::sync::Arc::new),
         })
     }
 

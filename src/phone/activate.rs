@@ -57,7 +57,13 @@ async fn run(job: &Job, profiles: &ProfileSet, report: &mut Report, events: Sink
         let _ = base.set_ip_host(ip);
     }
     let mac = report.mac.or(job.expected_mac);
-    let mut client = match PhoneClient::new(base, Trust::PolyPhone(mac), Duration::from_secs(15)) {
+    let client = PhoneClient::remembering(
+        base,
+        Trust::PolyPhone(mac),
+        job.known.clone(),
+        Duration::from_secs(15),
+    );
+    let mut client = match client {
         Ok(c) => c,
         Err(e) => return client_outcome(e),
     };

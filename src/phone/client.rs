@@ -26,6 +26,11 @@ pub enum ClientError {
     Reset { target: String },
     #[error("{target}: certificate refused: {reason}")]
     Certificate { target: String, reason: String },
+    #[error("{target}: certificate refused: {changed}")]
+    CertificateChanged {
+        target: String,
+        changed: Box<super::known::Changed>,
+    },
     #[error(
         "{target}: TLS handshake failed ({reason}); old firmware may only speak TLS 1.0/3DES: retry with --http if the phone serves plain HTTP"
     )]
@@ -139,9 +144,19 @@ impl PhoneClient {
         trust: Trust,
         timeout: Duration,
     ) -> Result<PhoneClient, ClientError> {
+        PhoneClient::remembering(base, trust, None, timeout)
+    }
+
+    /// [`new`](Self::new), also holding each phone to the certificate it presented first (`known`).
+    pub fn remembering(
+        base: url::Url,
+        trust: Trust,
+        known: Option<Arc<super::known::KnownPhones>>,
+        timeout: Duration,
+    ) -> Result<PhoneClient, ClientError> {
         crate::init_tls();
         let target = base.to_string();
-        let verifier = PhoneVerifier::new(trust);
+        let verifier = PhoneVerifier::remembering(trust, known);
         let tls = verifier.client_config().map_err(|e| ClientError::Other {
             target: target.clone(),
             reason: e.to_string(),
@@ -197,8 +212,12 @@ impl PhoneClient {
 
     /// The same client, trusting only the certificate of the phone with this MAC from now on.
     pub fn pinned_to(&self, mac: crate::mac::Mac) -> Result<PhoneClient, ClientError> {
-        let pinned =
-            PhoneClient::new(self.base.clone(), Trust::PolyPhone(Some(mac)), self.timeout)?;
+        let pinned = PhoneClient::remembering(
+            self.base.clone(),
+            Trust::PolyPhone(Some(mac)),
+            self.verifier.known().cloned(),
+            self.timeout,
+        )?;
         Ok(PhoneClient {
             max_body: self.max_body,
             refused: self.refused.clone(),
@@ -219,6 +238,12 @@ impl PhoneClient {
     /// The certificate the phone presented last.
     pub fn certificate(&self) -> Option<CertInfo> {
         self.verifier.seen()
+    }
+
+    /// Whether the last accepted certificate was the one remembered for the phone (`Known`) or its first
+    /// (`First`, remembered now); `None` without a known-phones memory.
+    pub fn remembered(&self) -> Option<super::known::Seen> {
+        self.verifier.remembered()
     }
 
     /// Send a request; `headers` are added as given.
@@ -414,7 +439,18 @@ impl PhoneClient {
     fn classify(&self, e: &reqwest::Error) -> ClientError {
         let target = self.base.to_string();
         let chain = error_chain(e);
-        if chain.contains("not a Poly phone") || chain.contains("but this phone's MAC is") {
+        if chain.contains("presented a different certificate than the one remembered")
+            && let Some(changed) = self.verifier.changed()
+        {
+            return ClientError::CertificateChanged {
+                target,
+                changed: Box::new(changed),
+            };
+        }
+        if chain.contains("not a Poly phone")
+            || chain.contains("but this phone's MAC is")
+            || chain.contains("could not be checked against the known phones")
+        {
             let reason = chain
                 .split("the certificate")
                 .nth(1)

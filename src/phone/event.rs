@@ -22,6 +22,10 @@ pub enum Event {
     Certificate {
         subject: String,
         sha256: String,
+        /// Against the known-phones memory: `true` the certificate remembered for this MAC, `false` its first
+        /// (remembered from now on); absent when nothing is remembered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known: Option<bool>,
     },
     LoggingIn {
         attempt: u32,
@@ -106,8 +110,17 @@ impl fmt::Display for Event {
                     "recognised {family} (profile {profile}, {generation} login)"
                 )
             }
-            Event::Certificate { subject, sha256 } => {
-                write!(f, "certificate {subject}, SHA-256 {sha256}")
+            Event::Certificate {
+                subject,
+                sha256,
+                known,
+            } => {
+                write!(f, "certificate {subject}, SHA-256 {sha256}")?;
+                match known {
+                    Some(true) => write!(f, " (the one it presented before)"),
+                    Some(false) => write!(f, " (first seen: remembered)"),
+                    None => Ok(()),
+                }
             }
             Event::LoggingIn { attempt, candidate } => write!(
                 f,

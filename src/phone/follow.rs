@@ -514,6 +514,7 @@ async fn relocate(
         range: job.search_range,
         rate: job.search_rate,
         heard: job.heard.clone(),
+        known: job.known.clone(),
     };
     tokio::time::timeout(budget, locate::find(&search, skip))
         .await

@@ -49,6 +49,8 @@ pub struct Job {
     pub claims: Option<Claims>,
     /// Our own failed logins per phone, remembered across runs (`None`: not remembered).
     pub attempts: Option<std::sync::Arc<Attempts>>,
+    /// The certificate each phone presented first, by MAC: a different one is refused (`None`: not checked).
+    pub known: Option<std::sync::Arc<super::known::KnownPhones>>,
 }
 
 /// The phones a run works on, by MAC, each claimed by the first target that reached it: a phone listed under two

@@ -35,6 +35,8 @@ pub struct Search {
     pub rate: u32,
     /// Live discovery's view, asked first.
     pub heard: Option<Heard>,
+    /// The certificates phones presented first: an address is the phone's only if it presents its own.
+    pub known: Option<std::sync::Arc<super::known::KnownPhones>>,
 }
 
 /// Parse `/proc/net/arp` text: the address whose hardware address is `mac`.
@@ -103,7 +105,8 @@ async fn certificate_names(search: &Search, ip: IpAddr) -> bool {
         return true;
     }
     crate::init_tls();
-    let verifier = PhoneVerifier::new(Trust::PolyPhone(Some(search.mac)));
+    let verifier =
+        PhoneVerifier::remembering(Trust::PolyPhone(Some(search.mac)), search.known.clone());
     let Ok(config) = verifier.client_config() else {
         return false;
     };

@@ -1,5 +1,6 @@
 //! One phone, from the agent's side, in the order the data flows:
-//! - `tls`: trusting a phone's self-signed certificate by subject; `client`: its web server and transport errors;
+//! - `tls`: trusting a phone's self-signed certificate by subject; `known`: and by the fingerprint it presented
+//!   first (trust on first use); `client`: its web server and transport errors;
 //! - `probe`: recognising the family before logging in; `page`: every page scraped into typed values;
 //! - `applog`: the application log as evidence of what the phone's provisioning did;
 //! - `session`: logging in per generation without locking the phone out, logging out; `attempts`: our own failed
@@ -21,6 +22,7 @@ pub mod configure;
 pub mod event;
 pub mod follow;
 pub mod job;
+pub mod known;
 pub mod locate;
 pub mod monitor;
 pub mod outcome;

@@ -26,7 +26,13 @@ pub(super) async fn watch_resumed(
     *report = resume.so_far.clone();
     report.target = target;
     let mac = report.mac.or(job.expected_mac);
-    let mut client = match PhoneClient::new(job.base.clone(), Trust::PolyPhone(mac), timeout) {
+    let client = PhoneClient::remembering(
+        job.base.clone(),
+        Trust::PolyPhone(mac),
+        job.known.clone(),
+        timeout,
+    );
+    let mut client = match client {
         Ok(c) => c,
         Err(e) => return client_outcome(e),
     };

@@ -10,6 +10,7 @@ pub use super::job::{Allow, Claims, Job, Resume, Timing};
 pub use super::outcome::{Outcome, Report};
 use super::probe;
 use super::session::{self, Auth, LoginError};
+use super::known::Seen;
 use super::tls::Trust;
 use crate::profile::{Profile, ProfileSet};
 use crate::secret::Secret;
@@ -71,6 +72,10 @@ pub(super) fn client_outcome(e: ClientError) -> Outcome {
         ClientError::Certificate { .. } => attention(format!(
             "{e}. Fix: make sure the address is the phone's (compare the MAC on its label)"
         )),
+        ClientError::CertificateChanged { ref changed, .. } => {
+            let fix = changed.fix();
+            attention(format!("{e}. Fix: {fix}"))
+        }
         ClientError::Tls { .. } | ClientError::TooLarge { .. } | ClientError::TooComplex { .. } => {
             attention(e)
         }
@@ -103,9 +108,10 @@ async fn run(
     events(Event::Probing {
         target: job.base.to_string(),
     });
-    let mut client = PhoneClient::new(
+    let mut client = PhoneClient::remembering(
         job.base.clone(),
         Trust::PolyPhone(job.expected_mac),
+        job.known.clone(),
         CLIENT_TIMEOUT,
     )
     .or_end(client_outcome)?;
@@ -116,6 +122,7 @@ async fn run(
         events(Event::Certificate {
             subject: format!("CN={}, O={}", cert.common_name, cert.organization),
             sha256: cert.sha256,
+            known: client.remembered().map(|s| s == Seen::Known),
         });
     }
     // From here on only the phone whose MAC the certificate named is trusted (another Poly phone taking this

@@ -3,7 +3,9 @@
 //! Phones present self-signed device certificates whose subject is `CN=<MAC, 12 hex>, O=Polycom Inc.`. There is
 //! no CA to check, so trust is by subject: the certificate must look like a Poly phone's and, when the phone's
 //! MAC is known (discovery, neighbour table), name that MAC. Anything else is a wrong device or an interception
-//! and is refused with the reason. The certificate's SHA-256 fingerprint is kept for the report.
+//! and is refused with the reason. The certificate's SHA-256 fingerprint is kept for the report and, where the
+//! verifier is given the user's [`KnownPhones`], checked against the one the phone presented first (trust on
+//! first use): a different certificate for a known MAC fails the handshake, so nothing is sent to it.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,7 @@ use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signat
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
 
+use super::known::{Changed, KnownPhones, Refusal, Seen};
 use crate::mac::Mac;
 
 /// The subject fields that matter, read from a certificate.
@@ -86,22 +89,76 @@ pub enum Trust {
 #[derive(Debug)]
 pub struct PhoneVerifier {
     trust: Trust,
+    /// The fingerprints phones presented first, by MAC (`None`: not checked).
+    known: Option<Arc<KnownPhones>>,
     provider: Arc<CryptoProvider>,
     seen: Mutex<Option<CertInfo>>,
+    /// What the known-phones memory said of the last certificate it accepted.
+    remembered: Mutex<Option<Seen>>,
+    /// The last certificate refused because its MAC's remembered one differs.
+    changed: Mutex<Option<Changed>>,
 }
 
 impl PhoneVerifier {
     pub fn new(trust: Trust) -> Arc<PhoneVerifier> {
+        PhoneVerifier::remembering(trust, None)
+    }
+
+    /// A verifier that also holds each phone to the certificate it presented first (`known`).
+    pub fn remembering(trust: Trust, known: Option<Arc<KnownPhones>>) -> Arc<PhoneVerifier> {
         Arc::new(PhoneVerifier {
             trust,
+            known,
             provider: Arc::new(rustls::crypto::ring::default_provider()),
             seen: Mutex::new(None),
+            remembered: Mutex::new(None),
+            changed: Mutex::new(None),
         })
+    }
+
+    /// The known-phones memory this verifier checks against.
+    pub fn known(&self) -> Option<&Arc<KnownPhones>> {
+        self.known.as_ref()
     }
 
     /// The last certificate presented.
     pub fn seen(&self) -> Option<CertInfo> {
         self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether the last accepted certificate was the remembered one (`Known`) or a first one (`First`); `None`
+    /// when nothing is remembered.
+    pub fn remembered(&self) -> Option<Seen> {
+        *self.remembered.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The last certificate refused as not the one remembered for its MAC.
+    pub fn changed(&self) -> Option<Changed> {
+        self.changed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Hold the certificate to the one remembered for the phone's MAC (or remember it, if it is the first).
+    fn check_known(&self, info: &CertInfo) -> Result<(), rustls::Error> {
+        let (Some(known), Trust::PolyPhone(expected)) = (&self.known, self.trust) else {
+            return Ok(());
+        };
+        let Some(mac) = expected.or(info.mac()) else {
+            return Ok(());
+        };
+        match known.check(mac, &info.sha256) {
+            Ok(seen) => {
+                *self.remembered.lock().unwrap_or_else(|e| e.into_inner()) = Some(seen);
+                Ok(())
+            }
+            Err(Refusal::Changed(c)) => {
+                let text = c.to_string();
+                *self.changed.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
+                Err(rustls::Error::General(text))
+            }
+            Err(Refusal::Unusable(e)) => Err(rustls::Error::General(format!(
+                "the certificate could not be checked against the known phones: {e}"
+            ))),
+        }
     }
 
     /// A rustls client configuration using this verifier.
@@ -148,6 +205,7 @@ impl ServerCertVerifier for PhoneVerifier {
         let info = CertInfo::from_der(end_entity).map_err(rustls::Error::General)?;
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(info.clone());
         judge(&info, self.trust).map_err(rustls::Error::General)?;
+        self.check_known(&info)?;
         Ok(ServerCertVerified::assertion())
     }
 

@@ -86,6 +86,7 @@ pub fn initial_state(
         from_files: BTreeMap::new(),
         inactive_at: None,
         rng: phone_rng(seed, spec.mac),
+        seed,
         epoch,
         clock,
     };

@@ -43,6 +43,9 @@ pub struct Faults {
     pub new_ip: Option<IpAddr>,
     /// The certificate's subject is not a Poly phone's (an intercepting proxy, a wrong device).
     pub foreign_cert: bool,
+    /// Factory resets so far. Raising it resets the phone: a new device certificate (another fingerprint), the
+    /// profile's factory admin password, the recorded settings (no provisioning server), no lockout, no session.
+    pub factory_reset: u32,
     /// Someone else has the web UI open for this many phone seconds from start.
     pub busy_secs: u64,
     /// The web UI starts locked out (as after someone's five wrong passwords).
@@ -194,6 +197,8 @@ pub struct PhoneState {
     /// When it last settled as Inactive (wall clock, for benchmarks).
     pub inactive_at: Option<Instant>,
     pub rng: StdRng,
+    /// The simulator's seed (with the MAC and the factory resets, it makes the device certificate).
+    pub seed: u64,
     /// Phone time zero (simulator start).
     pub epoch: Instant,
     pub clock: Clock,
@@ -216,6 +221,35 @@ impl PhoneState {
         let (d, h, m, sec) = (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
         let unit = if d > 1 { "Days" } else { "Day" };
         format!("{d} {unit} {h}:{m:02}:{sec:02}")
+    }
+
+    /// What the phone's device certificate is made from.
+    pub fn identity(&self) -> super::tls::Identity {
+        super::tls::Identity {
+            mac: self.mac,
+            seed: self.seed,
+            resets: self.faults.factory_reset,
+            foreign: self.faults.foreign_cert,
+        }
+    }
+
+    /// Back to the box: the recorded settings (no provisioning server), the factory admin password, no lockout,
+    /// no session, not provisioned. (The certificate is the caller's: it depends on the reset count.)
+    pub fn factory_reset(&mut self) {
+        self.config = self
+            .pages
+            .fields
+            .iter()
+            .map(|f| (f.paramname.clone(), f.value.clone()))
+            .collect();
+        if let Some(factory) = self.profile.login.factory_passwords.first() {
+            self.password = factory.clone();
+        }
+        self.lockout = LockoutState::default();
+        self.session = None;
+        self.phase = Phase::Unprovisioned;
+        self.from_files.clear();
+        self.log("so", "Factory reset: configuration and device certificate reset");
     }
 
     pub fn log(&mut self, module: &str, text: impl Into<String>) {

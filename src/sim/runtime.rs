@@ -58,7 +58,7 @@ impl SimPhone {
         ports: (u16, u16),
         net: Arc<SimNet>,
     ) -> Result<(Arc<SimPhone>, mpsc::UnboundedReceiver<Command>), tls::TlsError> {
-        let tls = tls::server_config(state.mac, state.faults.foreign_cert)?;
+        let tls = tls::server_config(&state.identity())?;
         let (commands, rx) = mpsc::unbounded_channel();
         let phone = SimPhone {
             mac: state.mac,
@@ -119,14 +119,27 @@ impl SimPhone {
         let _ = self.commands.send(cmd);
     }
 
-    /// Replace the phone's faults (the certificate changes at once).
+    /// Replace the phone's faults (the certificate changes at once; a raised `factory-reset` resets the phone).
     pub fn set_faults(&self, faults: super::Faults) -> Result<(), tls::TlsError> {
-        let foreign_changed = self.with(|p| p.faults.foreign_cert != faults.foreign_cert);
-        if foreign_changed {
-            let config = tls::server_config(self.mac, faults.foreign_cert)?;
+        let (before, reset) = self.with(|p| {
+            let before = p.identity();
+            (before, faults.factory_reset > p.faults.factory_reset)
+        });
+        let after = tls::Identity {
+            resets: faults.factory_reset,
+            foreign: faults.foreign_cert,
+            ..before
+        };
+        if after != before {
+            let config = tls::server_config(&after)?;
             *self.tls.lock().unwrap_or_else(|e| e.into_inner()) = config;
         }
-        self.with(|p| p.faults = faults);
+        self.with(|p| {
+            p.faults = faults;
+            if reset {
+                p.factory_reset();
+            }
+        });
         Ok(())
     }
 

@@ -231,6 +231,7 @@ pub fn job_at(base: url::Url, url: &str, scale: f64) -> polyprov::phone::Job {
         allow: Default::default(),
         claims: None,
         attempts: None,
+        known: None,
     }
 }
 
@@ -259,6 +260,7 @@ pub fn settings(
         search_rate: 20,
         heard: None,
         attempts: None,
+        known: None,
     }
 }
 
