@@ -32,6 +32,8 @@ pub struct Row {
     pub user: String,
     /// What the phone showed that the state rests on.
     pub evidence: String,
+    /// SHA-256 of the certificate the phone presented (what `known-phones` holds it to).
+    pub certificate_sha256: String,
 }
 
 impl Row {
@@ -65,6 +67,7 @@ impl Row {
             extension: target.extension.clone().unwrap_or_default(),
             user: target.user.clone().unwrap_or_default(),
             evidence: r.evidence.join("; "),
+            certificate_sha256: r.certificate_sha256.clone().unwrap_or_default(),
         }
     }
 
@@ -86,6 +89,7 @@ impl Row {
             extension: c(&self.extension),
             user: c(&self.user),
             evidence: c(&self.evidence),
+            certificate_sha256: c(&self.certificate_sha256),
             ..self.clone()
         }
     }

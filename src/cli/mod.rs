@@ -14,6 +14,7 @@ pub mod activate;
 pub mod discover;
 pub mod ended;
 pub mod inventory;
+pub mod known;
 pub mod onboard;
 pub mod provision;
 pub mod shared;
@@ -59,6 +60,8 @@ pub enum Command {
     Report(onboard::ReportArgs),
     /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
     Record(crate::record::RecordArgs),
+    /// The certificate each phone presented first (a different one is refused): list, or forget after a reset.
+    KnownPhones(known::KnownArgs),
 }
 
 /// `polyprov sim`.
@@ -151,6 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Resume(args) => onboard::resume(args).await,
         Command::Activate(args) => activate::activate(args).await,
         Command::Report(args) => onboard::print_report(args),
+        Command::KnownPhones(args) => known::run(args),
         Command::Record(args) => crate::record::run(args)
             .await
             .map(|()| 0)

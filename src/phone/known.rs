@@ -50,9 +50,13 @@ pub enum KnownError {
         line: usize,
         problem: String,
     },
-    #[error("cannot read {path}: {reason}. Fix: make it a readable file of at most 8 MiB, or remove it")]
+    #[error(
+        "cannot read {path}: {reason}. Fix: make it a readable file of at most 8 MiB, or remove it"
+    )]
     Read { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {source}. Fix: make its directory writable (or set POLYPROV_HOME)")]
+    #[error(
+        "cannot write {path}: {source}. Fix: make its directory writable (or set POLYPROV_HOME)"
+    )]
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -299,7 +303,9 @@ mod tests {
         };
         let text = format!("{c} {}", c.fix());
         assert!(
-            text.contains(A) && text.contains(B) && text.contains("known-phones forget 0004F2A1B2C3"),
+            text.contains(A)
+                && text.contains(B)
+                && text.contains("known-phones forget 0004F2A1B2C3"),
             "{text}"
         );
         // Refused twice: the remembered one is not replaced by the one presented.
@@ -309,7 +315,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(second.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(second.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(&d).ok();
@@ -320,7 +329,11 @@ mod tests {
     fn a_damaged_file_trusts_nobody() {
         let d = dir("damaged");
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join(FILE), format!("# ok\n0004F2A1B2C3 {A} 1\nnot a line\n")).unwrap();
+        std::fs::write(
+            d.join(FILE),
+            format!("# ok\n0004F2A1B2C3 {A} 1\nnot a line\n"),
+        )
+        .unwrap();
         let known = KnownPhones::in_dir(&d);
         let mac: Mac = "0004F2000001".parse().unwrap();
         let Err(Refusal::Unusable(e)) = known.check(mac, A) else {
@@ -334,7 +347,11 @@ mod tests {
     /// What the file holds, line by line.
     #[test]
     fn file_format() {
-        let pins = parse(&format!("0004f2a1b2c3 {} 1764669600 # note\n\n", A.to_uppercase())).unwrap();
+        let pins = parse(&format!(
+            "0004f2a1b2c3 {} 1764669600 # note\n\n",
+            A.to_uppercase()
+        ))
+        .unwrap();
         assert_eq!(pins[0].mac.to_string(), "0004F2A1B2C3");
         assert_eq!(pins[0].sha256, A);
         assert_eq!(pins[0].first_seen_text(), "Tue, 02 Dec 2025 10:00:00 GMT");

@@ -134,7 +134,10 @@ impl PhoneVerifier {
 
     /// The last certificate refused as not the one remembered for its MAC.
     pub fn changed(&self) -> Option<Changed> {
-        self.changed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Hold the certificate to the one remembered for the phone's MAC (or remember it, if it is the first).

@@ -249,7 +249,10 @@ impl PhoneState {
         self.session = None;
         self.phase = Phase::Unprovisioned;
         self.from_files.clear();
-        self.log("so", "Factory reset: configuration and device certificate reset");
+        self.log(
+            "so",
+            "Factory reset: configuration and device certificate reset",
+        );
     }
 
     pub fn log(&mut self, module: &str, text: impl Into<String>) {
