@@ -5,101 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use common::*;
 use polyprov::phone::{Event, Outcome, Report};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use polyprov::sim::hostile::{Attack, Seen};
 
-/// What a hostile device answers to every request.
-#[derive(Clone, Copy)]
-enum Attack {
-    /// A body that never ends (chunked, as fast as the agent reads).
-    EndlessBody,
-    /// A page whose `Content-Length` says a gigabyte.
-    HugeLength,
-    /// A page of 60,000 nested tags (under the size cap, as deep as a parser can be made to go).
-    DeepPage,
-}
-
-/// A device on loopback answering every request with `attack`; counts the requests that carried a credential.
-async fn hostile(attack: Attack, mac: &str) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let config = polyprov::sim::tls::server_config(&polyprov::sim::tls::Identity {
-        mac: mac.parse().unwrap(),
-        seed: 666,
-        resets: 0,
-        foreign: false,
-    })
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let credentials = Arc::new(AtomicUsize::new(0));
-    let seen = credentials.clone();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, seen) = (acceptor.clone(), seen.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 65_536 {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-                if text.contains("\r\nauthorization:") || text.contains("\r\ncookie:") {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                }
-                let _ = answer(&mut tls, attack).await;
-            });
-        }
-    });
-    (addr, credentials)
-}
-
-async fn answer(w: &mut (impl AsyncWriteExt + Unpin), attack: Attack) -> std::io::Result<()> {
-    match attack {
-        Attack::EndlessBody => {
-            w.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
-            )
-            .await?;
-            let chunk = format!("10000\r\n{}\r\n", "A".repeat(0x10000));
-            loop {
-                w.write_all(chunk.as_bytes()).await?;
-            }
-        }
-        Attack::HugeLength => {
-            w.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1073741824\r\n\r\n<html>",
-            )
-            .await?;
-            let block = vec![b'A'; 0x10000];
-            loop {
-                w.write_all(&block).await?;
-            }
-        }
-        Attack::DeepPage => {
-            let body = format!(
-                "<html><head><title>Poly VVX</title></head><body>{}{}</body></html>",
-                "<div>".repeat(60_000),
-                "</div>".repeat(60_000)
-            );
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            );
-            w.write_all(head.as_bytes()).await?;
-            w.write_all(body.as_bytes()).await?;
-            w.shutdown().await
-        }
-    }
+/// A device on loopback answering every request with `attack`, with phone `mac`'s subject.
+async fn hostile(attack: Attack, mac: &str) -> (std::net::SocketAddr, std::sync::Arc<Seen>) {
+    polyprov::sim::hostile::serve(attack, mac.parse().unwrap(), 666)
+        .await
+        .unwrap()
 }
 
 /// Onboard the device at `addr` as a phone with the test password.
@@ -121,7 +35,7 @@ async fn onboard(addr: std::net::SocketAddr) -> Report {
 }
 
 /// The device is reported as what it did, by address, and got no credential.
-fn assert_refused(r: &Report, addr: std::net::SocketAddr, said: &str, credentials: &AtomicUsize) {
+fn assert_refused(r: &Report, addr: std::net::SocketAddr, said: &str, seen: &Seen) {
     let text = r.outcome.explained().unwrap_or_default();
     assert!(
         matches!(r.outcome, Outcome::NeedsAttention { .. }),
@@ -133,7 +47,7 @@ fn assert_refused(r: &Report, addr: std::net::SocketAddr, said: &str, credential
         "{text}"
     );
     assert_eq!(
-        credentials.load(Ordering::SeqCst),
+        seen.credentials(),
         0,
         "no credential reaches a device that broke a budget"
     );
@@ -193,4 +107,59 @@ async fn what_a_device_says_is_shown_never_obeyed() {
         "{csv}"
     );
     sim.shutdown().await;
+}
+
+/// `polyprov provision` under a 1 GiB address-space limit (`ulimit -v`) against each attack: it names the device
+/// and exits as a run that needs attention does (3), never killed — before the caps, the endless answer alone grew
+/// past 4.7 GB until allocation failed. (The peak memory and time each costs are in `cargo bench --bench hostile`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_memory_ulimit_the_agent_outlives_every_attack() {
+    for (attack, mac, said) in [
+        (Attack::EndlessBody, "64167F00A011", "answer too large"),
+        (Attack::HugeLength, "64167F00A012", "answer too large"),
+        (Attack::DeepPage, "64167F00A013", "page too deep"),
+    ] {
+        let (addr, seen) = hostile(attack, mac).await;
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("bash")
+                .args([
+                    "-c",
+                    "ulimit -v 1048576 && exec \"$0\" \"$@\"",
+                    env!("CARGO_BIN_EXE_polyprov"),
+                    "provision",
+                    "--target",
+                    &format!("https://{addr}/"),
+                    "--server-url",
+                    "https://prov.example.test/poly/",
+                    "--skip-server-check",
+                    "--allow-factory-password",
+                ])
+                .env("POLYPROV_PASSWORD", PASSWORD)
+                .env("POLYPROV_HOME", test_home())
+                // The limit is on address space: keep glibc from reserving 64 MiB per thread on many-core hosts.
+                .env("MALLOC_ARENA_MAX", "2")
+                .env_remove("POLYPROV_LOG")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("bash runs")
+        })
+        .await
+        .expect("joins");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{attack:?}: {:?} (no code: killed by a signal)\n{text}",
+            out.status
+        );
+        assert!(
+            text.contains(said) && text.contains(&addr.to_string()),
+            "{attack:?}: {text}"
+        );
+        assert_eq!(seen.credentials(), 0, "{attack:?}: no credential sent");
+    }
 }

@@ -5,14 +5,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use polyprov::mac::Mac;
 use polyprov::phone::known::KnownPhones;
 use polyprov::phone::{Event, Job, Outcome, Report};
+use polyprov::sim::hostile::Attack;
 use polyprov::sim::{Faults, Simulator};
-use tokio::io::AsyncReadExt;
 
 const SCALE: f64 = 300.0;
 
@@ -42,39 +40,6 @@ fn remembered(events: &[Event]) -> Option<bool> {
 
 fn explained(r: &Report) -> String {
     r.outcome.explained().unwrap_or_default()
-}
-
-/// A device posing as the phone with MAC `mac`: its own self-signed certificate with the phone's subject
-/// (`CN=<MAC>, O=Polycom Inc.`, which anyone on the LAN can copy). Counts the bytes any client managed to send it
-/// after a handshake.
-async fn impostor(mac: Mac) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    let config = polyprov::sim::tls::server_config(&polyprov::sim::tls::Identity {
-        mac,
-        seed: 666,
-        resets: 0,
-        foreign: false,
-    })
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let received = Arc::new(AtomicUsize::new(0));
-    let count = received.clone();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, count) = (acceptor.clone(), count.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = [0u8; 4096];
-                while let Ok(n @ 1..) = tls.read(&mut buf).await {
-                    count.fetch_add(n, Ordering::SeqCst);
-                }
-            });
-        }
-    });
-    (addr, received)
 }
 
 /// The first certificate is remembered, the same one is accepted on the next run — also from a restarted simulator,
@@ -161,7 +126,10 @@ async fn an_impostor_with_a_known_phones_subject_gets_nothing() {
     let genuine = r.certificate_sha256.clone().expect("fingerprint");
     sim.shutdown().await;
 
-    let (addr, received) = impostor(m).await;
+    // A device that copied the phone's subject (`CN=<MAC>, O=Polycom Inc.`) under its own key.
+    let (addr, seen) = polyprov::sim::hostile::serve(Attack::Quiet, m, 666)
+        .await
+        .unwrap();
     let mut j = job_at(
         format!("https://{addr}/").parse().unwrap(),
         "https://prov.example.test/poly/",
@@ -184,11 +152,7 @@ async fn an_impostor_with_a_known_phones_subject_gets_nothing() {
     );
     let presented = r.certificate_sha256.clone().unwrap_or_default();
     assert!(presented.is_empty() || text.contains(&presented), "{text}");
-    assert_eq!(
-        received.load(Ordering::SeqCst),
-        0,
-        "not a byte reached the impostor"
-    );
+    assert_eq!(seen.bytes(), 0, "not a byte reached the impostor");
     assert_eq!(
         known.list().unwrap()[0].sha256,
         genuine,

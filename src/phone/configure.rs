@@ -120,11 +120,12 @@ async fn identify(
         .get_retrying(&profile.pages.home, &auth.headers(false), 3)
         .await
         .ok();
-    let info = home
-        .as_ref()
-        .map(|r| page::parse_home(&r.body))
-        .unwrap_or_default();
-    let title_model = home.as_ref().and_then(|r| page::model_from_title(&r.body));
+    let (info, title_model) = match home {
+        Some(r) => {
+            page::off_runtime(r.body, |b| (page::parse_home(b), page::model_from_title(b))).await
+        }
+        None => Default::default(),
+    };
     let answer_model = profile
         .recognise
         .models

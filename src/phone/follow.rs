@@ -11,6 +11,7 @@ use super::event::{Event, Sink};
 use super::locate::{self, Search};
 use super::monitor::{Expect, Failure, Monitor, Observation, Verdict, same_server};
 use super::outcome::{LOOK_AT_THE_PHONE, Outcome, Report, ServerFailure};
+use super::page;
 use super::probe;
 use super::provisioning;
 use super::run::{Job, failed, logout, warn};
@@ -471,7 +472,7 @@ async fn read_log_with(
     client: &PhoneClient,
     profile: &Profile,
     auth: &Auth,
-    patterns: &Patterns,
+    patterns: &std::sync::Arc<Patterns>,
 ) -> Option<Boot> {
     let path = match (
         profile.pages.app_log.as_deref()?,
@@ -495,7 +496,11 @@ async fn read_log_with(
         )
         .await
         .ok()?;
-    (r.status == 200).then(|| patterns.read(&r.body))
+    if r.status != 200 {
+        return None;
+    }
+    let patterns = patterns.clone();
+    page::off_runtime(r.body, move |log| Some(patterns.read(log))).await
 }
 
 async fn relocate(

@@ -33,6 +33,27 @@ fn page_error(what: &'static str, problem: impl Into<String>, body: &str) -> Pag
     }
 }
 
+/// Run `parse` on a device's `body` off the async worker threads — on the blocking pool, at most one parse per
+/// core at once — so a page that is slow to parse (however far under the size and depth budgets the client
+/// holds it to) stalls no other phone's requests, timers or display.
+pub async fn off_runtime<T, F>(body: String, parse: F) -> T
+where
+    T: Default + Send + 'static,
+    F: FnOnce(&str) -> T + Send + 'static,
+{
+    static PARSERS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parsers = PARSERS.get_or_init(|| tokio::sync::Semaphore::new(permits));
+    // A closed semaphore is never made: without a permit the parse still runs, just unthrottled.
+    let _permit = parsers.acquire().await.ok();
+    match tokio::task::spawn_blocking(move || parse(&body)).await {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: the runtime is shutting down, and the task waiting for this with it.
+        Err(_) => T::default(),
+    }
+}
+
 /// Parse a `lockparams|STATE|n` login answer.
 pub fn parse_lockparams(body: &str) -> Result<LoginAnswer, PageError> {
     let mut parts = body.trim().split('|');

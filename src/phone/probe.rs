@@ -55,7 +55,7 @@ pub async fn signals(client: &PhoneClient, profiles: &ProfileSet) -> Result<Sign
     if root.status == 401 {
         return Ok(s);
     }
-    s.login_title = page::title(&root.body);
+    s.login_title = page::off_runtime(root.body, page::title).await;
     let logins: BTreeSet<&str> = profiles
         .iter()
         .map(|p| p.pages.login.as_str())
@@ -67,7 +67,7 @@ pub async fn signals(client: &PhoneClient, profiles: &ProfileSet) -> Result<Sign
         }
         let r = client.get_retrying(path, &[], 2).await?;
         if r.status == 200 {
-            s.login_title = page::title(&r.body);
+            s.login_title = page::off_runtime(r.body, page::title).await;
         }
     }
     let scripts: BTreeSet<&str> = profiles
@@ -187,6 +187,34 @@ mod tests {
             ..Signals::default()
         };
         assert_eq!(best(&set, &s).unwrap().id, "soundpoint-sip3");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::testing::device_cases(256))]
+
+        /// Login scripts, titles, realms and Server headers as a device sends them — real recorded ones mutated —
+        /// are matched against every profile without a panic, and a match is always a bundled profile.
+        #[test]
+        fn mutated_login_signals_never_panic(
+            body in crate::testing::mutated(crate::testing::recorded_bodies()),
+            server in "\\PC{0,40}",
+        ) {
+            static SET: std::sync::OnceLock<ProfileSet> = std::sync::OnceLock::new();
+            let set = SET.get_or_init(|| ProfileSet::bundled().unwrap());
+            let s = Signals {
+                server: Some(server),
+                realm: page::realm(&body),
+                login_title: page::title(&body),
+                scripts: set
+                    .iter()
+                    .filter_map(|p| p.pages.login_script.clone())
+                    .map(|path| (path, body.clone()))
+                    .collect(),
+            };
+            if let Some(p) = best(set, &s) {
+                proptest::prop_assert!(set.get(&p.id).is_some());
+            }
+        }
     }
 
     /// A web server that is not a phone matches nothing.

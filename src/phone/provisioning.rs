@@ -158,7 +158,7 @@ pub async fn read(
             body: r.body.chars().take(80).collect(),
         });
     }
-    Ok(page::parse_fields(&r.body))
+    Ok(page::off_runtime(r.body, page::parse_fields).await)
 }
 
 /// The current values, by the profile's paramnames.

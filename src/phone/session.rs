@@ -373,7 +373,7 @@ async fn try_once(
                     Attempt::Ok(Login {
                         auth: Auth::Session {
                             cookie,
-                            csrf: page::csrf_token(&page.body),
+                            csrf: page::off_runtime(page.body, page::csrf_token).await,
                             csrf_header: keys.csrf_header.to_string(),
                         },
                         candidate: 0,
@@ -474,11 +474,13 @@ async fn end_session(
     keys: &SessionKeys<'_>,
     cookie: String,
 ) {
-    let csrf = client
+    let csrf = match client
         .send("GET", keys.index, &[("Cookie", cookie.clone())], None)
         .await
-        .ok()
-        .and_then(|p| page::csrf_token(&p.body));
+    {
+        Ok(p) => page::off_runtime(p.body, page::csrf_token).await,
+        Err(_) => None,
+    };
     let auth = Auth::Session {
         cookie,
         csrf,

@@ -9,11 +9,14 @@
 //! - `fetch`: a phone fetching its configuration over the network; `provserver`: the provisioning server it
 //!   fetches from; `ca`: the test CA the phones trust.
 //! - `control`: the JSON control endpoint; `fleet`: mixed fleets for `polyprov sim` and the demo.
+//! - `tls`: each phone's device certificate (deterministic per seed, MAC and factory resets); `hostile`: devices
+//!   posing as phones that attack the agent, for its tests and benchmarks.
 
 pub mod ca;
 pub mod control;
 pub mod fetch;
 pub mod fleet;
+pub mod hostile;
 pub mod lifecycle;
 pub mod live;
 pub mod lockout;
