@@ -1,5 +1,6 @@
 //! What hostile devices cost the agent, side by side in one run: for a healthy simulated phone and for each attack
-//! of `sim::hostile` (an endless answer, a gigabyte `Content-Length`, a page nested 60,000 deep), the verdict,
+//! of `sim::hostile` (an endless answer, a gigabyte `Content-Length`, a page nested 60,000 deep, and the heaviest
+//! page the budgets let through), the verdict,
 //! wall time, CPU time and the process's peak RSS during that case (the high-water mark is reset between cases
 //! through `/proc/self/clear_refs`). Then a batch: the healthy phone onboarded beside two deep-page devices at
 //! once, its time against its time alone — page parsing runs off the async workers, so the devices must not slow it.
@@ -139,9 +140,14 @@ fn main() {
         let alone = measure(async { vec![provision(&profiles, phone.clone()).await] }).await;
         rows.push(("healthy phone (dry run)".to_string(), alone));
         let mut deep = Vec::new();
-        for (i, attack) in [Attack::EndlessBody, Attack::HugeLength, Attack::DeepPage]
-            .into_iter()
-            .enumerate()
+        for (i, attack) in [
+            Attack::EndlessBody,
+            Attack::HugeLength,
+            Attack::DeepPage,
+            Attack::HeaviestAllowed,
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mac = format!("64167F00C01{i}").parse().unwrap();
             let (addr, seen) = hostile::serve(attack, mac, 666).await.expect("device");

@@ -21,6 +21,9 @@ pub enum Attack {
     HugeLength,
     /// A page of 60,000 nested tags (under the size cap, as deep as a parser can be made to go).
     DeepPage,
+    /// The heaviest page the budgets let through: just under 1 MiB, 19,000 tags nested 200 deep, 95 times over
+    /// (what parsing may cost at most; the device is then not recognised as any phone).
+    HeaviestAllowed,
     /// A plain small page that looks like nothing in particular: an impostor that only wants the password.
     Quiet,
 }
@@ -141,6 +144,18 @@ async fn answer(w: &mut (impl AsyncWriteExt + Unpin), attack: Attack) -> std::io
                 "<div>".repeat(60_000),
                 "</div>".repeat(60_000)
             );
+            page(w, &body).await?;
+            w.shutdown().await
+        }
+        Attack::HeaviestAllowed => {
+            let block = format!("{}{}", "<div>x".repeat(200), "</div>".repeat(200));
+            let mut body = String::from("<html><head><title>Poly VVX</title></head><body>");
+            for _ in 0..95 {
+                body.push_str(&block);
+            }
+            let pad = 1_000_000usize.saturating_sub(body.len() + 16);
+            body.push_str(&"y".repeat(pad));
+            body.push_str("</body></html>");
             page(w, &body).await?;
             w.shutdown().await
         }
