@@ -1,6 +1,6 @@
 //! What hostile devices cost the agent, side by side in one run: for a healthy simulated phone and for each attack
-//! of `sim::hostile` (an endless answer, a gigabyte `Content-Length`, a page nested 60,000 deep, and the heaviest
-//! page the budgets let through), the verdict,
+//! of `sim::hostile` (an endless answer, a gigabyte `Content-Length`, a page nested 60,000 deep, endless headers, a
+//! thousand headers, and the heaviest page the budgets let through), the verdict,
 //! wall time, CPU time and the process's peak RSS during that case (the high-water mark is reset between cases
 //! through `/proc/self/clear_refs`). Then a batch: the healthy phone onboarded beside two deep-page devices at
 //! once, its time against its time alone — page parsing runs off the async workers, so the devices must not slow it.
@@ -144,6 +144,8 @@ fn main() {
             Attack::EndlessBody,
             Attack::HugeLength,
             Attack::DeepPage,
+            Attack::HeaderFlood,
+            Attack::ManyHeaders,
             Attack::HeaviestAllowed,
         ]
         .into_iter()

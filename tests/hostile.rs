@@ -74,6 +74,44 @@ async fn a_page_nested_sixty_thousand_deep_is_refused_unparsed() {
     assert_refused(&r, addr, "page too deep", &credentials);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_without_end_are_cut_at_the_head_limit() {
+    let (addr, seen) = hostile(Attack::HeaderFlood, "64167F00A005").await;
+    let r = onboard(addr).await;
+    assert_refused(&r, addr, "answer headers too large", &seen);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_headers_are_refused() {
+    let (addr, seen) = hostile(Attack::ManyHeaders, "64167F00A006").await;
+    let r = onboard(addr).await;
+    assert_refused(&r, addr, "over 64 headers", &seen);
+}
+
+/// In one batch with two deep-page devices a healthy phone is onboarded as if they were not there: their pages are
+/// refused by the budget and parsing runs off the async workers, so nothing of theirs stalls its requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deep_pages_in_the_batch_do_not_hold_back_a_healthy_phone() {
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F00A007")],
+        300.0,
+    )
+    .await;
+    let mut healthy = job(&sim, "https://prov.example.test/poly/", 300.0);
+    healthy.dry_run = true;
+    let (a, seen_a) = hostile(Attack::DeepPage, "64167F00A008").await;
+    let (b, seen_b) = hostile(Attack::DeepPage, "64167F00A009").await;
+    let ((r, _), ra, rb) = tokio::join!(provision_with_events(&healthy), onboard(a), onboard(b));
+    assert!(
+        matches!(r.outcome, Outcome::DryRun { .. }),
+        "{:?}",
+        r.outcome
+    );
+    assert_refused(&ra, a, "page too deep", &seen_a);
+    assert_refused(&rb, b, "page too deep", &seen_b);
+    sim.shutdown().await;
+}
+
 /// A device that reports a model string made of a spreadsheet formula and terminal escape sequences: the report
 /// keeps what it said, the table shows it as inert text, and the CSV cell is no formula.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,6 +156,11 @@ async fn under_a_memory_ulimit_the_agent_outlives_every_attack() {
         (Attack::EndlessBody, "64167F00A011", "answer too large"),
         (Attack::HugeLength, "64167F00A012", "answer too large"),
         (Attack::DeepPage, "64167F00A013", "page too deep"),
+        (
+            Attack::HeaderFlood,
+            "64167F00A014",
+            "answer headers too large",
+        ),
     ] {
         let (addr, seen) = hostile(attack, mac).await;
         let out = tokio::task::spawn_blocking(move || {

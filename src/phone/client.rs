@@ -43,6 +43,10 @@ pub enum ClientError {
         "{target}: page too deep ({what}; no Poly phone's page is): not treated as a phone, nothing more is sent to it. Fix: check the address"
     )]
     TooComplex { target: String, what: String },
+    #[error(
+        "{target}: answer headers too large ({what}; no Poly phone sends such): not treated as a phone, nothing more is sent to it. Fix: check the address"
+    )]
+    HeadersTooLarge { target: String, what: String },
     #[error("{target}: {reason}")]
     Other { target: String, reason: String },
 }
@@ -92,6 +96,8 @@ pub struct PhoneClient {
 
 /// Most tags an HTML page may hold: real phone pages have a few hundred.
 pub const MAX_TAGS: usize = 20_000;
+/// Headers an answer may carry (a phone sends about ten); the head as a whole is held to hyper's 400 KiB buffer.
+pub const MAX_HEADERS: usize = 64;
 /// Deepest an HTML page may nest: real phone pages nest a few dozen deep.
 pub const MAX_DEPTH: usize = 256;
 
@@ -171,6 +177,7 @@ impl PhoneClient {
                 .connect_timeout(connect_timeout(timeout))
                 .timeout(total)
                 .pool_max_idle_per_host(pooled)
+                .http1_max_headers(MAX_HEADERS)
                 .user_agent(concat!("polyprov/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| ClientError::Other {
@@ -285,7 +292,12 @@ impl PhoneClient {
         let result = self
             .exchange(http, method, path, headers, body, max_body)
             .await;
-        if let Err(e @ (ClientError::TooLarge { .. } | ClientError::TooComplex { .. })) = &result {
+        if let Err(
+            e @ (ClientError::TooLarge { .. }
+            | ClientError::TooComplex { .. }
+            | ClientError::HeadersTooLarge { .. }),
+        ) = &result
+        {
             let _ = self.refused.set(e.clone());
         }
         result
@@ -467,6 +479,13 @@ impl PhoneClient {
             };
         }
         let lower = chain.to_ascii_lowercase();
+        // hyper says the same of too many headers and of too many bytes of them.
+        if lower.contains("message head is too large") || lower.contains("too many headers") {
+            return ClientError::HeadersTooLarge {
+                target,
+                what: format!("over {MAX_HEADERS} headers or 400 KiB of them"),
+            };
+        }
         let tls_trouble = [
             "handshake",
             "protocol version",

@@ -227,7 +227,10 @@ impl KnownPhones {
                         first_seen,
                     },
                 );
-                self.store(&pins).map_err(Refusal::Unusable)?;
+                // Not remembered is not a reason to refuse a first certificate: the next run sees it as first again.
+                if let Err(e) = self.store(&pins) {
+                    tracing::warn!("phone {mac}: its certificate is not remembered: {e}");
+                }
                 Ok(Seen::First)
             }
         }

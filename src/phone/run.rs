@@ -69,6 +69,7 @@ pub(super) fn failed(message: impl std::fmt::Display) -> Outcome {
 
 pub(super) fn client_outcome(e: ClientError) -> Outcome {
     match e {
+        ClientError::Certificate { ref reason, .. } if reason.contains(" Fix: ") => attention(e),
         ClientError::Certificate { .. } => attention(format!(
             "{e}. Fix: make sure the address is the phone's (compare the MAC on its label)"
         )),
@@ -76,9 +77,10 @@ pub(super) fn client_outcome(e: ClientError) -> Outcome {
             let fix = changed.fix();
             attention(format!("{e}. Fix: {fix}"))
         }
-        ClientError::Tls { .. } | ClientError::TooLarge { .. } | ClientError::TooComplex { .. } => {
-            attention(e)
-        }
+        ClientError::Tls { .. }
+        | ClientError::TooLarge { .. }
+        | ClientError::TooComplex { .. }
+        | ClientError::HeadersTooLarge { .. } => attention(e),
         _ => failed(e),
     }
 }

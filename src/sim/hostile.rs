@@ -24,6 +24,10 @@ pub enum Attack {
     /// The heaviest page the budgets let through: just under 1 MiB, 19,000 tags nested 200 deep, 95 times over
     /// (what parsing may cost at most; the device is then not recognised as any phone).
     HeaviestAllowed,
+    /// Headers without end (`X-Filler-N: …`, as fast as the client reads).
+    HeaderFlood,
+    /// A thousand small headers, then a small page.
+    ManyHeaders,
     /// A plain small page that looks like nothing in particular: an impostor that only wants the password.
     Quiet,
 }
@@ -158,6 +162,24 @@ async fn answer(w: &mut (impl AsyncWriteExt + Unpin), attack: Attack) -> std::io
             body.push_str("</body></html>");
             page(w, &body).await?;
             w.shutdown().await
+        }
+        Attack::HeaderFlood => {
+            w.write_all(b"HTTP/1.1 200 OK\r\n").await?;
+            for n in 0u64.. {
+                w.write_all(format!("X-Filler-{n}: {}\r\n", "f".repeat(200)).as_bytes())
+                    .await?;
+            }
+            Ok(())
+        }
+        Attack::ManyHeaders => {
+            let mut head = String::from("HTTP/1.1 200 OK\r\n");
+            for n in 0..1000 {
+                head.push_str(&format!("X-Filler-{n}: f\r\n"));
+            }
+            let body = "<html><head><title>Poly VVX</title></head></html>";
+            head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+            w.write_all(head.as_bytes()).await?;
+            w.flush().await
         }
         Attack::Quiet => page(w, "<html><head><title>Welcome</title></head></html>").await,
     }
