@@ -114,7 +114,52 @@ pub struct Summary {
     pub unconfirmed: usize,
     /// Failed, including the named provisioning-server failures.
     pub failed: usize,
+    /// Logged in, read and planned, nothing changed.
+    pub dry_run: usize,
+    /// The run stopped before this phone finished (`polyprov resume` continues).
+    pub interrupted: usize,
+    /// Left alone (allow-list, already claimed under another address).
+    pub skipped: usize,
+    /// Any state this list does not name (none today).
     pub other: usize,
+}
+
+impl Summary {
+    /// `8 phones: 2 Inactive, 1 already provisioned, 1 needs attention, …` — Inactive always, the rest when present.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("{} Inactive", self.inactive)];
+        let n = |count: usize, one: &str, many: &str| match count {
+            0 => None,
+            1 => Some(format!("1 {one}")),
+            c => Some(format!("{c} {many}")),
+        };
+        parts.extend(
+            [
+                n(self.active, "Active", "Active"),
+                n(
+                    self.already_provisioned,
+                    "already provisioned",
+                    "already provisioned",
+                ),
+                n(self.needs_attention, "needs attention", "need attention"),
+                n(self.unsupported, "unsupported", "unsupported"),
+                n(self.unconfirmed, "unconfirmed", "unconfirmed"),
+                n(self.failed, "failed", "failed"),
+                n(self.dry_run, "dry run", "dry runs"),
+                n(self.interrupted, "interrupted", "interrupted"),
+                n(self.skipped, "skipped", "skipped"),
+                n(self.other, "in another state", "in other states"),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        format!(
+            "{} {}: {}",
+            self.phones,
+            if self.phones == 1 { "phone" } else { "phones" },
+            parts.join(", ")
+        )
+    }
 }
 
 pub fn summary(rows: &[Row]) -> Summary {
@@ -134,6 +179,9 @@ pub fn summary(rows: &[Row]) -> Summary {
             | "config-invalid" | "server-reverted" | "update-failed" | "still-inactive" => {
                 s.failed += 1
             }
+            "dry run" => s.dry_run += 1,
+            "interrupted" => s.interrupted += 1,
+            "skipped" => s.skipped += 1,
             _ => s.other += 1,
         }
     }
@@ -209,23 +257,8 @@ pub fn table(rows: &[Row]) -> String {
         out.push_str(&line(c));
         out.push('\n');
     }
-    let s = summary(rows);
-    out.push_str(&format!(
-        "\n{} phones: {} Inactive, {} already provisioned, {} need attention, {} unsupported, {} unconfirmed, {} failed",
-        s.phones,
-        s.inactive,
-        s.already_provisioned,
-        s.needs_attention,
-        s.unsupported,
-        s.unconfirmed,
-        s.failed
-    ));
-    if s.active > 0 {
-        out.push_str(&format!(", {} Active", s.active));
-    }
-    if s.other > 0 {
-        out.push_str(&format!(", {} other", s.other));
-    }
+    out.push('\n');
+    out.push_str(&summary(rows).line());
     out.push('\n');
     out
 }

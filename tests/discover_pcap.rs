@@ -77,6 +77,26 @@ fn the_summary_table_of_the_lab_capture() {
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
 
+/// Offline no web UI is looked at, so no phone is ready: `--save` says so, and the file holds only its header.
+#[test]
+fn saving_a_capture_with_no_ready_phone_says_zero() {
+    let dir = tempdir();
+    let saved = dir.join("ready.csv");
+    let out = discover(&[
+        "--pcap",
+        fixture().to_str().unwrap(),
+        "--save",
+        saved.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("0 phones ready to onboard") && !text.contains("written to"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), "ip,mac\n");
+}
+
 #[test]
 fn a_pcapng_capture_reads_like_the_pcap_it_was_converted_from() {
     let dir = tempdir();

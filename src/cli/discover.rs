@@ -100,6 +100,7 @@ fn finish(
     stats: &str,
 ) -> anyhow::Result<()> {
     let (all, poly, ready) = tally(inv);
+    let mut saved = 0;
     if let Some(path) = &args.save {
         let mut out = String::from("ip,mac\n");
         for d in inv
@@ -108,6 +109,7 @@ fn finish(
         {
             if let Some(ip) = &d.ip {
                 out.push_str(&format!("{},{}\n", ip.value, d.mac));
+                saved += 1;
             }
         }
         std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
@@ -119,7 +121,7 @@ fn finish(
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "event": "summary", "hosts": all, "poly": poly, "ready": ready, "stats": stats, "devices": devices })
+            serde_json::json!({ "event": "summary", "hosts": all, "poly": poly, "ready": ready, "stats": stats, "saved": args.save.as_ref().map(|p| serde_json::json!({ "path": p, "phones": saved })), "devices": devices })
         );
         return Ok(());
     }
@@ -128,11 +130,18 @@ fn finish(
         "{poly} Poly phone candidates ({ready} ready to onboard) among {all} hosts heard. {stats}."
     );
     if let Some(path) = &args.save {
-        println!(
-            "Ready phones written to {} (onboard --targets {}).",
-            path.display(),
-            path.display()
-        );
+        match saved {
+            0 => println!(
+                "0 phones ready to onboard: {} holds only its header line (ip,mac).",
+                path.display()
+            ),
+            n => println!(
+                "{n} ready {} written to {} (onboard --targets {}).",
+                if n == 1 { "phone" } else { "phones" },
+                path.display(),
+                path.display()
+            ),
+        }
     }
     Ok(())
 }

@@ -175,9 +175,10 @@ impl Progress {
                     .collect::<Vec<_>>()
                     .join(" ");
                 self.line(format!(
-                    "{phone:<22} {who:<32} {} ({} reboots, {:.0} s)",
+                    "{phone:<22} {who:<32} {} ({} {}, {:.0} s)",
                     r.outcome.label(),
                     r.reboots,
+                    if r.reboots == 1 { "reboot" } else { "reboots" },
                     r.elapsed_secs
                 ));
             }

@@ -33,6 +33,9 @@ pub struct Change {
     pub name: String,
     pub from: String,
     pub to: String,
+    /// What the values mean, where the form's values are codes (`2` → `HTTP`); else the values themselves.
+    pub from_shown: String,
+    pub to_shown: String,
     /// A password: shown as `(set)`, never printed.
     pub secret: bool,
 }
@@ -62,15 +65,25 @@ impl Plan {
         self.changes.iter().all(|c| c.secret)
     }
 
-    /// Human lines: `Server Type: HTTP → HTTPS`.
+    /// Human lines: `Server Type: HTTP → HTTPS`, `Server Address: (empty) → https://…` (device text made safe
+    /// for a terminal).
     pub fn describe(&self) -> Vec<String> {
+        let show = |s: &str| match s {
+            "" => "(empty)".to_string(),
+            s => crate::text::for_terminal(s).into_owned(),
+        };
         self.changes
             .iter()
             .map(|c| {
                 if c.secret {
                     format!("{}: (set)", c.label)
                 } else {
-                    format!("{}: {:?} → {:?}", c.label, c.from, c.to)
+                    format!(
+                        "{}: {} → {}",
+                        c.label,
+                        show(&c.from_shown),
+                        show(&c.to_shown)
+                    )
                 }
             })
             .collect()
@@ -227,9 +240,20 @@ pub fn plan(
     let mut changes = Vec::new();
     let mut want = |label, f: &Field, to: String, secret: bool| {
         if secret || f.value != to {
+            // A server type is a code on the form: show the name the profile gives it.
+            let shown = |v: &String| match label {
+                "Server Type" => p
+                    .server_type_values
+                    .iter()
+                    .find(|(_, code)| *code == v)
+                    .map_or_else(|| v.clone(), |(name, _)| name.clone()),
+                _ => v.clone(),
+            };
             changes.push(Change {
                 label,
                 name: f.name.clone(),
+                from_shown: shown(&f.value),
+                to_shown: shown(&to),
                 from: f.value.clone(),
                 to,
                 secret,
@@ -355,7 +379,12 @@ mod tests {
             plan.form_body(),
             "482=3&480=https%3A%2F%2Fprov.example.test%2F"
         );
-        assert_eq!(plan.describe()[0], "Server Type: \"2\" → \"3\"");
+        // The form's codes are shown as the names the profile gives them.
+        assert_eq!(plan.describe()[0], "Server Type: HTTP → HTTPS");
+        assert_eq!(
+            plan.describe()[1],
+            "Server Address: old.example.test → https://prov.example.test/"
+        );
     }
 
     /// Nothing to change when the page already shows the wanted values.
