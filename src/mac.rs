@@ -2,7 +2,9 @@
 //!
 //! A [`Mac`] is parsed once at the edge from any common spelling (`00:04:f2:a1:b2:c3`, `00-04-F2-…`,
 //! `0004.f2a1.b2c3`, `0004F2A1B2C3`) and printed the way the 8x8 admin console and the phones' certificates
-//! write it: 12 uppercase hex digits.
+//! write it: 12 uppercase hex digits. That form ([`Display`](fmt::Display)) is also the key in every file polyprov
+//! keeps and in its JSON. What a person reads or imports — tables, the live display, `report.csv`, `macs.txt`,
+//! `activation.csv` — uses [`Mac::shown`], the form the user picked with `--mac-format` (plain by default).
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,7 +21,58 @@ pub struct MacParseError {
     reason: &'static str,
 }
 
+/// How MACs are written for people and admin consoles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum MacFormat {
+    // `0004F2A1B2C3` (plain comments: doc comments would give clap's help a paragraph per value)
+    #[default]
+    Plain,
+    // `00:04:F2:A1:B2:C3`
+    Colon,
+    // `00-04-F2-A1-B2-C3`
+    Dash,
+    // `0004.f2a1.b2c3`
+    Cisco,
+}
+
+static SHOWN: std::sync::OnceLock<MacFormat> = std::sync::OnceLock::new();
+
+/// Choose the form of every MAC shown to people from now on (once per process: the binary's `--mac-format`).
+pub fn show_as(format: MacFormat) {
+    let _ = SHOWN.set(format);
+}
+
+/// A MAC string as the user wants it shown (kept as it is when it is no MAC, e.g. empty).
+pub fn shown(s: &str) -> String {
+    s.parse::<Mac>()
+        .map_or_else(|_| s.to_string(), |m| m.shown())
+}
+
 impl Mac {
+    /// In the chosen form ([`show_as`]; plain unless the user picked another).
+    pub fn shown(&self) -> String {
+        self.format(SHOWN.get().copied().unwrap_or_default())
+    }
+
+    /// In the given form.
+    pub fn format(&self, format: MacFormat) -> String {
+        let b = self.0;
+        match format {
+            MacFormat::Plain => self.to_string(),
+            MacFormat::Colon | MacFormat::Dash => {
+                let sep = if format == MacFormat::Colon { ":" } else { "-" };
+                b.iter()
+                    .map(|x| format!("{x:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(sep)
+            }
+            MacFormat::Cisco => format!(
+                "{:02x}{:02x}.{:02x}{:02x}.{:02x}{:02x}",
+                b[0], b[1], b[2], b[3], b[4], b[5]
+            ),
+        }
+    }
+
     /// The first three octets, the vendor's OUI, as 6 uppercase hex digits (`0004F2`).
     pub fn oui(&self) -> String {
         format!("{:02X}{:02X}{:02X}", self.0[0], self.0[1], self.0[2])
@@ -117,6 +170,21 @@ mod tests {
     }
 
     /// Wrong lengths and foreign characters are refused with the input named.
+    #[test]
+    fn every_format_parses_back() {
+        let m: Mac = "0004F2A1B2C3".parse().unwrap();
+        for (f, text) in [
+            (MacFormat::Plain, "0004F2A1B2C3"),
+            (MacFormat::Colon, "00:04:F2:A1:B2:C3"),
+            (MacFormat::Dash, "00-04-F2-A1-B2-C3"),
+            (MacFormat::Cisco, "0004.f2a1.b2c3"),
+        ] {
+            assert_eq!(m.format(f), text);
+            assert_eq!(text.parse::<Mac>().unwrap(), m);
+        }
+        assert_eq!(shown(""), "");
+    }
+
     #[test]
     fn refuses_garbage() {
         let e = "0004F2A1B2".parse::<Mac>().unwrap_err().to_string();

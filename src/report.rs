@@ -75,7 +75,7 @@ impl Row {
     fn for_spreadsheet(&self) -> Row {
         let c = |s: &String| crate::text::for_spreadsheet(s).into_owned();
         Row {
-            mac: c(&self.mac),
+            mac: c(&crate::mac::shown(&self.mac)),
             ip: c(&self.ip),
             model: c(&self.model),
             profile: c(&self.profile),
@@ -217,13 +217,13 @@ pub fn table(rows: &[Row]) -> String {
             } else if r.mac_activation_only {
                 "activate by MAC in the admin console".into()
             } else if r.ready() {
-                "activate".into()
+                "activate in the admin console (by code or by MAC)".into()
             } else {
                 String::new()
             };
             // What devices said is shown, never obeyed: no control character reaches the terminal.
             [
-                r.mac.clone(),
+                crate::mac::shown(&r.mac),
                 r.ip.clone(),
                 r.model.clone(),
                 fw,
@@ -280,7 +280,7 @@ pub fn csv(rows: &[Row]) -> Result<String, ReportError> {
 pub fn mac_list(rows: &[Row]) -> String {
     rows.iter()
         .filter(|r| r.ready())
-        .map(|r| format!("{}\n", r.mac))
+        .map(|r| format!("{}\n", crate::mac::shown(&r.mac)))
         .collect()
 }
 

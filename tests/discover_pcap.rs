@@ -97,6 +97,32 @@ fn saving_a_capture_with_no_ready_phone_says_zero() {
     assert_eq!(std::fs::read_to_string(&saved).unwrap(), "ip,mac\n");
 }
 
+/// One MAC form everywhere a person reads: plain by default, the one asked for with `--mac-format`; JSON keeps
+/// the plain form tools parse.
+#[test]
+fn macs_are_shown_in_the_form_asked_for() {
+    let capture = fixture();
+    let plain = discover(&["--pcap", capture.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("\n64167F000011 "));
+    for (format, text) in [
+        ("colon", "64:16:7F:00:00:11"),
+        ("dash", "64-16-7F-00-00-11"),
+        ("cisco", "6416.7f00.0011"),
+    ] {
+        let out = discover(&["--pcap", capture.to_str().unwrap(), "--mac-format", format]);
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(table.contains(text), "{format}: {table}");
+        let json = summary(&discover(&[
+            "--pcap",
+            capture.to_str().unwrap(),
+            "--json",
+            "--mac-format",
+            format,
+        ]));
+        by_mac(&json, "64167F000011");
+    }
+}
+
 #[test]
 fn a_pcapng_capture_reads_like_the_pcap_it_was_converted_from() {
     let dir = tempdir();
@@ -160,7 +186,7 @@ fn a_truncated_capture_keeps_what_was_read_and_says_so() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("64:16:7f:00:00:11"),
+        stdout.contains("64167F000011"),
         "what was read is still shown:\n{stdout}"
     );
 }

@@ -159,7 +159,7 @@ pub fn row(d: &Device) -> [String; 7] {
     };
     let sources: Vec<&str> = d.sources.iter().map(|s| s.name()).collect();
     [
-        d.mac.colon_lower(),
+        d.mac.shown(),
         opt(d.ip.as_ref().map(|f| f.value.to_string())),
         opt(d.model.as_ref().map(|f| f.value.clone())),
         opt(d.firmware.as_ref().map(|f| f.value.clone())),

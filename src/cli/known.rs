@@ -41,7 +41,7 @@ pub fn run(args: KnownArgs) -> anyhow::Result<u8> {
             for p in &pins {
                 println!(
                     "{}  {}  first seen {}",
-                    p.mac,
+                    p.mac.shown(),
                     p.sha256,
                     p.first_seen_text()
                 );

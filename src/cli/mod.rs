@@ -38,6 +38,10 @@ use crate::sim::{self, Faults, PhoneSpec, SimConfig, Simulator};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How MACs are written in tables, the live display, report.csv, macs.txt and activation.csv: plain
+    /// 0004F2A1B2C3, colon 00:04:F2:A1:B2:C3, dash 00-04-F2-A1-B2-C3, cisco 0004.f2a1.b2c3 (JSON is always plain).
+    #[arg(long, global = true, value_enum, default_value_t = crate::mac::MacFormat::Plain)]
+    pub mac_format: crate::mac::MacFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +149,7 @@ pub fn sim_password() -> String {
 
 /// Run the parsed command; the result is the process exit code (0 done, 1 failed, 3 needs attention).
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    crate::mac::show_as(cli.mac_format);
     match cli.command {
         Command::Sim(args) => run_sim(args).await.map(|()| 0),
         Command::Demo(args) => run_demo(args).await,

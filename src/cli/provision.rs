@@ -189,7 +189,7 @@ fn print_summary(r: &Report) {
     println!();
     say!(
         "phone      {}",
-        r.mac.map_or("unknown MAC".to_string(), |m| m.to_string())
+        r.mac.map_or("unknown MAC".to_string(), |m| m.shown())
     );
     say!("address    {}", r.address);
     if let Some(model) = &r.model {

@@ -169,7 +169,7 @@ impl Progress {
                 println!("{line}");
             }
             _ => {
-                let who = [r.mac.map(|m| m.to_string()), r.model.clone()]
+                let who = [r.mac.map(|m| m.shown()), r.model.clone()]
                     .into_iter()
                     .flatten()
                     .collect::<Vec<_>>()
