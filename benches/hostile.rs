@@ -62,6 +62,7 @@ fn job(base: &str) -> Job {
         allow_factory: true,
         new_password: None,
         dry_run: true,
+        force: false,
         expected_mac: None,
         search_range: None,
         search_rate: 20,

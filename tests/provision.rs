@@ -142,6 +142,55 @@ async fn already_provisioned_is_not_written() {
     sim.shutdown().await;
 }
 
+/// A phone in service — pointed at another server than the one asked for — is left alone and reported with the
+/// way to move it; a dry run shows the plan with a warning; `--force` repoints it, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_in_service_is_repointed_only_with_force() {
+    let m = mac("64167F000419");
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F000419");
+    spec.provisioned = Some(("HTTPS".into(), "https://other.example.test/prov/".into()));
+    let sim = start(vec![spec], SCALE).await;
+    let (r, _) = run(&job(&sim)).await;
+    let text = r.outcome.explained().unwrap_or_default();
+    assert_eq!(r.outcome.label(), "skipped", "{text}");
+    assert!(
+        text.contains("in service")
+            && text.contains("other.example.test")
+            && text.contains("--force"),
+        "{text}"
+    );
+    assert_eq!(
+        report(&sim, m).await["stats"]["saves"],
+        0,
+        "nothing written"
+    );
+
+    let mut dry = job(&sim);
+    dry.dry_run = true;
+    let (r, _) = run(&dry).await;
+    assert!(
+        matches!(r.outcome, Outcome::DryRun { .. }),
+        "{}",
+        reason(&r)
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("in service")),
+        "{:?}",
+        r.warnings
+    );
+
+    let mut forced = job(&sim);
+    forced.force = true;
+    let (r, _) = run(&forced).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    assert_eq!(
+        report(&sim, m).await["stats"]["conf-changes"],
+        1,
+        "saved once"
+    );
+    sim.shutdown().await;
+}
+
 /// Wrong passwords: the agent stops when the phone says one attempt is left, so the web UI never locks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_stops_before_lockout() {

@@ -113,6 +113,7 @@ fn spec(sim: &Simulator) -> RunSpec {
         concurrency: 8,
         allow: Default::default(),
         dry_run: false,
+        force: false,
         cidr: None,
         return_secs: None,
         settle_secs: None,

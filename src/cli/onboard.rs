@@ -147,6 +147,7 @@ impl OnboardArgs {
             allow_ouis: self.allow_ouis.clone(),
             state_dir: self.state_dir.clone(),
             dry_run: self.watch.dry_run,
+            force: self.watch.force,
             cidr: self.watch.cidr,
             search_rate: Some(self.watch.search_rate),
             return_secs: self.watch.return_secs,

@@ -116,6 +116,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         allow_factory: args.passwords.allow_factory_password,
         new_password,
         dry_run: args.watch.dry_run,
+        force: args.watch.force,
         concurrency: 1,
         clock: Clock::new(args.watch.time_scale),
         timing: Timing {

@@ -56,6 +56,10 @@ pub struct WatchArgs {
     /// Log in, read and show the planned change; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also repoint phones in service: ones whose provisioning server is already set to another server than the
+    /// one asked for (without it they are left alone and reported).
+    #[arg(long)]
+    pub force: bool,
     /// Talk plain HTTP (old firmware whose TLS 1.0/3DES modern TLS refuses; passwords then cross the LAN in the clear).
     #[arg(long)]
     pub http: bool,

@@ -31,6 +31,8 @@ pub struct Settings {
     pub allow_factory: bool,
     pub new_password: Option<Secret>,
     pub dry_run: bool,
+    /// Repoint phones whose provisioning server is already set to another one.
+    pub force: bool,
     pub concurrency: usize,
     pub clock: Clock,
     pub timing: Timing,
@@ -64,6 +66,7 @@ impl Settings {
             allow_factory: self.allow_factory,
             new_password: self.new_password.clone(),
             dry_run: self.dry_run,
+            force: self.force,
             expected_mac: t.mac,
             search_range: self.search_range,
             search_rate: self.search_rate,

@@ -55,6 +55,7 @@ pub struct Asked {
     pub allow_ouis: Vec<String>,
     pub state_dir: Option<PathBuf>,
     pub dry_run: bool,
+    pub force: bool,
     pub cidr: Option<IpNet>,
     pub search_rate: Option<u32>,
     pub return_secs: Option<f64>,
@@ -78,6 +79,9 @@ pub struct RunSpec {
     pub concurrency: usize,
     pub allow: Allow,
     pub dry_run: bool,
+    /// Repoint phones whose provisioning server is already set to another one.
+    #[serde(default)]
+    pub force: bool,
     pub cidr: Option<IpNet>,
     pub return_secs: Option<f64>,
     pub settle_secs: Option<f64>,
@@ -297,6 +301,7 @@ impl RunSpec {
                 },
             },
             dry_run: asked.dry_run,
+            force: asked.force,
             cidr: asked.cidr,
             return_secs: asked.return_secs.or(site.timeouts.return_secs),
             settle_secs: asked.settle_secs.or(site.timeouts.settle_secs),
@@ -404,6 +409,7 @@ impl RunSpec {
             allow_factory: self.allow_factory_password,
             new_password: read_one(&self.new_password_file)?,
             dry_run: self.dry_run,
+            force: self.force,
             concurrency: self.concurrency,
             clock: Clock::new(self.time_scale),
             timing: Timing {

@@ -46,6 +46,32 @@ pub(super) async fn configure(
         report.server_after = Some(plan.current.clone());
         return Break(already(job, session, report, events).await);
     }
+    // A phone pointed at another server is in service somewhere: it is repointed only when the user says so.
+    let current = &plan.current.url;
+    if !current.is_empty() && !super::monitor::same_server(current, &job.wanted.url) {
+        let what = format!(
+            "in service: its provisioning server is already {} {}, which this run did not set",
+            plan.current.server_type,
+            crate::text::for_terminal(current)
+        );
+        let fix = format!(
+            "if it should move to {}, run again with --force",
+            job.wanted.url
+        );
+        if !job.force && !job.dry_run {
+            return Break(Outcome::Skipped {
+                reason: what,
+                fix: Some(fix),
+            });
+        }
+        if !job.force {
+            warn(
+                report,
+                events,
+                &format!("{what}: a run leaves it alone ({fix})"),
+            );
+        }
+    }
     events(Event::Plan {
         changes: plan.describe(),
     });

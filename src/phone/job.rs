@@ -27,6 +27,9 @@ pub struct Job {
     pub new_password: Option<Secret>,
     /// Log in, read and show the plan; change nothing.
     pub dry_run: bool,
+    /// Repoint a phone in service (its provisioning server already set to another one); without it such a phone
+    /// is left alone and reported.
+    pub force: bool,
     /// The phone's MAC when known (discovery, neighbour table): the certificate must name it.
     pub expected_mac: Option<Mac>,
     /// A range the user named, to look for the phone by MAC if it comes back elsewhere.
