@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Site {
+    /// The site's name, shown in the reports (default: the site file's name without `.toml`).
+    pub name: Option<String>,
     pub server_type: Option<String>,
     pub server_url: Option<String>,
     pub server_user: Option<String>,

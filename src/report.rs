@@ -34,6 +34,74 @@ pub struct Row {
     pub evidence: String,
     /// SHA-256 of the certificate the phone presented (what `known-phones` holds it to).
     pub certificate_sha256: String,
+    /// When polyprov started on this phone and when it finished, UTC (RFC 3339).
+    pub started: String,
+    pub finished: String,
+}
+
+/// Unix seconds as an RFC 3339 UTC time, to the second (`2026-12-02T10:04:11Z`).
+pub fn utc(secs: f64) -> String {
+    let secs = secs.max(0.0) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// What the report says of the run itself: an admin reading it later knows when, where, by whom and to which
+/// server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RunInfo {
+    pub polyprov_version: String,
+    /// When these files were written.
+    pub generated: String,
+    /// The first phone's start and the last phone's finish.
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    pub site: Option<String>,
+    pub operator: Option<String>,
+    pub server_type: String,
+    pub server_url: String,
+    pub dry_run: bool,
+}
+
+impl RunInfo {
+    /// The run described by its spec and its phones' reports.
+    pub fn new(spec: &crate::onboard::RunSpec, reports: &[&Report]) -> RunInfo {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let started = reports.iter().filter_map(|r| r.started_at).reduce(f64::min);
+        let finished = reports
+            .iter()
+            .filter_map(|r| r.finished_at)
+            .reduce(f64::max);
+        RunInfo {
+            polyprov_version: env!("CARGO_PKG_VERSION").to_string(),
+            generated: utc(now),
+            started: started.map(utc),
+            finished: finished.map(utc),
+            site: spec.site.clone(),
+            operator: spec.operator.clone(),
+            server_type: spec.server_type.clone(),
+            server_url: spec.server_url.clone(),
+            dry_run: spec.dry_run,
+        }
+    }
 }
 
 impl Row {
@@ -68,6 +136,8 @@ impl Row {
             user: target.user.clone().unwrap_or_default(),
             evidence: r.evidence.join("; "),
             certificate_sha256: r.certificate_sha256.clone().unwrap_or_default(),
+            started: r.started_at.map(utc).unwrap_or_default(),
+            finished: r.finished_at.map(utc).unwrap_or_default(),
         }
     }
 
@@ -330,10 +400,12 @@ pub enum ReportError {
 /// check found (or that it was skipped), per distinct URL.
 pub fn write_files(
     dir: &Path,
+    run: &RunInfo,
     rows: &[Row],
     checks: &[crate::server_check::Checked],
 ) -> Result<Vec<PathBuf>, ReportError> {
     let json = serde_json::to_string_pretty(&serde_json::json!({
+        "run": run,
         "summary": summary(rows),
         "server-checks": checks,
         "phones": rows
@@ -355,4 +427,16 @@ pub fn write_files(
         paths.push(path);
     }
     Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    /// RFC 3339 UTC, checked against known instants (the epoch, a leap day, the end of a year).
+    #[test]
+    fn utc_times() {
+        assert_eq!(super::utc(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::utc(951_782_400.0), "2000-02-29T00:00:00Z");
+        assert_eq!(super::utc(1_798_761_599.9), "2026-12-31T23:59:59Z");
+        assert_eq!(super::utc(1_764_669_600.0), "2025-12-02T10:00:00Z");
+    }
 }

@@ -337,7 +337,30 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     for p in phones.iter().filter(|p| p["state"] == "Inactive") {
         assert_ne!(p["model"], "", "{p:#}");
         assert!(p["reboots"].as_u64() >= Some(1), "{p:#}");
+        // When each phone was worked on, UTC: a start before the kill, a finish after the resume.
+        let (started, finished) = (
+            p["started"].as_str().unwrap(),
+            p["finished"].as_str().unwrap(),
+        );
+        assert!(started.ends_with('Z') && started <= finished, "{p:#}");
     }
+    // The run itself: which polyprov, which server, when.
+    let meta = &report["run"];
+    assert_eq!(meta["polyprov-version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        meta["server-url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{meta:#}"
+    );
+    assert!(
+        meta["started"].as_str() <= meta["finished"].as_str(),
+        "{meta:#}"
+    );
+    assert!(
+        meta["generated"].as_str().is_some_and(|g| g.ends_with('Z')),
+        "{meta:#}"
+    );
 
     // The report can be printed again from the journal.
     let out = polyprov(

@@ -112,6 +112,8 @@ fn spec(sim: &Simulator) -> RunSpec {
         new_password_file: None,
         concurrency: 8,
         allow: Default::default(),
+        site: None,
+        operator: None,
         dry_run: false,
         force: false,
         cidr: None,

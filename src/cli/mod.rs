@@ -386,6 +386,8 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         new_password_file: None,
         concurrency: settings.concurrency,
         allow: settings.allow.clone(),
+        site: Some("polyprov demo".into()),
+        operator: std::env::var("USER").ok(),
         dry_run: false,
         force: false,
         cidr: None,

@@ -23,6 +23,9 @@ pub struct OnboardArgs {
     /// Site file (TOML) with server, password sources, allow-lists, concurrency, timeouts; flags override it.
     #[arg(long)]
     pub site: Option<PathBuf>,
+    /// Who runs it, as the reports name them (default: $USER).
+    #[arg(long)]
+    pub operator: Option<String>,
     /// Targets: one address per line, or a CSV with ip/mac/extension/user columns.
     #[arg(long, conflicts_with = "interface")]
     pub targets: Option<PathBuf>,
@@ -128,6 +131,7 @@ impl OnboardArgs {
     fn asked(&self) -> Asked {
         Asked {
             site: self.site.clone(),
+            operator: self.operator.clone(),
             targets: self.targets.clone(),
             http: self.watch.http,
             host_names: self.watch.host_names,

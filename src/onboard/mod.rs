@@ -200,18 +200,16 @@ pub async fn execute(
     if *stop.borrow() {
         journal.interrupted()?;
     }
-    conclude(dir, done, &spec.server_checks, spec.targets.len())
+    conclude(dir, done, spec)
 }
 
 /// Write the reports of `done` into `dir` and decide the exit code.
-pub fn conclude(
-    dir: &Path,
-    done: Vec<Done>,
-    checks: &[Checked],
-    targets: usize,
-) -> Result<Ended, OnboardError> {
+pub fn conclude(dir: &Path, done: Vec<Done>, spec: &RunSpec) -> Result<Ended, OnboardError> {
+    let (checks, targets) = (&spec.server_checks, spec.targets.len());
     let rows: Vec<Row> = done.iter().map(|(t, r)| Row::new(t, r)).collect();
-    let files = report::write_files(dir, &rows, checks)?;
+    let reports: Vec<&crate::phone::Report> = done.iter().map(|(_, r)| r).collect();
+    let run = report::RunInfo::new(spec, &reports);
+    let files = report::write_files(dir, &run, &rows, checks)?;
     Ok(Ended {
         dir: dir.to_path_buf(),
         code: fleet::exit_code(&done),
@@ -227,8 +225,7 @@ pub fn conclude(
 /// The reports of a run as its journal has them now (rewritten in its directory).
 pub fn report(dir: &Path) -> Result<Ended, OnboardError> {
     let run = load(dir)?;
-    let targets = run.spec.targets.len();
-    conclude(dir, run.done, &run.spec.server_checks, targets)
+    conclude(dir, run.done, &run.spec)
 }
 
 impl Loaded {
@@ -262,12 +259,8 @@ pub async fn activate(
     stop: watch::Receiver<bool>,
 ) -> Result<(Repaired, Ended), OnboardError> {
     let waiting = run.awaiting_activation().len();
-    let targets = run.spec.targets.len();
     if waiting == 0 {
-        return Ok((
-            None,
-            conclude(&run.dir, run.done, &run.spec.server_checks, targets)?,
-        ));
+        return Ok((None, conclude(&run.dir, run.done, &run.spec)?));
     }
     let settings = Arc::new(run.spec.settings(password_file)?);
     let journal = Arc::new(Journal::open(&run.dir)?);
@@ -287,8 +280,5 @@ pub async fn activate(
     if *stop.borrow() {
         journal.interrupted()?;
     }
-    Ok((
-        repaired,
-        conclude(&run.dir, done, &run.spec.server_checks, targets)?,
-    ))
+    Ok((repaired, conclude(&run.dir, done, &run.spec)?))
 }

@@ -34,6 +34,8 @@ pub const DEFAULT_STATE_DIR: &str = "polyprov-runs";
 #[derive(Debug, Clone, Default)]
 pub struct Asked {
     pub site: Option<PathBuf>,
+    /// Who runs it, for the reports (default: `$USER`).
+    pub operator: Option<String>,
     pub targets: Option<PathBuf>,
     /// Talk plain HTTP to the targets.
     pub http: bool,
@@ -78,6 +80,12 @@ pub struct RunSpec {
     pub new_password_file: Option<PathBuf>,
     pub concurrency: usize,
     pub allow: Allow,
+    /// The site, for the reports: the site file's `name`, else its file name.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Who ran it, for the reports.
+    #[serde(default)]
+    pub operator: Option<String>,
     pub dry_run: bool,
     /// Repoint phones whose provisioning server is already set to another one.
     #[serde(default)]
@@ -300,6 +308,18 @@ impl RunSpec {
                     asked.allow_models.clone()
                 },
             },
+            site: site.name.clone().or_else(|| {
+                asked
+                    .site
+                    .as_ref()
+                    .and_then(|p| p.file_stem())
+                    .map(|s| s.to_string_lossy().into_owned())
+            }),
+            operator: asked
+                .operator
+                .clone()
+                .or_else(|| std::env::var("USER").ok())
+                .filter(|o| !o.trim().is_empty()),
             dry_run: asked.dry_run,
             force: asked.force,
             cidr: asked.cidr,

@@ -329,6 +329,11 @@ pub struct Report {
     pub evidence: Vec<String>,
     /// Phone seconds from start to end.
     pub elapsed_secs: f64,
+    /// Wall clock (Unix seconds) when polyprov started on this phone, and when it finished.
+    #[serde(default)]
+    pub started_at: Option<f64>,
+    #[serde(default)]
+    pub finished_at: Option<f64>,
     pub outcome: Outcome,
 }
 
@@ -361,6 +366,8 @@ impl Report {
             warnings: Vec::new(),
             evidence: Vec::new(),
             elapsed_secs: 0.0,
+            started_at: None,
+            finished_at: None,
             outcome: Outcome::failed("not started"),
         }
     }
