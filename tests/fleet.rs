@@ -362,7 +362,7 @@ async fn kill_9_then_resume_saves_nothing_twice() {
         "{meta:#}"
     );
 
-    // The report can be printed again from the journal.
+    // The report can be printed again from the journal, naming the run or taking the latest one.
     let out = polyprov(
         &["report", "--run", run.to_str().unwrap(), "--format", "macs"],
         &dir,
@@ -370,6 +370,30 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     .output()
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+    let latest = polyprov(
+        &[
+            "report",
+            "--latest",
+            "--state-dir",
+            "runs",
+            "--format",
+            "macs",
+        ],
+        &dir,
+    )
+    .output()
+    .unwrap();
+    assert_eq!(latest.stdout, out.stdout, "the only run is the latest");
+    // `polyprov runs` lists it with its server and how it ended.
+    let listed = polyprov(&["runs", "--state-dir", "runs"], &dir)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let name = run.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        listed.contains(&name) && listed.contains("6 Inactive") && listed.contains("https://"),
+        "{listed}"
+    );
     sim.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_dir_all(&elsewhere).ok();

@@ -17,6 +17,7 @@ pub mod inventory;
 pub mod known;
 pub mod onboard;
 pub mod provision;
+pub mod runs;
 pub mod shared;
 
 use crate::clock::Clock;
@@ -62,6 +63,8 @@ pub enum Command {
     Activate(activate::ActivateArgs),
     /// Print or export the report of a run.
     Report(onboard::ReportArgs),
+    /// List the runs kept in a state directory: when, site, operator, server, how they ended.
+    Runs(runs::RunsArgs),
     /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
     Record(crate::record::RecordArgs),
     /// The certificate each phone presented first (a different one is refused): list, or forget after a reset.
@@ -159,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Resume(args) => onboard::resume(args).await,
         Command::Activate(args) => activate::activate(args).await,
         Command::Report(args) => onboard::print_report(args),
+        Command::Runs(args) => runs::run(args),
         Command::KnownPhones(args) => known::run(args),
         Command::Record(args) => crate::record::run(args)
             .await

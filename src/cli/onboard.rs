@@ -84,8 +84,14 @@ pub struct ResumeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The run directory.
+    #[arg(long, required_unless_present = "latest", conflicts_with = "latest")]
+    pub run: Option<PathBuf>,
+    /// The newest run in --state-dir instead (`polyprov runs` lists them).
     #[arg(long)]
-    pub run: PathBuf,
+    pub latest: bool,
+    /// Where the runs are, for --latest.
+    #[arg(long, default_value = crate::onboard::spec::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
     /// What to print.
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "macs", "activation"])]
     pub format: String,
@@ -293,13 +299,17 @@ pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {
 }
 
 pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
-    let end = onboard::report(&args.run)?;
+    let dir = match &args.run {
+        Some(dir) => dir.clone(),
+        None => onboard::latest(&args.state_dir)?,
+    };
+    let end = onboard::report(&dir)?;
     let rows = &end.rows;
     match args.format.as_str() {
         "json" => println!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({ "summary": report::summary(rows), "phones": rows })
+                &serde_json::json!({ "run": end.run, "summary": report::summary(rows), "phones": rows })
             )?
         ),
         "csv" => print!("{}", report::csv(rows)?),
@@ -311,7 +321,7 @@ pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
         eprintln!(
             "{} phone(s) have no final result yet: polyprov resume --run {}",
             end.pending,
-            args.run.display()
+            dir.display()
         );
     }
     Ok(0)

@@ -53,6 +53,8 @@ pub enum OnboardError {
 #[derive(Debug)]
 pub struct Ended {
     pub dir: PathBuf,
+    /// When, where, by whom, to which server.
+    pub run: report::RunInfo,
     pub done: Vec<Done>,
     pub rows: Vec<Row>,
     /// The report files written in the run directory.
@@ -65,6 +67,64 @@ pub struct Ended {
     pub incomplete: bool,
     /// Phones of the run with no final report at all (a `report` of a run still going, or killed).
     pub pending: usize,
+}
+
+/// One run directory of a state directory, as `polyprov runs` lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub dir: PathBuf,
+    /// What its journal says, or why it could not be read.
+    pub read: Result<ListedRun, String>,
+}
+
+/// A listed run's facts.
+#[derive(Debug, Clone)]
+pub struct ListedRun {
+    pub info: report::RunInfo,
+    /// Of the phones with a final result.
+    pub summary: report::Summary,
+    /// Phones with no final result yet (`resume` continues them).
+    pub pending: usize,
+}
+
+/// The run directories under `state_dir`, oldest first (their names are their start times).
+pub fn runs(state_dir: &Path) -> Result<Vec<Listed>, OnboardError> {
+    let err = |source| OnboardError::RunDir {
+        path: state_dir.to_path_buf(),
+        source,
+    };
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(state_dir)
+        .map_err(err)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(crate::journal::FILE).is_file())
+        .collect();
+    dirs.sort();
+    Ok(dirs
+        .into_iter()
+        .map(|dir| {
+            let read = load(&dir).map_err(|e| e.to_string()).map(|run| {
+                let rows: Vec<Row> = run.done.iter().map(|(t, r)| Row::new(t, r)).collect();
+                let reports: Vec<&crate::phone::Report> = run.done.iter().map(|(_, r)| r).collect();
+                ListedRun {
+                    info: report::RunInfo::new(&run.spec, &reports),
+                    summary: report::summary(&rows),
+                    pending: run.spec.targets.len().saturating_sub(rows.len()),
+                }
+            });
+            Listed { dir, read }
+        })
+        .collect())
+}
+
+/// The newest run directory under `state_dir`.
+pub fn latest(state_dir: &Path) -> Result<PathBuf, OnboardError> {
+    runs(state_dir)?.pop().map(|l| l.dir).ok_or_else(|| {
+        OnboardError::Invalid(format!(
+            "no run in {}: give --state-dir (or --run DIR) where the runs are",
+            state_dir.display()
+        ))
+    })
 }
 
 /// A new run directory under `state_dir`, named for now.
@@ -212,6 +272,7 @@ pub fn conclude(dir: &Path, done: Vec<Done>, spec: &RunSpec) -> Result<Ended, On
     let files = report::write_files(dir, &run, &rows, checks)?;
     Ok(Ended {
         dir: dir.to_path_buf(),
+        run,
         code: fleet::exit_code(&done),
         incomplete: fleet::incomplete(&done),
         pending: targets.saturating_sub(done.len()),
