@@ -50,33 +50,21 @@ fn cpu_secs() -> f64 {
 }
 
 fn job(base: &str) -> Job {
-    Job {
-        base: base.parse().expect("base URL"),
-        wanted: polyprov::phone::provisioning::Wanted {
-            server_type: "HTTPS".into(),
-            url: "https://prov.example.test/poly/".into(),
-            user: None,
-            password: None,
-        },
-        passwords: vec![Secret::new(PASSWORD)],
-        allow_factory: true,
-        new_password: None,
-        dry_run: true,
-        force: false,
-        expected_mac: None,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        clock: Clock::new(SCALE),
-        timing: polyprov::phone::Timing::default(),
-        patience: polyprov::phone::session::Patience::default(),
-        stop: None,
-        resume: None,
-        allow: Default::default(),
-        claims: None,
-        attempts: None,
-        known: None,
-    }
+    let wanted = polyprov::phone::provisioning::Wanted {
+        server_type: "HTTPS".into(),
+        url: "https://prov.example.test/poly/".into(),
+        user: None,
+        password: None,
+    };
+    let mut job = Job::new(
+        base.parse().expect("base URL"),
+        wanted,
+        vec![Secret::new(PASSWORD)],
+        Clock::new(SCALE),
+    );
+    job.allow_factory = true;
+    job.dry_run = true;
+    job
 }
 
 struct Figures {

@@ -15,6 +15,8 @@ use crate::phone::Report;
 pub struct Row {
     pub mac: String,
     pub ip: String,
+    /// Where its web UI is: the IP with the port when that is not the scheme's default (`198.18.0.15:8080`).
+    pub address: String,
     pub model: String,
     pub profile: String,
     pub firmware_before: String,
@@ -119,6 +121,13 @@ impl Row {
                 .or(target.mac)
                 .map_or(String::new(), |m| m.to_string()),
             ip: r.address.clone(),
+            address: match target.base.port() {
+                Some(port) if r.address.parse::<std::net::Ipv6Addr>().is_ok() => {
+                    format!("[{}]:{port}", r.address)
+                }
+                Some(port) => format!("{}:{port}", r.address),
+                None => r.address.clone(),
+            },
             model: r.model.clone().unwrap_or_default(),
             profile: r.profile.clone().unwrap_or_default(),
             firmware_before: r.firmware_before.clone().unwrap_or_default(),
@@ -147,6 +156,7 @@ impl Row {
         Row {
             mac: c(&crate::mac::shown(&self.mac)),
             ip: c(&self.ip),
+            address: c(&self.address),
             model: c(&self.model),
             profile: c(&self.profile),
             firmware_before: c(&self.firmware_before),
@@ -258,18 +268,37 @@ pub fn summary(rows: &[Row]) -> Summary {
     s
 }
 
+/// Characters of "what to do" a table row shows before the rest goes to a note below the table.
+const TODO_WIDTH: usize = 60;
+
+/// `s` cut to at most `max` characters at a word boundary, with an ellipsis.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let at_word = cut.rfind(' ').filter(|&i| i > max / 2).unwrap_or(cut.len());
+    format!(
+        "{}…",
+        cut[..at_word].trim_end_matches([' ', ',', ';', ':', '.'])
+    )
+}
+
 /// The table shown at the end of a run.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let header = [
         "MAC",
-        "IP",
+        "address",
         "model",
         "firmware",
         "state",
         "reboots",
         "what to do",
     ];
+    // Long advice would wrap through the table: the cell gets its start and a note number, the notes below the
+    // table the whole of it (the report files always have it all).
+    let mut notes: Vec<String> = Vec::new();
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
@@ -291,10 +320,24 @@ pub fn table(rows: &[Row]) -> String {
             } else {
                 String::new()
             };
+            let todo = if todo.chars().count() > TODO_WIDTH {
+                let who = [crate::mac::shown(&r.mac), r.address.clone()]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .unwrap_or_default();
+                let full = match (r.error.is_empty(), r.fix.is_empty()) {
+                    (false, false) => format!("{}. Fix: {}", r.error, r.fix),
+                    _ => todo.clone(),
+                };
+                notes.push(format!("[{}] {who}: {full}", notes.len() + 1));
+                format!("{} [{}]", shorten(&todo, TODO_WIDTH - 6), notes.len())
+            } else {
+                todo
+            };
             // What devices said is shown, never obeyed: no control character reaches the terminal.
             [
                 crate::mac::shown(&r.mac),
-                r.ip.clone(),
+                r.address.clone(),
                 r.model.clone(),
                 fw,
                 r.state.clone(),
@@ -325,6 +368,13 @@ pub fn table(rows: &[Row]) -> String {
     out.push('\n');
     for c in &cells {
         out.push_str(&line(c));
+        out.push('\n');
+    }
+    if !notes.is_empty() {
+        out.push('\n');
+    }
+    for n in &notes {
+        out.push_str(&crate::text::for_terminal(n));
         out.push('\n');
     }
     out.push('\n');

@@ -133,7 +133,7 @@ fn rows() -> Vec<Row> {
         Row::new(&target("198.18.0.12", Some("2003"), Some("lobby")), &ip450),
         Row::new(&target("198.18.0.13", None, None), &wrong),
         Row::new(&target("198.18.0.14", None, None), &dead),
-        Row::new(&target("198.18.0.15", None, None), &sip3),
+        Row::new(&target("198.18.0.15:8080", None, None), &sip3),
     ]
 }
 

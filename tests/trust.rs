@@ -42,23 +42,28 @@ fn explained(r: &Report) -> String {
     r.outcome.explained().unwrap_or_default()
 }
 
+fn assert_dry_run(r: &Report) {
+    assert!(
+        matches!(r.outcome, Outcome::DryRun { .. }),
+        "{}",
+        explained(r)
+    );
+}
+
+/// A simulator with one fresh VVX of this MAC.
+async fn vvx(mac_text: &str) -> Simulator {
+    start(vec![phone("poly-vvx-6", "6.4.5.1210", mac_text)], SCALE).await
+}
+
 /// The first certificate is remembered, the same one is accepted on the next run — also from a restarted simulator,
 /// whose phones keep their certificates — and the report carries its fingerprint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_certificate_is_remembered_and_survives_restarts() {
     let m = mac("64167F00B001");
     let (dir, known) = memory("first");
-    let sim = start(
-        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F00B001")],
-        SCALE,
-    )
-    .await;
+    let sim = vvx("64167F00B001").await;
     let (r, events) = dry_run(&sim, &known).await;
-    assert!(
-        matches!(r.outcome, Outcome::DryRun { .. }),
-        "{}",
-        explained(&r)
-    );
+    assert_dry_run(&r);
     assert_eq!(remembered(&events), Some(false), "first seen: {events:?}");
     let fingerprint = r
         .certificate_sha256
@@ -82,25 +87,13 @@ async fn the_first_certificate_is_remembered_and_survives_restarts() {
     );
 
     let (again, events) = dry_run(&sim, &known).await;
-    assert!(
-        matches!(again.outcome, Outcome::DryRun { .. }),
-        "{}",
-        explained(&again)
-    );
+    assert_dry_run(&again);
     assert_eq!(remembered(&events), Some(true), "{events:?}");
     sim.shutdown().await;
 
-    let restarted = start(
-        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F00B001")],
-        SCALE,
-    )
-    .await;
+    let restarted = vvx("64167F00B001").await;
     let (r, events) = dry_run(&restarted, &known).await;
-    assert!(
-        matches!(r.outcome, Outcome::DryRun { .. }),
-        "{}",
-        explained(&r)
-    );
+    assert_dry_run(&r);
     assert_eq!(
         remembered(&events),
         Some(true),
@@ -117,11 +110,7 @@ async fn the_first_certificate_is_remembered_and_survives_restarts() {
 async fn an_impostor_with_a_known_phones_subject_gets_nothing() {
     let m = mac("64167F00B002");
     let (dir, known) = memory("impostor");
-    let sim = start(
-        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F00B002")],
-        SCALE,
-    )
-    .await;
+    let sim = vvx("64167F00B002").await;
     let (r, _) = dry_run(&sim, &known).await;
     let genuine = r.certificate_sha256.clone().expect("fingerprint");
     sim.shutdown().await;
@@ -167,11 +156,7 @@ async fn an_impostor_with_a_known_phones_subject_gets_nothing() {
 async fn a_factory_reset_phone_is_refused_until_forgotten() {
     let m = mac("64167F00B003");
     let (dir, known) = memory("reset");
-    let sim = start(
-        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F00B003")],
-        SCALE,
-    )
-    .await;
+    let sim = vvx("64167F00B003").await;
     let (r, _) = dry_run(&sim, &known).await;
     let before = r.certificate_sha256.clone().expect("fingerprint");
     let logins = report(&sim, m).await["stats"]["logins"].clone();
@@ -216,11 +201,7 @@ async fn a_factory_reset_phone_is_refused_until_forgotten() {
     assert!(String::from_utf8_lossy(&forget.stdout).contains("Forgot 64167F00B003"));
 
     let (r, events) = dry_run(&sim, &known).await;
-    assert!(
-        matches!(r.outcome, Outcome::DryRun { .. }),
-        "{}",
-        explained(&r)
-    );
+    assert_dry_run(&r);
     assert_eq!(
         remembered(&events),
         Some(false),

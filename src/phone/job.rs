@@ -130,6 +130,33 @@ pub struct Resume {
 }
 
 impl Job {
+    /// A job for the phone at `base` with everything else at its default: no factory password, no dry run, no
+    /// force, MAC unknown, no search, nothing remembered across runs, never stopped.
+    pub fn new(base: url::Url, wanted: Wanted, passwords: Vec<Secret>, clock: Clock) -> Job {
+        Job {
+            base,
+            wanted,
+            passwords,
+            allow_factory: false,
+            new_password: None,
+            dry_run: false,
+            force: false,
+            expected_mac: None,
+            search_range: None,
+            search_rate: 20,
+            heard: None,
+            clock,
+            timing: Timing::default(),
+            patience: Patience::default(),
+            stop: None,
+            resume: None,
+            allow: Allow::default(),
+            claims: None,
+            attempts: None,
+            known: None,
+        }
+    }
+
     pub(super) fn stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| *s.borrow())
     }

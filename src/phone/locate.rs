@@ -50,6 +50,23 @@ pub fn neighbour_lookup(table: &str, mac: Mac) -> Option<IpAddr> {
     })
 }
 
+/// Parse `/proc/net/arp` text the other way: the hardware address of `ip` (complete entries only: flags 0x2).
+pub fn neighbour_mac(table: &str, ip: IpAddr) -> Option<Mac> {
+    table.lines().skip(1).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (addr, flags, hw) = (cols.first()?, cols.get(2)?, cols.get(3)?);
+        (addr.parse::<IpAddr>().ok()? == ip && *flags != "0x0")
+            .then(|| hw.parse::<Mac>().ok())
+            .flatten()
+            .filter(|m| m.0 != [0; 6])
+    })
+}
+
+/// The MAC this machine's neighbour table holds for `ip` (read locally: nothing is sent).
+pub fn neighbour_mac_of(ip: IpAddr) -> Option<Mac> {
+    neighbour_mac(&std::fs::read_to_string("/proc/net/arp").ok()?, ip)
+}
+
 /// Look for the phone; `skip` is the address it left.
 pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
     if let Some(heard) = &search.heard {
@@ -153,5 +170,23 @@ mod tests {
             None
         );
         assert_eq!(neighbour_lookup("garbage", mac), None);
+    }
+
+    /// And the other way: an address's MAC, from complete entries only.
+    #[test]
+    fn neighbour_mac_of_an_address() {
+        let table = "IP address       HW type     Flags       HW address            Mask     Device\n\
+                     198.18.0.23      0x1         0x2         64:16:7f:a1:b6:45     *        eth0\n\
+                     198.18.0.24      0x1         0x0         00:00:00:00:00:00     *        eth0\n";
+        assert_eq!(
+            neighbour_mac(table, "198.18.0.23".parse().unwrap()),
+            Some("64167FA1B645".parse().unwrap())
+        );
+        assert_eq!(neighbour_mac(table, "198.18.0.24".parse().unwrap()), None);
+        assert_eq!(neighbour_mac(table, "198.18.0.25".parse().unwrap()), None);
+        assert_eq!(
+            neighbour_mac("garbage", "198.18.0.23".parse().unwrap()),
+            None
+        );
     }
 }

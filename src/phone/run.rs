@@ -27,6 +27,20 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
     // A resumed phone keeps the start of the run that began it.
     report.started_at = report.started_at.or(Some(started_at));
     report.finished_at = Some(wall_now());
+    // A phone whose web UI never named its MAC (SIP 3.x, a failed login): this machine's neighbour table may.
+    if report.mac.is_none()
+        && let Some(mac) = report
+            .address
+            .trim_matches(['[', ']'])
+            .parse()
+            .ok()
+            .and_then(super::locate::neighbour_mac_of)
+    {
+        report.mac = Some(mac);
+        report.warnings.push(format!(
+            "MAC {mac} from this machine's neighbour table (ARP)"
+        ));
+    }
     // The flag is about the firmware the phone ends with (an update may have lifted it over the minimum).
     let min = report
         .profile

@@ -207,33 +207,17 @@ pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
 
 /// A job for whatever answers at `base` (a simulated phone, or a device posing as one).
 pub fn job_at(base: url::Url, url: &str, scale: f64) -> polyprov::phone::Job {
-    polyprov::phone::Job {
+    polyprov::phone::Job::new(
         base,
-        wanted: polyprov::phone::provisioning::Wanted {
+        polyprov::phone::provisioning::Wanted {
             server_type: "HTTPS".into(),
             url: url.into(),
             user: None,
             password: None,
         },
-        passwords: vec![polyprov::secret::Secret::new(PASSWORD)],
-        allow_factory: false,
-        new_password: None,
-        dry_run: false,
-        force: false,
-        expected_mac: None,
-        search_range: None,
-        search_rate: 20,
-        heard: None,
-        clock: polyprov::clock::Clock::new(scale),
-        timing: polyprov::phone::Timing::default(),
-        patience: polyprov::phone::session::Patience::default(),
-        stop: None,
-        resume: None,
-        allow: Default::default(),
-        claims: None,
-        attempts: None,
-        known: None,
-    }
+        vec![polyprov::secret::Secret::new(PASSWORD)],
+        polyprov::clock::Clock::new(scale),
+    )
 }
 
 /// A run's settings for the simulator's phones: [`job`]'s password, clock and patience, `concurrency` at once, no
