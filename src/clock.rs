@@ -91,6 +91,13 @@ pub fn civil(t: std::time::SystemTime) -> (i64, u64, u64, u64, u64, u64, u32) {
     )
 }
 
+/// Wall-clock Unix seconds now (0 before 1970).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// ISO 8601 UTC with milliseconds, as HAR files and logs write it: `2026-11-23T11:16:13.000Z`.
 pub fn iso8601(t: std::time::SystemTime) -> String {
     let (y, mo, d, h, mi, s, ms) = civil(t);

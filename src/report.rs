@@ -43,24 +43,9 @@ pub struct Row {
 
 /// Unix seconds as an RFC 3339 UTC time, to the second (`2026-12-02T10:04:11Z`).
 pub fn utc(secs: f64) -> String {
-    let secs = secs.max(0.0) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    let since = std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default();
+    let (y, mo, d, h, mi, s, _) = crate::clock::civil(std::time::UNIX_EPOCH + since);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// What the report says of the run itself: an admin reading it later knows when, where, by whom and to which
@@ -84,9 +69,7 @@ pub struct RunInfo {
 impl RunInfo {
     /// The run described by its spec and its phones' reports.
     pub fn new(spec: &crate::onboard::RunSpec, reports: &[&Report]) -> RunInfo {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let now = crate::clock::unix_now();
         let started = reports.iter().filter_map(|r| r.started_at).reduce(f64::min);
         let finished = reports
             .iter()

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::mac::Mac;
 
@@ -39,9 +38,7 @@ pub struct Attempts {
 type Failures = BTreeMap<String, Vec<f64>>;
 
 fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    crate::clock::unix_now()
 }
 
 impl Attempts {

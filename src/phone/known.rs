@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use crate::mac::Mac;
 
@@ -216,9 +216,7 @@ impl KnownPhones {
                 file: self.path.clone(),
             })),
             None => {
-                let first_seen = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
+                let first_seen = crate::clock::unix_now() as u64;
                 pins.insert(
                     mac,
                     Pin {

@@ -19,14 +19,14 @@ use crate::secret::Secret;
 pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Report {
     let mut report = Report::new(&job.base);
     let start = job.clock.now();
-    let started_at = wall_now();
+    let started_at = crate::clock::unix_now();
     // Ended early or followed to the end, either way it is the phone's outcome.
     let (Break(outcome) | Continue(outcome)) = run(job, profiles, events, &mut report).await;
     report.outcome = outcome;
     report.elapsed_secs = job.clock.since(start);
     // A resumed phone keeps the start of the run that began it.
     report.started_at = report.started_at.or(Some(started_at));
-    report.finished_at = Some(wall_now());
+    report.finished_at = Some(crate::clock::unix_now());
     // A phone whose web UI never named its MAC (SIP 3.x, a failed login): this machine's neighbour table may.
     if report.mac.is_none()
         && let Some(mac) = report
@@ -57,13 +57,6 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
         report.below_min_firmware = version_lt(fw, &min);
     }
     report
-}
-
-/// Wall-clock Unix seconds.
-fn wall_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// One step of a phone's onboarding: go on with `T`, or the onboarding ends here with this outcome — a failure, or
