@@ -17,6 +17,7 @@
 //!   and MAC lists.
 //! - [`onboard`]: one onboarding run end to end — its typed spec (flags > site file > defaults), run directory,
 //!   journal, discovery hand-off, start, resume, report and activation — as library calls.
+//! - [`output`]: the JSON polyprov prints and writes, as types with a `schema-version`, and their JSON Schemas.
 //! - [`server_check`]: the provisioning server checked from the agent's vantage point before any phone is touched.
 //! - [`resolve`]: name resolution that never looks up reserved names and honours `--resolve` pins.
 //! - [`record`]: the recorder, a local reverse proxy that writes a redacted HAR of a browser session.
@@ -31,6 +32,7 @@ pub mod fleet;
 pub mod journal;
 pub mod mac;
 pub mod onboard;
+pub mod output;
 pub mod phone;
 pub mod profile;
 pub mod record;

@@ -133,6 +133,21 @@ impl FromStr for Mac {
     }
 }
 
+/// In JSON a MAC is always 12 uppercase hex digits (`0004F2A1B2C3`), whatever `--mac-format` shows on screen.
+impl schemars::JsonSchema for Mac {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Mac".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9A-F]{12}$",
+            "description": "A MAC address as 12 uppercase hex digits (0004F2A1B2C3)."
+        })
+    }
+}
+
 impl serde::Serialize for Mac {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

@@ -230,8 +230,7 @@ async fn activate_a_finished_run() {
         text.contains(&a.to_string()) && text.contains(&b.to_string()),
         "{text}"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let report = common::report_json(&run);
     let state = |m: polyprov::mac::Mac| {
         report["phones"]
             .as_array()

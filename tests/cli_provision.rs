@@ -106,16 +106,15 @@ async fn json_event_stream() {
     )
     .await;
     assert_eq!(out.status.code(), Some(0));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect();
-    assert_eq!(lines[0]["server-check"]["result"], "ok", "{lines:#?}");
+    let lines = common::json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines[0]["event"], "server-check", "{lines:#?}");
+    assert_eq!(lines[0]["check"]["result"], "ok", "{lines:#?}");
     assert_eq!(lines[1]["event"], "probing");
     assert!(lines.iter().any(|l| l["event"] == "plan"));
     let last = lines.last().unwrap();
-    assert_eq!(last["report"]["outcome"]["state"], "dry-run");
-    assert_eq!(last["report"]["mac"], "64167F000503");
+    assert_eq!(last["event"], "result");
+    assert_eq!(last["result"]["state"], "dry run");
+    assert_eq!(last["result"]["mac"], "64167F000503");
     sim.shutdown().await;
 }
 

@@ -461,10 +461,9 @@ fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v.get("summary").is_some())
+    let summary = lab::schema::json_lines(&stdout)
+        .into_iter()
+        .find(|v| v["event"] == "ended")
         .expect("onboard summary");
     // The three web-provisionable phones with addresses; the SoundPoint SIP 3.x and the booting phone are not targets.
     assert_eq!(summary["summary"]["inactive"], 3, "{summary}");

@@ -183,12 +183,11 @@ async fn mixed_fleet_reaches_the_right_final_states() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The JSON stream: every line is an object.
-    let lines: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
-    assert!(lines.iter().any(|l| l["event"]["event"] == "saving"));
-    let summary = &lines.last().unwrap()["summary"];
+    let lines = common::json_lines(&stdout);
+    assert!(lines.iter().any(|l| l["event"] == "saving"));
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "ended");
+    let summary = &last["summary"];
     assert_eq!(summary["inactive"], 4, "{summary}");
     assert_eq!(summary["failed"], 1);
     assert_eq!(summary["needs-attention"], 1);
@@ -197,8 +196,8 @@ async fn mixed_fleet_reaches_the_right_final_states() {
         .iter()
         .filter_map(|l| {
             Some((
-                l["report"]["mac"].as_str()?.to_string(),
-                l["report"]["outcome"]["state"].as_str()?.to_string(),
+                l["result"]["mac"].as_str()?.to_string(),
+                l["result"]["state"].as_str()?.to_string(),
             ))
         })
         .collect();
@@ -210,15 +209,15 @@ async fn mixed_fleet_reaches_the_right_final_states() {
             .unwrap_or_default()
     };
     assert_eq!(state("64167F000602"), "failed");
-    assert_eq!(state("64167F000603"), "needs-attention");
+    assert_eq!(state("64167F000603"), "needs attention");
     assert_eq!(
         state("0004F2000605"),
-        "inactive",
+        "Inactive",
         "the locked phone was waited out"
     );
     assert_eq!(
         state("0004F2000606"),
-        "inactive",
+        "Inactive",
         "the busy phone was retried"
     );
     let wrong = report(&sim, mac("64167F000603")).await;
@@ -331,8 +330,7 @@ async fn kill_9_then_resume_saves_nothing_twice() {
     assert_all_inactive_saved_once(&sim).await;
     // What the journal knew before the kill is in the reports: every Inactive phone has its model, and its
     // reboots are counted from the save (each phone of this fleet reboots at least once after it).
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    let report = common::report_json(&run);
     let phones = report["phones"].as_array().expect("phones");
     for p in phones.iter().filter(|p| p["state"] == "Inactive") {
         assert_ne!(p["model"], "", "{p:#}");

@@ -85,10 +85,7 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
     ));
     finish(&args, &display, &inv, &line)?;
     if args.print_resources {
-        println!(
-            "{}",
-            serde_json::json!({ "resources": super::shared::resources() })
-        );
+        super::shared::print_resources();
     }
     Ok(0)
 }
@@ -115,14 +112,20 @@ fn finish(
         std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
     }
     if display.mode == Mode::Json {
-        let devices: Vec<serde_json::Value> = inv
-            .listed(args.all)
-            .map(|d| serde_json::json!({ "device": d, "provisionable": d.readiness() }))
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "event": "summary", "hosts": all, "poly": poly, "ready": ready, "stats": stats, "saved": args.save.as_ref().map(|p| serde_json::json!({ "path": p, "phones": saved })), "devices": devices })
-        );
+        crate::output::emit_run(crate::output::Run::Summary {
+            hosts: all,
+            poly,
+            ready,
+            stats: stats.to_string(),
+            saved: args.save.as_ref().map(|p| crate::output::Saved {
+                path: p.clone(),
+                phones: saved,
+            }),
+            devices: inv
+                .listed(args.all)
+                .map(crate::output::Discovered::new)
+                .collect(),
+        });
         return Ok(());
     }
     println!("\n{}", table(inv.listed(args.all)));

@@ -26,11 +26,18 @@ pub fn repaired(said: Option<String>) {
 /// Print the end of a run; returns its exit code.
 pub fn print(ended: &Ended, mode: Mode) -> u8 {
     let dir = ended.dir.display();
+    let resume = ended
+        .incomplete
+        .then(|| format!("polyprov resume --run {dir}"));
     if mode == Mode::Json {
-        println!(
-            "{}",
-            serde_json::json!({ "summary": report::summary(&ended.rows), "run": ended.dir, "files": ended.files })
-        );
+        crate::output::emit_run(crate::output::Run::Ended {
+            run: Box::new(ended.run.clone()),
+            summary: report::summary(&ended.rows),
+            dir: ended.dir.clone(),
+            files: ended.files.clone(),
+            resume,
+        });
+        return ended.code;
     } else {
         println!("\n{}", report::table(&ended.rows));
         for c in ended
@@ -50,13 +57,8 @@ pub fn print(ended: &Ended, mode: Mode) -> u8 {
                 .join(", ")
         );
     }
-    if ended.incomplete {
-        let msg = format!("The run was interrupted. Resume with: polyprov resume --run {dir}");
-        if mode == Mode::Json {
-            println!("{}", serde_json::json!({ "note": msg }));
-        } else {
-            println!("{msg}");
-        }
+    if let Some(resume) = resume {
+        println!("The run was interrupted. Resume with: {resume}");
     }
     ended.code
 }

@@ -272,15 +272,16 @@ impl Display {
                     return;
                 }
                 if self.mode == Mode::Json {
-                    let kind = if matches!(change, Change::New(_)) {
-                        "new"
+                    let change = if matches!(change, Change::New(_)) {
+                        crate::output::Change::New
                     } else {
-                        "updated"
+                        crate::output::Change::Updated
                     };
-                    println!(
-                        "{}",
-                        serde_json::json!({ "event": "device", "change": kind, "at-ms": at.as_millis(), "device": device, "provisionable": device.readiness() })
-                    );
+                    crate::output::emit_run(crate::output::Run::Device {
+                        change,
+                        at_ms: at.as_millis() as u64,
+                        device: Box::new(crate::output::Discovered::new(device)),
+                    });
                     return;
                 }
                 let mark = if matches!(change, Change::New(_)) {
@@ -306,10 +307,11 @@ impl Display {
                 took,
             } => {
                 if self.mode == Mode::Json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "event": "sweep-done", "sent": sent, "answers": answers, "took-ms": took.as_millis() })
-                    );
+                    crate::output::emit_run(crate::output::Run::SweepDone {
+                        sent: *sent,
+                        answers: *answers,
+                        took_ms: took.as_millis() as u64,
+                    });
                 } else {
                     self.line(&format!(
                         "sweep done: {sent} requests, {answers} answers in {:.1} s",
@@ -319,7 +321,7 @@ impl Display {
             }
             Update::Note(n) => {
                 if self.mode == Mode::Json {
-                    println!("{}", serde_json::json!({ "event": "note", "note": n }));
+                    crate::output::emit_run(crate::output::Run::Note { note: n.clone() });
                 } else {
                     self.line(&format!("note: {n}"));
                 }
@@ -340,10 +342,12 @@ pub async fn live_inventory(
             eprintln!("{l}");
         }
     } else {
-        println!(
-            "{}",
-            serde_json::json!({ "event": "start", "interface": plan.link.name, "range": plan.range, "rate": plan.rate.per_sec, "expected-ms": plan.rate.expected(plan.targets.len()).as_millis() })
-        );
+        crate::output::emit_run(crate::output::Run::Start {
+            interface: plan.link.name.clone(),
+            range: plan.range.map(|r| r.to_string()),
+            rate: plan.rate.per_sec,
+            expected_ms: plan.rate.expected(plan.targets.len()).as_millis() as u64,
+        });
     }
     let inventory = Arc::new(Mutex::new(Inventory::new(ouis)));
     let stop = super::shared::stop_on_ctrl_c();

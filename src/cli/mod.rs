@@ -45,12 +45,16 @@ pub struct Cli {
     pub mac_format: crate::mac::MacFormat,
 }
 
+/// Developer commands, listed apart in `--help` (they are hidden from the main list, not from use).
+const DEVELOPER_COMMANDS: &str = "\
+Developer commands:
+  sim     Serve simulated phones from the recorded fixtures (no real phone needed)
+  record  Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy)
+  schema  Print the JSON Schema of the --json lines or of report.json";
+
 #[derive(Debug, Subcommand)]
+#[command(after_help = DEVELOPER_COMMANDS)]
 pub enum Command {
-    /// Serve simulated phones from the recorded fixtures (no real phone needed).
-    Sim(SimArgs),
-    /// Onboard a simulated mixed fleet of two dozen phones (with faults) on loopback, with the real display.
-    Demo(DemoArgs),
     /// Find the Poly phones on the LAN: passive listening, paced ARP sweep, LLDP/CDP, mDNS, web fingerprint.
     Discover(Box<discover::DiscoverCmd>),
     /// Point one phone at a provisioning server and follow it until it is Inactive.
@@ -65,10 +69,27 @@ pub enum Command {
     Report(onboard::ReportArgs),
     /// List the runs kept in a state directory: when, site, operator, server, how they ended.
     Runs(runs::RunsArgs),
-    /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
-    Record(crate::record::RecordArgs),
     /// The certificate each phone presented first (a different one is refused): list, or forget after a reset.
     KnownPhones(known::KnownArgs),
+    /// Onboard a simulated mixed fleet of two dozen phones (with faults) on loopback, with the real display.
+    Demo(DemoArgs),
+    /// Serve simulated phones from the recorded fixtures (no real phone needed).
+    #[command(hide = true)]
+    Sim(SimArgs),
+    /// Record a browser session with a phone as a redacted HAR fixture (a local reverse proxy).
+    #[command(hide = true)]
+    Record(crate::record::RecordArgs),
+    /// Print the JSON Schema (draft 2020-12) of the `--json` lines, or of report.json with --report.
+    #[command(hide = true)]
+    Schema(SchemaArgs),
+}
+
+/// `polyprov schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The schema of report.json instead of the --json lines.
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// `polyprov sim`.
@@ -143,6 +164,9 @@ pub struct DemoArgs {
     /// Phone seconds per wall second (60: a 2.5-minute reboot takes 2.5 s).
     #[arg(long, default_value_t = 60.0)]
     pub time_scale: f64,
+    /// JSON lines instead of the display: the story as `note` lines, then the run's events (docs/output.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The admin password of simulated phones: `$POLYPROV_SIM_PASSWORD`, or `123` (what 8x8 tells technicians to set).
@@ -164,6 +188,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => onboard::print_report(args),
         Command::Runs(args) => runs::run(args),
         Command::KnownPhones(args) => known::run(args),
+        Command::Schema(args) => {
+            let schema = if args.report {
+                crate::output::report_schema()
+            } else {
+                crate::output::line_schema()
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(0)
+        }
         Command::Record(args) => crate::record::run(args)
             .await
             .map(|()| 0)
@@ -290,12 +323,25 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         ..SimConfig::default()
     };
     let simulator = Simulator::start(catalog.clone(), demo.phones.clone(), config).await?;
-    println!(
+    let json = args.json;
+    // The story around the run: plain lines, or `note` lines in a JSON stream.
+    let say = |text: String| {
+        if json {
+            crate::output::emit_run(crate::output::Run::Note {
+                note: text.trim().to_string(),
+            });
+        } else {
+            println!("{text}");
+        }
+    };
+    say(format!(
         "polyprov demo: {} simulated phones on loopback, {}x faster than real phones. Nothing leaves this machine.\n",
         simulator.phones().len(),
         args.time_scale
-    );
-    print_fleet(&simulator);
+    ));
+    if !json {
+        print_fleet(&simulator);
+    }
     let mut service = Vec::new();
     if let Some(m) = demo.typo {
         service.push(format!("{m}: the technician mistypes its server address"));
@@ -306,7 +352,10 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
     for m in &demo.refused {
         service.push(format!("{m}: the service refuses its server credentials"));
     }
-    println!("\nOn the provisioning side: {}.", service.join("; "));
+    say(format!(
+        "\nOn the provisioning side: {}.",
+        service.join("; ")
+    ));
     let url = simulator
         .prov_url()
         .context("the demo's simulated provisioning service did not start")?;
@@ -329,11 +378,11 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         })
         .collect();
     let url = url.as_str();
-    println!(
+    say(format!(
         "\nThe simulated provisioning service is {url} (its name pinned to 127.0.0.1, its certificate from the simulator's test CA)."
-    );
-    println!(
-        "Checking the servers from here first (as a real run does; a real run stops at a failure, the demo goes on to show what the phone itself reports):"
+    ));
+    say(
+        "Checking the servers from here first (as a real run does; a real run stops at a failure, the demo goes on to show what the phone itself reports):".into()
     );
     let check = crate::server_check::Spec {
         url: String::new(),
@@ -348,13 +397,13 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         &[url.to_string(), typo_url.clone()],
         &check,
         false,
-        shared::print_check(false),
+        shared::print_check(json),
     )
     .await;
-    println!(
+    say(format!(
         "\nOnboarding all {} phones: provisioning server HTTPS {url}, the site's admin password, the factory password allowed.\n",
         targets.len()
-    );
+    ));
     let settings = Settings {
         wanted: Wanted {
             server_type: "HTTPS".into(),
@@ -414,7 +463,7 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         ..settings
     };
     let profiles = Arc::new(catalog.profiles.clone());
-    let mode = ended::mode(false);
+    let mode = ended::mode(json);
     let end = crate::onboard::start(
         &dir,
         &spec,
@@ -426,9 +475,9 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
     .await?;
     let code = ended::print(&end, mode);
     let control = format!("http://{}/phones", simulator.control_addr());
-    println!(
+    say(format!(
         "\nThe simulator's own view of every phone was at {control} (what the tests check instead of trusting the agent)."
-    );
+    ));
     simulator.shutdown().await;
     // The demo's faults are meant to show: a run with phones needing attention is still a successful demo.
     Ok(if code == 130 { 130 } else { 0 })

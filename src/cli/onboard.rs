@@ -238,18 +238,23 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     )
     .await?;
     if spec.server_checks.iter().any(|c| c.failed()) {
-        if spec.dry_run {
-            println!("(dry run: going on to show the plan; a real run would stop here)");
+        let note = if spec.dry_run {
+            "(dry run: going on to show the plan; a real run would stop here)"
         } else {
-            println!(
-                "Nothing was changed: no phone is touched while its provisioning server cannot be reached."
-            );
+            "Nothing was changed: no phone is touched while its provisioning server cannot be reached."
+        };
+        if json {
+            crate::output::emit_run(crate::output::Run::Note { note: note.into() });
+        } else {
+            println!("{note}");
+        }
+        if !spec.dry_run {
             return Ok(1);
         }
     }
     for w in spec.warnings() {
         if json {
-            println!("{}", serde_json::json!({ "warning": w }));
+            crate::output::emit_run(crate::output::Run::RunWarning { warning: w });
         } else {
             println!("warning: {}", crate::text::for_terminal(&w));
         }
@@ -276,10 +281,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
             .await?;
     }
     if args.print_resources {
-        println!(
-            "{}",
-            serde_json::json!({ "resources": super::shared::resources() })
-        );
+        super::shared::print_resources();
     }
     Ok(code)
 }
@@ -308,9 +310,11 @@ pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
     match args.format.as_str() {
         "json" => println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "run": end.run, "summary": report::summary(rows), "phones": rows })
-            )?
+            serde_json::to_string_pretty(&crate::output::ReportFile::new(
+                &end.run,
+                rows,
+                &end.checks
+            ))?
         ),
         "csv" => print!("{}", report::csv(rows)?),
         "macs" => print!("{}", report::mac_list(rows)),

@@ -147,11 +147,11 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
     let job = settings.job(&target, super::shared::stop_on_ctrl_c(), None);
     let started = Instant::now();
     let json = args.watch.json;
+    let key = target.key.clone();
     let sink = Arc::new(move |e: Event| {
         if json {
-            if let Ok(line) = serde_json::to_string(&e) {
-                println!("{line}");
-            }
+            let at = started.elapsed().as_secs_f64();
+            crate::output::emit(crate::output::Line::phone(&key, at, &e));
         } else {
             let line = format!("{:>7.1}s  {e}", started.elapsed().as_secs_f64());
             println!("{}", crate::text::for_terminal(&line));
@@ -170,10 +170,11 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         report = crate::phone::activate::activate(&job, &profiles, &report, &*sink).await;
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&serde_json::json!({ "report": &report }))?
-        );
+        crate::output::emit_run(crate::output::Run::Result {
+            phone: target.key.clone(),
+            at: started.elapsed().as_secs_f64(),
+            result: Box::new(crate::report::Row::new(&target, &report)),
+        });
     } else {
         print_summary(&report);
     }

@@ -136,10 +136,10 @@ pub fn wait_for_macs(macs: &[String], confirmed: bool, json: bool) -> anyhow::Re
         return Ok(());
     }
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "activation": { "enter-macs": macs, "macs-entered": confirmed } })
-        );
+        crate::output::emit_run(crate::output::Run::Activation {
+            enter_macs: macs.to_vec(),
+            macs_entered: confirmed,
+        });
     } else {
         println!(
             "\nActivation: enter {} in the admin console (by MAC; the run directory's activation.csv lists them):",
@@ -178,7 +178,9 @@ pub fn wait_for_macs(macs: &[String], confirmed: bool, json: bool) -> anyhow::Re
 pub fn print_check(json: bool) -> impl Fn(&crate::server_check::Checked) {
     move |checked| {
         if json {
-            println!("{}", serde_json::json!({ "server-check": checked }));
+            crate::output::emit_run(crate::output::Run::ServerCheck {
+                check: checked.clone(),
+            });
         } else {
             println!("{}", checked.line());
         }
@@ -204,7 +206,7 @@ pub fn stop_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
 }
 
 /// This process's peak resident memory (KiB) and CPU seconds (user, system), from /proc.
-pub fn resources() -> serde_json::Value {
+pub fn resources() -> crate::output::Resources {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = |key: &str| -> u64 {
         status
@@ -227,7 +229,18 @@ pub fn resources() -> serde_json::Value {
             .unwrap_or(0.0)
             / 100.0
     };
-    serde_json::json!({ "peak-rss-kib": kib("VmHWM:"), "cpu-user-secs": ticks(11), "cpu-system-secs": ticks(12) })
+    crate::output::Resources {
+        peak_rss_kib: kib("VmHWM:"),
+        cpu_user_secs: ticks(11),
+        cpu_system_secs: ticks(12),
+    }
+}
+
+/// Print the process's resources as a JSON line (`--print-resources`, read by the benchmarks).
+pub fn print_resources() {
+    crate::output::emit_run(crate::output::Run::Resources {
+        resources: resources(),
+    });
 }
 
 /// Ask for the MACs to be entered (unless confirmed), then activate the run in `dir`.

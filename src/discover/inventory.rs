@@ -17,11 +17,13 @@ use super::sighting::{Sighting, Source, Web};
 use crate::mac::Mac;
 
 /// One field's value, who said it and when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub struct Fact<T> {
     pub value: T,
     pub source: Source,
     #[serde(with = "super::time_serde")]
+    #[schemars(with = "String")]
     pub seen: SystemTime,
 }
 
@@ -72,7 +74,7 @@ fn set<T: PartialEq>(
 }
 
 /// Whether a device can be onboarded now, and if not, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "state", content = "detail", rename_all = "kebab-case")]
 pub enum Readiness {
     /// Its web UI matched a profile that provisions over the web, at a known address.
@@ -108,7 +110,8 @@ impl Readiness {
 }
 
 /// Everything known about one MAC.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub struct Device {
     pub mac: Mac,
     /// The vendor its OUI is registered to, when it is a Poly candidate prefix.
@@ -126,8 +129,10 @@ pub struct Device {
     pub services: BTreeSet<String>,
     pub sources: BTreeSet<Source>,
     #[serde(with = "super::time_serde")]
+    #[schemars(with = "String")]
     pub first_seen: SystemTime,
     #[serde(with = "super::time_serde")]
+    #[schemars(with = "String")]
     pub last_seen: SystemTime,
 }
 

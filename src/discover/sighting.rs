@@ -12,7 +12,9 @@ use crate::mac::Mac;
 use crate::wire::{self, EtherType, arp, cdp, dhcp, lldp};
 
 /// Where a fact came from. Ordered by how much an IP address from it is worth (see `inventory`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// An ARP frame the device sent on its own (gratuitous, or asking for someone).
@@ -52,7 +54,8 @@ impl std::fmt::Display for Source {
 }
 
 /// What a web server showed without a password.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub struct Web {
     /// `https://198.18.0.11/` (or `http://` where only HTTP answered).
     pub url: String,

@@ -59,7 +59,7 @@ pub async fn activate_all(
             if let Err(err) = journal.finished(&key, &after) {
                 tracing::error!("{err}");
             }
-            progress.finished(&key, &after);
+            progress.finished(&t, &after);
             (i, t, after)
         });
     }

@@ -175,7 +175,7 @@ pub async fn run_with(
             .filter(|p| p.finished())
             .and_then(|p| p.report.clone())
         {
-            progress.finished(&t.key, &report);
+            progress.finished(&t, &report);
             done.push((t, report));
             continue;
         }
@@ -211,7 +211,7 @@ pub async fn run_with(
                 let mut r = Report::interrupted(&t.base, resume.is_some());
                 r.mac = t.mac;
                 let _ = journal.finished(&key, &r);
-                progress.finished(&key, &r);
+                progress.finished(&t, &r);
                 return (i, t, r);
             }
             progress.started(&key);
@@ -227,7 +227,7 @@ pub async fn run_with(
             if let Err(err) = journal.finished(&key, &report) {
                 tracing::error!("{err}");
             }
-            progress.finished(&key, &report);
+            progress.finished(&t, &report);
             (i, t, report)
         });
         running.insert(handle.id(), spawned);
@@ -245,7 +245,7 @@ pub async fn run_with(
                 if let Err(err) = journal.finished(&t.key, &report) {
                     tracing::error!("{err}");
                 }
-                progress.finished(&t.key, &report);
+                progress.finished(&t, &report);
                 finished.push((i, t, report));
             }
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::fleet::targets::Target;
 use crate::phone::{Event, Report};
 
 /// How to show progress.
@@ -113,8 +114,8 @@ impl Progress {
     pub fn event(&self, phone: &str, e: &Event) {
         match self.mode {
             Mode::Json => {
-                let line = serde_json::json!({ "phone": phone, "at": self.start.elapsed().as_secs_f64(), "event": e });
-                println!("{line}");
+                let at = self.start.elapsed().as_secs_f64();
+                crate::output::emit(crate::output::Line::phone(phone, at, e));
             }
             Mode::Plain => self.line(format!("{phone:<22} {e}")),
             Mode::Terminal => {
@@ -152,7 +153,8 @@ impl Progress {
     }
 
     /// A phone finished.
-    pub fn finished(&self, phone: &str, r: &Report) {
+    pub fn finished(&self, target: &Target, r: &Report) {
+        let phone = target.key.as_str();
         self.overall.inc(1);
         if let Some(bar) = self
             .bars
@@ -165,8 +167,11 @@ impl Progress {
         }
         match self.mode {
             Mode::Json => {
-                let line = serde_json::json!({ "phone": phone, "at": self.start.elapsed().as_secs_f64(), "report": r });
-                println!("{line}");
+                crate::output::emit_run(crate::output::Run::Result {
+                    phone: phone.to_string(),
+                    at: self.start.elapsed().as_secs_f64(),
+                    result: Box::new(crate::report::Row::new(target, r)),
+                });
             }
             _ => {
                 let who = [r.mac.map(|m| m.shown()), r.model.clone()]
@@ -188,7 +193,9 @@ impl Progress {
     /// Print a line above the bars (or as a plain line).
     pub fn note(&self, text: &str) {
         if self.mode == Mode::Json {
-            println!("{}", serde_json::json!({ "note": text }));
+            crate::output::emit_run(crate::output::Run::Note {
+                note: text.to_string(),
+            });
         } else {
             self.line(text.to_string());
         }

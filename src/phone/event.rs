@@ -8,8 +8,14 @@ use serde::{Deserialize, Serialize};
 use crate::mac::Mac;
 
 /// One step of a phone's onboarding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
+///
+/// In JSON (the journal, `--json`) every event is an object tagged by `event`, its fields kebab-case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(
+    tag = "event",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum Event {
     Probing {
         target: String,
@@ -38,6 +44,8 @@ pub enum Event {
         seconds: u64,
     },
     Busy {
+        /// Journals before the output schema spelled it `retry_in_secs`.
+        #[serde(alias = "retry_in_secs")]
         retry_in_secs: u64,
     },
     LoggedIn,
@@ -81,6 +89,7 @@ pub enum Event {
     },
     /// Back up: waiting (at most `for_secs` after the last change) for the phone to show what its provisioning did.
     Fetching {
+        #[serde(alias = "for_secs")]
         for_secs: u64,
     },
     /// A line of the phone's own log that matters (an update starting, a failure).

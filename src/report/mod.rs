@@ -9,20 +9,30 @@ use serde::Serialize;
 use crate::fleet::targets::Target;
 use crate::phone::Report;
 
-/// One phone's line of the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One phone's result: a line of `report.csv`, an entry of `report.json`'s `phones`, and the `result` of a `--json`
+/// stream's `result` line — the same keys and values in all three (see `docs/output.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Row {
+    /// 12 uppercase hex digits, or empty when the phone never showed it.
+    #[schemars(regex(pattern = r"^([0-9A-F]{12})?$"))]
     pub mac: String,
+    /// The address polyprov was given or discovered (`https://198.18.0.15/`).
+    pub target: String,
+    /// Where the phone was last seen (differs from the target's host when it moved).
     pub ip: String,
     /// Where its web UI is: the IP with the port when that is not the scheme's default (`198.18.0.15:8080`).
     pub address: String,
     pub model: String,
     pub profile: String,
+    /// The profile's family (`VVX`, `CCX`, `SoundPoint IP`).
+    pub family: String,
     pub firmware_before: String,
     pub firmware_after: String,
     pub server_before: String,
     pub server_after: String,
+    /// How it ended, in the words of the table: one of [`STATES`].
+    #[schemars(extend("enum" = STATES))]
     pub state: String,
     pub reboots: u32,
     pub duration_secs: u64,
@@ -30,16 +40,41 @@ pub struct Row {
     pub fix: String,
     pub mac_activation_only: bool,
     pub below_min_firmware: bool,
+    /// polyprov changed the admin password (the phone forced it).
+    pub password_changed: bool,
     pub extension: String,
     pub user: String,
     /// What the phone showed that the state rests on.
     pub evidence: String,
+    /// What was worth a warning on the way (`; `-separated).
+    pub warnings: String,
     /// SHA-256 of the certificate the phone presented (what `known-phones` holds it to).
     pub certificate_sha256: String,
     /// When polyprov started on this phone and when it finished, UTC (RFC 3339).
     pub started: String,
     pub finished: String,
 }
+
+/// Every `state` a phone's result can have: the table's words, used unchanged in the files and JSON.
+pub const STATES: &[&str] = &[
+    "Inactive",
+    "Active",
+    "already provisioned",
+    "dry run",
+    "needs attention",
+    "unsupported",
+    "unconfirmed",
+    "server-unreachable",
+    "server-refused",
+    "config-missing",
+    "config-invalid",
+    "server-reverted",
+    "update-failed",
+    "still-inactive",
+    "failed",
+    "interrupted",
+    "skipped",
+];
 
 /// Unix seconds as an RFC 3339 UTC time, to the second (`2026-12-02T10:04:11Z`).
 pub fn utc(secs: f64) -> String {
@@ -50,7 +85,7 @@ pub fn utc(secs: f64) -> String {
 
 /// What the report says of the run itself: an admin reading it later knows when, where, by whom and to which
 /// server.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct RunInfo {
     pub polyprov_version: String,
@@ -103,6 +138,7 @@ impl Row {
                 .mac
                 .or(target.mac)
                 .map_or(String::new(), |m| m.to_string()),
+            target: r.target.clone(),
             ip: r.address.clone(),
             address: match target.base.port() {
                 Some(port) if r.address.parse::<std::net::Ipv6Addr>().is_ok() => {
@@ -113,6 +149,7 @@ impl Row {
             },
             model: r.model.clone().unwrap_or_default(),
             profile: r.profile.clone().unwrap_or_default(),
+            family: r.family.clone().unwrap_or_default(),
             firmware_before: r.firmware_before.clone().unwrap_or_default(),
             firmware_after: r.firmware_after.clone().unwrap_or_default(),
             server_before: server(&r.server_before),
@@ -124,9 +161,11 @@ impl Row {
             fix,
             mac_activation_only: r.mac_activation_only,
             below_min_firmware: r.below_min_firmware,
+            password_changed: r.password_changed,
             extension: target.extension.clone().unwrap_or_default(),
             user: target.user.clone().unwrap_or_default(),
             evidence: r.evidence.join("; "),
+            warnings: r.warnings.join("; "),
             certificate_sha256: r.certificate_sha256.clone().unwrap_or_default(),
             started: r.started_at.map(utc).unwrap_or_default(),
             finished: r.finished_at.map(utc).unwrap_or_default(),
@@ -138,10 +177,12 @@ impl Row {
         let c = |s: &String| crate::text::for_spreadsheet(s).into_owned();
         Row {
             mac: c(&crate::mac::shown(&self.mac)),
+            target: c(&self.target),
             ip: c(&self.ip),
             address: c(&self.address),
             model: c(&self.model),
             profile: c(&self.profile),
+            family: c(&self.family),
             firmware_before: c(&self.firmware_before),
             firmware_after: c(&self.firmware_after),
             server_before: c(&self.server_before),
@@ -152,6 +193,7 @@ impl Row {
             extension: c(&self.extension),
             user: c(&self.user),
             evidence: c(&self.evidence),
+            warnings: c(&self.warnings),
             certificate_sha256: c(&self.certificate_sha256),
             ..self.clone()
         }
@@ -164,7 +206,7 @@ impl Row {
 }
 
 /// Counts per final state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Summary {
     pub phones: usize,
@@ -437,13 +479,8 @@ pub fn write_files(
     rows: &[Row],
     checks: &[crate::server_check::Checked],
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let json = serde_json::to_string_pretty(&serde_json::json!({
-        "run": run,
-        "summary": summary(rows),
-        "server-checks": checks,
-        "phones": rows
-    }))
-    .map_err(|e| ReportError::Csv(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&crate::output::ReportFile::new(run, rows, checks))
+        .map_err(|e| ReportError::Csv(e.to_string()))?;
     let files = [
         ("report.json", json + "\n"),
         ("report.csv", csv(rows)?),

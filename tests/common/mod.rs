@@ -11,7 +11,11 @@ use polyprov::mac::Mac;
 use polyprov::phone::tls::{PhoneVerifier, Trust};
 use polyprov::sim::{PhoneSpec, SimConfig, Simulator};
 
+pub mod schema;
 pub mod wire;
+
+#[allow(unused_imports)]
+pub use schema::{json_lines, report_json};
 
 /// The admin password the test phones are given (lab data).
 pub const PASSWORD: &str = "site-pass-7";

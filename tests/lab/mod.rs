@@ -6,6 +6,9 @@
 //! everything (processes, namespaces, their interfaces) is removed on drop.
 #![allow(dead_code)]
 
+#[path = "../common/schema.rs"]
+pub mod schema;
+
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -509,9 +512,8 @@ impl Drop for Lab {
 
 /// Reads `polyprov discover --json` output: the summary line's devices, by MAC.
 pub fn summary(stdout: &[u8]) -> serde_json::Value {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    schema::json_lines(&String::from_utf8_lossy(stdout))
+        .into_iter()
         .find(|v| v["event"] == "summary")
         .unwrap_or_else(|| panic!("no summary in {}", String::from_utf8_lossy(stdout)))
 }
