@@ -20,7 +20,7 @@ pub enum Kind {
     Save,
     /// The phone went away (a reboot); the number counts from the first of its session.
     Reboot(u32),
-    /// The phone came back running other firmware.
+    /// The phone came back running other firmware (drawn under the line: it often comes with the final state).
     Update { from: String, to: String },
     /// The phone showed it loaded the service's configuration, before something else followed (activation).
     Inactive,
@@ -209,7 +209,7 @@ const W: f64 = 1000.0;
 const PAD: f64 = 14.0;
 /// Where a phone's line runs, and the height of its drawing.
 const Y: f64 = 32.0;
-const H: f64 = 46.0;
+const H: f64 = 48.0;
 
 /// `HH:MM:SS` (UTC) of Unix seconds.
 fn clock(at: f64) -> String {
@@ -401,11 +401,13 @@ fn phone(line: Option<&PhoneLine>, row: &Row, axis: Axis) -> String {
             Kind::Update { from, to } => write!(
                 s,
                 "<g class=\"mark mark-update\" data-at=\"{at}\"><title>firmware {} → {} at {at}</title>\
-                 <rect x=\"{:.1}\" y=\"{}\" width=\"11\" height=\"11\"/></g>",
+                 <line x1=\"{x:.1}\" y1=\"{Y}\" x2=\"{x:.1}\" y2=\"{}\"/><rect x=\"{:.1}\" y=\"{}\" width=\"10\" \
+                 height=\"10\"/></g>",
                 esc(from),
                 esc(to),
-                x - 5.5,
-                Y - 5.5
+                Y + 4.0,
+                x - 5.0,
+                Y + 4.0
             ),
             Kind::Inactive => write!(
                 s,
