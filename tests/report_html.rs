@@ -459,29 +459,49 @@ async fn the_report_page_renders_prints_and_fits_a4() {
         .lines()
         .find(|l| l.contains("Content-Security-Policy"))
         .expect("the page's CSP");
-    let probe = tmp.join("fit.html");
-    std::fs::write(
-        &probe,
-        html.replace(csp, "")
-            .replace("</body>", &format!("{FIT_CHECK}\n</body>")),
-    )
-    .expect("the probe page");
-    let dom = browser.run(&probe, &["--dump-dom", "--window-size=718,1000"]);
-    let attr = |name: &str| {
-        dom.split(&format!("data-{name}=\""))
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .map(str::to_string)
+    let probe = |name: &str, html: &str| {
+        let path = tmp.join(name);
+        std::fs::write(
+            &path,
+            html.replace(csp, "")
+                .replace("</body>", &format!("{FIT_CHECK}\n</body>")),
+        )
+        .expect("the probe page");
+        path
     };
-    let vw: u32 = attr("vw")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("the check did not run: {dom}"));
-    assert!(vw <= 718, "the viewport was {vw} px wide, not A4's");
+    let mut fits = |page: &Path| {
+        let dom = browser.run(page, &["--dump-dom", "--window-size=718,1000"]);
+        let attr = |name: &str| {
+            dom.split(&format!("data-{name}=\""))
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .map(str::to_string)
+        };
+        let vw: u32 = attr("vw")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("the check did not run: {dom}"));
+        assert!(vw <= 718, "the viewport was {vw} px wide, not A4's");
+        (
+            attr("fits"),
+            format!("at {vw} px: {}", attr("why").unwrap_or_default()),
+        )
+    };
+    let (fit, why) = fits(&probe("fit.html", &html));
+    assert_eq!(fit.as_deref(), Some("yes"), "{why}");
+    // The check can say no: a cell that cannot wrap overflows its column.
+    let wide = html.replacen(
+        "<td class=\"num\">",
+        &format!(
+            "<td class=\"num\" style=\"white-space:nowrap\">{}",
+            "W".repeat(60)
+        ),
+        1,
+    );
+    let (fit, why) = fits(&probe("overflow.html", &wide));
     assert_eq!(
-        attr("fits").as_deref(),
-        Some("yes"),
-        "at {vw} px: {}",
-        attr("why").unwrap_or_default()
+        fit.as_deref(),
+        Some("no"),
+        "an overflowing cell went unseen ({why})"
     );
 
     drop(ns);

@@ -276,3 +276,22 @@ fn the_timeline_marks_each_phone() {
     assert!(page.contains("class=\"mark mark-final state-failed\" data-state=\"failed\""));
     fetches_nothing(&page);
 }
+
+/// `write_files` writes the page beside the other reports, dry runs included, and says so in the paths it returns.
+#[test]
+fn write_files_writes_the_page_for_a_dry_run() {
+    let dir = std::env::temp_dir().join(format!("polyprov-html-dry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let run = RunInfo {
+        dry_run: true,
+        ..run()
+    };
+    let rows = [row("64167F000001", "dry run")];
+    let paths = super::super::write_files(&dir, &run, &rows, &[]).expect("reports written");
+    assert!(paths.contains(&dir.join("report.html")), "{paths:?}");
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(page.contains("class=\"banner dry-run\""));
+    assert!(page.contains("data-action=\"look\""));
+    assert!(page.contains("Dry run only"));
+    std::fs::remove_dir_all(&dir).ok();
+}
