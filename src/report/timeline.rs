@@ -126,8 +126,11 @@ impl Timelines {
         p
     }
 
-    /// The line of a report row: by MAC, else by address.
+    /// The line of a report row: by its journal key (`host:port`), else by MAC (a phone that moved), else by host.
     pub fn of(&self, row: &Row) -> Option<&PhoneLine> {
+        if let Some(p) = self.phones.iter().find(|p| p.key == row.address) {
+            return Some(p);
+        }
         if let Ok(mac) = row.mac.parse::<Mac>()
             && let Some(p) = self.phones.iter().find(|p| p.mac == Some(mac))
         {
@@ -136,7 +139,7 @@ impl Timelines {
         let bare = |s: &str| s.trim_start_matches('[').trim_end_matches(']').to_string();
         self.phones.iter().find(|p| {
             let host = p.key.rsplit_once(':').map_or(p.key.as_str(), |(h, _)| h);
-            p.key == row.address || (bare(host) == bare(&row.address) && !row.address.is_empty())
+            !row.address.is_empty() && bare(host) == bare(&row.address)
         })
     }
 

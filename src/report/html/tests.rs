@@ -295,3 +295,36 @@ fn write_files_writes_the_page_for_a_dry_run() {
     assert!(page.contains("Dry run only"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A row finds its phone's line by the journal key, then by MAC (a phone that moved), then by host (the default
+/// port is left out of the row's address).
+#[test]
+fn rows_find_their_timeline() {
+    let line = |key: &str, mac: &str| {
+        format!(
+            "{{\"kind\":\"phone\",\"at\":1.0,\"phone\":\"{key}\",\"mac\":\"{mac}\",\"event\":{{\"event\":\"saving\"}}}}\n"
+        )
+    };
+    let j = line("198.18.0.10:443", "64167F000001") + &line("198.18.0.11:8443", "64167F000001");
+    let t = timeline::parse(&j).expect("journal");
+    let at = |mac: &str, address: &str| {
+        let r = Row {
+            address: address.into(),
+            ..row(mac, "Inactive")
+        };
+        t.of(&r).map(|p| p.key.clone())
+    };
+    assert_eq!(
+        at("64167F000001", "198.18.0.11:8443").as_deref(),
+        Some("198.18.0.11:8443")
+    );
+    assert_eq!(
+        at("64167F000009", "198.18.0.10").as_deref(),
+        Some("198.18.0.10:443")
+    );
+    assert_eq!(
+        at("64167F000001", "198.18.0.99").as_deref(),
+        Some("198.18.0.10:443")
+    );
+    assert_eq!(at("64167F000009", "198.18.0.99"), None);
+}
