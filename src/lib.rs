@@ -13,8 +13,8 @@
 //!   sessions, provisioning form, reboot/firmware timeline and faults, plus a JSON control endpoint.
 //! - [`phone`]: one phone from the agent's side: certificate trust, recognition, login, provisioning, monitoring.
 //! - [`fleet`]: many phones at once, bounded, with live progress; [`config`]: the site file.
-//! - [`journal`]: the crash-safe, typed run log read back as each phone's history; [`report`]: tables, JSON, CSV
-//!   and MAC lists.
+//! - [`journal`]: the crash-safe, typed run log read back as each phone's history; [`report`]: tables, JSON, CSV,
+//!   MAC lists and the self-contained `report.html`.
 //! - [`onboard`]: one onboarding run end to end — its typed spec (flags > site file > defaults), run directory,
 //!   journal, discovery hand-off, start, resume, report and activation — as library calls.
 //! - [`output`]: the JSON polyprov prints and writes, as types with a `schema-version`, and their JSON Schemas.

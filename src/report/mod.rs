@@ -1,6 +1,10 @@
-//! A run's report: a table on screen and files on disk — `report.json`, `report.csv`, and what the administrator
+//! A run's report: a table on screen and files on disk — `report.json`, `report.csv`, `report.html` (the run as
+//! one self-contained page to open or print: `html`, `timeline`), and what the administrator
 //! needs next: `macs.txt` (one MAC per line) and `activation.csv` (MAC with extension and user, flagged where a
 //! phone can only be activated by MAC or runs firmware below the service's minimum).
+
+mod html;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 
@@ -486,6 +490,7 @@ pub fn write_files(
         ("report.csv", csv(rows)?),
         ("macs.txt", mac_list(rows)),
         ("activation.csv", activation_csv(rows)?),
+        ("report.html", html::page(dir, run, rows, checks)),
     ];
     let mut paths = Vec::new();
     for (name, text) in files {
