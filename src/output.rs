@@ -73,6 +73,9 @@ pub enum Run {
     ServerCheck { check: Checked },
     /// Something about the whole run a person should read (a phone's warnings are `warning` phone events).
     RunWarning { warning: String },
+    /// What the run will do, before it does it: phones per family, those needing hands-on work, the expected
+    /// duration (a read-only look at each login page).
+    RunPlan { plan: crate::onboard::plan::Plan },
     /// Information: an interrupted run's resume command, a dry run going on past a failed check.
     Note { note: String },
     /// The MACs to enter in the admin console before the phones are rebooted for activation.

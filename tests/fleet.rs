@@ -545,3 +545,78 @@ fn bad_targets_and_site_files_name_the_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A few phones named on the command line (`--target`, repeatable): the plan before the run counts them by family
+/// from a look at their login pages (no password sent), names the SIP 3.x phone as hands-on work, and estimates
+/// the duration; the dry run then reads both web-provisionable phones.
+#[tokio::test(flavor = "multi_thread")]
+async fn phones_named_with_target_are_planned_by_family_before_anything_changes() {
+    let sim = start(
+        vec![
+            phone("poly-vvx-6", "6.4.5.1210", "64167F000681"),
+            phone("poly-ccx", "8.1.3.1301", "482567000682"),
+            phone("soundpoint-sip3", "3.2.7.0198", "0004F2000683"),
+        ],
+        60.0,
+    )
+    .await;
+    let dir = scratch("target-flag");
+    let mut args: Vec<String> = [
+        "onboard",
+        "--yes",
+        "--dry-run",
+        "--json",
+        "--time-scale",
+        "60",
+        "--state-dir",
+        "runs",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(server_flags(&sim));
+    for p in sim.phones() {
+        let (https, http) = p.addrs();
+        let addr = https
+            .map(|a| a.to_string())
+            .or(http.map(|a| format!("http://{a}")))
+            .unwrap();
+        args.extend(["--target".to_string(), addr]);
+    }
+    let out = wait_child(polyprov(&args, &dir).spawn().unwrap()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = json_lines(&stdout);
+    let plan = &lines
+        .iter()
+        .find(|l| l["event"] == "run-plan")
+        .expect("a plan")["plan"];
+    assert_eq!(plan["phones"], 3, "{plan:#}");
+    let groups: Vec<(&str, u64)> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["profile"].as_str().unwrap(), g["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(groups, vec![("poly-ccx", 1), ("poly-vvx-6", 1)]);
+    assert_eq!(plan["hands-on"][0]["profile"], "soundpoint-sip3");
+    assert!(plan["expected-secs"].as_u64().unwrap() > 0);
+    let states: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["event"] == "result")
+        .map(|l| l["result"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "dry run").count(),
+        2,
+        "{states:?}"
+    );
+    assert!(states.contains(&"unsupported"), "{states:?}");
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

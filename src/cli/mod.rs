@@ -463,6 +463,12 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         ..settings
     };
     let profiles = Arc::new(catalog.profiles.clone());
+    let plan = crate::onboard::plan::look(&spec, profiles.clone()).await;
+    if json {
+        crate::output::emit_run(crate::output::Run::RunPlan { plan });
+    } else {
+        println!("{}\n", plan.lines().join("\n"));
+    }
     let mode = ended::mode(json);
     let end = crate::onboard::start(
         &dir,

@@ -29,9 +29,12 @@ pub struct OnboardArgs {
     /// Targets: one address per line, or a CSV with ip/mac/extension/user columns.
     #[arg(long, conflicts_with = "interface")]
     pub targets: Option<PathBuf>,
+    /// A phone's address (IP, IP:port or URL); repeatable, for a few phones without a file (with --targets too).
+    #[arg(long = "target", value_name = "ADDRESS", conflicts_with = "interface")]
+    pub target: Vec<String>,
     /// Find the phones by discovery on this interface instead (sweeping --cidr at --rate); discovery keeps
     /// listening during the run, so a phone that moves after a reboot is found again by its MAC.
-    #[arg(long, requires = "cidr")]
+    #[arg(long, short = 'i', requires = "cidr")]
     pub interface: Option<String>,
     /// Discovery's ARP sweep rate: polite (10/s, under Cisco DAI's 15/s: the default), brisk (200/s), fast (500/s),
     /// or requests/s.
@@ -92,30 +95,49 @@ pub struct ReportArgs {
     /// Where the runs are, for --latest.
     #[arg(long, default_value = crate::onboard::spec::DEFAULT_STATE_DIR)]
     pub state_dir: PathBuf,
-    /// What to print.
+    /// What to print: table, json, csv, macs (one MAC per line) or activation (the activation CSV); repeatable,
+    /// printed in the order given (`--format table --format macs`).
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "macs", "activation"])]
-    pub format: String,
+    pub format: Vec<String>,
 }
 
-fn confirm(spec: &RunSpec, yes: bool) -> anyhow::Result<()> {
+/// Show the plan (phones by family, hands-on work, expected duration), then ask unless told not to.
+async fn confirm(
+    spec: &RunSpec,
+    profiles: Arc<ProfileSet>,
+    yes: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let plan = onboard::plan::look(spec, profiles).await;
+    if json {
+        crate::output::emit_run(crate::output::Run::RunPlan { plan });
+    } else {
+        println!(
+            "{} {} at {} {}{}",
+            if spec.dry_run {
+                "Dry run: would point"
+            } else {
+                "About to point"
+            },
+            if spec.targets.len() == 1 {
+                "1 phone".to_string()
+            } else {
+                format!("{} phones", spec.targets.len())
+            },
+            spec.server_type.to_ascii_uppercase(),
+            spec.server_url,
+            if spec.dry_run {
+                " (logging in and reading only)"
+            } else {
+                " and follow each until it is Inactive"
+            }
+        );
+        for line in plan.lines() {
+            println!("{}", crate::text::for_terminal(&line));
+        }
+    }
     if spec.dry_run || yes {
         return Ok(());
-    }
-    println!(
-        "About to point {} phone(s) at {} {} and follow each until it is Inactive:",
-        spec.targets.len(),
-        spec.server_type.to_ascii_uppercase(),
-        spec.server_url
-    );
-    for t in spec.targets.iter().take(20) {
-        println!(
-            "  {}{}",
-            t.key,
-            t.mac.map_or(String::new(), |m| format!("  {m}"))
-        );
-    }
-    if spec.targets.len() > 20 {
-        println!("  … and {} more", spec.targets.len() - 20);
     }
     if !std::io::stdin().is_terminal() {
         bail!(
@@ -139,6 +161,7 @@ impl OnboardArgs {
             site: self.site.clone(),
             operator: self.operator.clone(),
             targets: self.targets.clone(),
+            target_addresses: self.target.clone(),
             http: self.watch.http,
             host_names: self.watch.host_names,
             server_type: self.server.server_type.clone(),
@@ -259,7 +282,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
             println!("warning: {}", crate::text::for_terminal(&w));
         }
     }
-    confirm(&spec, args.yes)?;
+    confirm(&spec, profiles.clone(), args.yes, json).await?;
     let listener = match &how {
         Some(how) => Some(discovery::Listener::start(
             how.plan()?,
@@ -307,19 +330,24 @@ pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
     };
     let end = onboard::report(&dir)?;
     let rows = &end.rows;
-    match args.format.as_str() {
-        "json" => println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::output::ReportFile::new(
-                &end.run,
-                rows,
-                &end.checks
-            ))?
-        ),
-        "csv" => print!("{}", report::csv(rows)?),
-        "macs" => print!("{}", report::mac_list(rows)),
-        "activation" => print!("{}", report::activation_csv(rows)?),
-        _ => print!("{}", report::table(rows)),
+    for (i, format) in args.format.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match format.as_str() {
+            "json" => println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::output::ReportFile::new(
+                    &end.run,
+                    rows,
+                    &end.checks
+                ))?
+            ),
+            "csv" => print!("{}", report::csv(rows)?),
+            "macs" => print!("{}", report::mac_list(rows)),
+            "activation" => print!("{}", report::activation_csv(rows)?),
+            _ => print!("{}", report::table(rows)),
+        }
     }
     if end.pending > 0 {
         eprintln!(

@@ -58,6 +58,17 @@ async fn try_scheme(
         target: url.clone(),
         reason: e.to_string(),
     })?;
+    look(base, profiles, timeout).await
+}
+
+/// The fingerprint of the web UI at `base` (any scheme and port): the profile it matches, its login generation,
+/// whether it provisions over the web, and what its certificate and pages said. Read-only, no password sent.
+pub async fn look(
+    base: url::Url,
+    profiles: &ProfileSet,
+    timeout: Duration,
+) -> Result<Web, ClientError> {
+    let url = base.to_string();
     let client = PhoneClient::new(base, Trust::RecordOnly, timeout)?;
     let signals = probe::signals(&client, profiles).await?;
     let cert = client.certificate();

@@ -37,6 +37,8 @@ pub struct Asked {
     /// Who runs it, for the reports (default: `$USER`).
     pub operator: Option<String>,
     pub targets: Option<PathBuf>,
+    /// Phones named one by one on the command line (`--target`, repeatable), beside or instead of the file.
+    pub target_addresses: Vec<String>,
     /// Talk plain HTTP to the targets.
     pub http: bool,
     /// Targets may be host names (resolving them sends DNS queries on the customer's network).
@@ -249,11 +251,26 @@ impl RunSpec {
         };
         let targets = match (&asked.targets, discovered) {
             (_, Some(found)) => found,
-            (Some(p), None) => targets::load(p, asked.http, asked.host_names)?,
-            (None, None) => return Err(OnboardError::Invalid(
-                "no phones to onboard: give --targets FILE, or --interface IF --cidr RANGE to discover them"
-                    .into(),
-            )),
+            (file, None) => {
+                let mut listed = match file {
+                    Some(p) => targets::load(p, asked.http, asked.host_names)?,
+                    None => Vec::new(),
+                };
+                for text in &asked.target_addresses {
+                    let t = Target::from_address_named(text, asked.http, asked.host_names)
+                        .map_err(|e| OnboardError::Invalid(format!("--target {e}")))?;
+                    if !listed.iter().any(|l| l.key == t.key) {
+                        listed.push(t);
+                    }
+                }
+                if listed.is_empty() {
+                    return Err(OnboardError::Invalid(
+                        "no phones to onboard: give --target ADDRESS (repeatable), --targets FILE, or --interface IF --cidr RANGE to discover them"
+                            .into(),
+                    ));
+                }
+                listed
+            }
         };
         let mut ouis = if asked.allow_ouis.is_empty() {
             site.allow_ouis.clone()
