@@ -245,7 +245,8 @@ pub async fn execute(
     stop: watch::Receiver<bool>,
     previous: Option<&Phones>,
 ) -> Result<Ended, OnboardError> {
-    let progress = Arc::new(Progress::new(mode, spec.targets.len()));
+    let pace = fleet::progress::Pace::new(&profiles, spec.concurrency, spec.time_scale);
+    let progress = Arc::new(Progress::paced(mode, spec.targets.len(), Some(pace)));
     progress.note(&format!("run directory {}", dir.display()));
     let done = fleet::run(
         spec.targets.clone(),

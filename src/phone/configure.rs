@@ -193,13 +193,16 @@ pub(super) async fn already(
     .await
 }
 
+/// The words of the below-minimum firmware warning (a firmware update can resolve it).
+pub(super) const BELOW_MINIMUM: &str = "is below the service's minimum";
+
 /// Preflight checks from the profile: minimum firmware, MAC-only activation, foreign OUI.
 pub(super) fn preflight(profile: &Profile, report: &mut Report, events: Sink<'_>) {
     if let (Some(min), Some(fw)) = (&profile.service.min_firmware, &report.firmware_before) {
         if version_lt(fw, min) {
             report.below_min_firmware = true;
             let m = format!(
-                "firmware {fw} is below the service's minimum {min}: the line stays unregistered unless the provisioning server updates it"
+                "firmware {fw} {BELOW_MINIMUM} {min}: the line stays unregistered unless the provisioning server updates it"
             );
             warn(report, events, &m);
         }

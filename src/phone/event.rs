@@ -57,6 +57,11 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// A warning given earlier no longer holds (a firmware update lifted the phone over the service's minimum).
+    Resolved {
+        warning: String,
+        how: String,
+    },
     PasswordChanged,
     Plan {
         changes: Vec<String>,
@@ -160,6 +165,7 @@ impl fmt::Display for Event {
                 firmware.as_deref().unwrap_or("?")
             ),
             Event::Warning { message } => write!(f, "warning: {message}"),
+            Event::Resolved { warning, how } => write!(f, "resolved: {warning} ({how})"),
             Event::PasswordChanged => write!(f, "admin password changed"),
             Event::Plan { changes } => write!(f, "plan: {}", changes.join("; ")),
             Event::AlreadyProvisioned => {

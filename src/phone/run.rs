@@ -55,9 +55,26 @@ pub async fn provision(job: &Job, profiles: &ProfileSet, events: Sink<'_>) -> Re
             .or(report.firmware_before.as_deref()),
     ) {
         report.below_min_firmware = version_lt(fw, &min);
+        // The warning given at login no longer holds: say so where it was given (and the live display marks it).
+        if !report.below_min_firmware {
+            let fw = fw.to_string();
+            for w in report.warnings.iter_mut() {
+                if w.contains(super::configure::BELOW_MINIMUM) && !w.contains(RESOLVED) {
+                    let how = format!("the phone now runs {fw}");
+                    events(Event::Resolved {
+                        warning: w.clone(),
+                        how: how.clone(),
+                    });
+                    *w = format!("{w} ({RESOLVED}: {how})");
+                }
+            }
+        }
     }
     report
 }
+
+/// How a warning the run later resolved is marked in the report.
+const RESOLVED: &str = "resolved";
 
 /// One step of a phone's onboarding: go on with `T`, or the onboarding ends here with this outcome — a failure, or
 /// a success that needs no watching (already provisioned, dry run, skipped).

@@ -234,8 +234,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// `8 phones: 2 Inactive, 1 already provisioned, 1 needs attention, …` — Inactive always, the rest when present.
-    pub fn line(&self) -> String {
+    /// `2 Inactive, 1 already provisioned, 1 needs attention, …` — Inactive always, the rest when present.
+    pub fn parts(&self) -> Vec<String> {
         let mut parts = vec![format!("{} Inactive", self.inactive)];
         let n = |count: usize, one: &str, many: &str| match count {
             0 => None,
@@ -262,37 +262,45 @@ impl Summary {
             .into_iter()
             .flatten(),
         );
+        parts
+    }
+
+    /// `8 phones: 2 Inactive, 1 already provisioned, 1 needs attention, …`.
+    pub fn line(&self) -> String {
         format!(
             "{} {}: {}",
             self.phones,
             if self.phones == 1 { "phone" } else { "phones" },
-            parts.join(", ")
+            self.parts().join(", ")
         )
+    }
+
+    /// Count one more phone that ended in `state` (one of [`STATES`]).
+    pub fn count(&mut self, state: &str) {
+        self.phones += 1;
+        match state {
+            "Inactive" => self.inactive += 1,
+            "Active" => self.active += 1,
+            "already provisioned" => self.already_provisioned += 1,
+            "needs attention" => self.needs_attention += 1,
+            "unsupported" => self.unsupported += 1,
+            "unconfirmed" => self.unconfirmed += 1,
+            "failed" | "server-unreachable" | "server-refused" | "config-missing"
+            | "config-invalid" | "server-reverted" | "update-failed" | "still-inactive" => {
+                self.failed += 1
+            }
+            "dry run" => self.dry_run += 1,
+            "interrupted" => self.interrupted += 1,
+            "skipped" => self.skipped += 1,
+            _ => self.other += 1,
+        }
     }
 }
 
 pub fn summary(rows: &[Row]) -> Summary {
-    let mut s = Summary {
-        phones: rows.len(),
-        ..Summary::default()
-    };
+    let mut s = Summary::default();
     for r in rows {
-        match r.state.as_str() {
-            "Inactive" => s.inactive += 1,
-            "Active" => s.active += 1,
-            "already provisioned" => s.already_provisioned += 1,
-            "needs attention" => s.needs_attention += 1,
-            "unsupported" => s.unsupported += 1,
-            "unconfirmed" => s.unconfirmed += 1,
-            "failed" | "server-unreachable" | "server-refused" | "config-missing"
-            | "config-invalid" | "server-reverted" | "update-failed" | "still-inactive" => {
-                s.failed += 1
-            }
-            "dry run" => s.dry_run += 1,
-            "interrupted" => s.interrupted += 1,
-            "skipped" => s.skipped += 1,
-            _ => s.other += 1,
-        }
+        s.count(&r.state);
     }
     s
 }
