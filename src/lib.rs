@@ -8,6 +8,8 @@
 //!   [`secret`]: passwords that never reach logs; [`text`]: device text made safe for terminals and spreadsheets.
 //! - [`wire`]: pure byte parsers for discovery (ARP, LLDP/LLDP-MED, CDP, DHCP): zero-copy views and owned reprs.
 //! - [`profile`]: `device-profiles/*.toml` → checked [`profile::Profile`]: everything that differs per family.
+//! - [`find_data_dir`]: where `device-profiles/` and `fixtures/` are read from at run time ($POLYPROV_DATA_DIR,
+//!   the install's `share/polyprov`, or the source tree).
 //! - [`fixture`]: recorded web UIs (HAR 1.2 files and their sidecars) → typed page sets and scenarios.
 //! - [`sim`]: the phone simulator: serves fixtures made live over HTTPS with each family's login, lockout,
 //!   sessions, provisioning form, reboot/firmware timeline and faults, plus a JSON control endpoint.
@@ -46,15 +48,8 @@ pub(crate) mod testing;
 pub mod text;
 pub mod wire;
 
-use std::path::PathBuf;
-
-/// Where `device-profiles/` and `fixtures/` live: `$POLYPROV_DATA_DIR`, else the source tree this binary was
-/// built from.
-pub fn data_dir() -> PathBuf {
-    std::env::var_os("POLYPROV_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-}
+mod data;
+pub use data::{Candidate, DataDirError, choose_data_dir, data_dir, find_data_dir};
 
 /// Installs the one TLS crypto provider the crate uses (ring), once per process.
 pub fn init_tls() {

@@ -457,7 +457,7 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
         targets,
     };
     spec.check()?;
-    let dir = crate::onboard::new_run_dir(&std::env::temp_dir().join("polyprov-demo"))?;
+    let dir = crate::onboard::new_run_dir(&demo_state_dir())?;
     let settings = Settings {
         known: Some(Arc::new(crate::phone::known::KnownPhones::in_dir(&dir))),
         ..settings
@@ -487,6 +487,23 @@ async fn run_demo(args: DemoArgs) -> anyhow::Result<u8> {
     simulator.shutdown().await;
     // The demo's faults are meant to show: a run with phones needing attention is still a successful demo.
     Ok(if code == 130 { 130 } else { 0 })
+}
+
+/// Where the demo's runs go: `<temp dir>/polyprov-demo-<uid>`, one per user, so that a run as root (`sudo`, or the
+/// test suite) leaves nothing another user cannot write past. The uid is read from `/proc/self/status`: with file
+/// capabilities (the .deb's) the process is not dumpable and `/proc/self` itself belongs to root.
+fn demo_state_dir() -> std::path::PathBuf {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+            // real, effective, saved, filesystem: the effective one owns what the run creates.
+            line.split_whitespace().nth(1).map(str::to_string)
+        });
+    match uid {
+        Some(uid) => std::env::temp_dir().join(format!("polyprov-demo-{uid}")),
+        None => std::env::temp_dir().join("polyprov-demo"),
+    }
 }
 
 fn print_fleet(sim: &Simulator) {

@@ -26,6 +26,8 @@ pub enum ProfileError {
     },
     #[error("no device profiles in {0} (expected one *.toml per phone family)")]
     Empty(PathBuf),
+    #[error(transparent)]
+    DataDir(#[from] crate::DataDirError),
 }
 
 impl Profile {
@@ -242,9 +244,9 @@ impl ProfileSet {
         Ok(ProfileSet { profiles })
     }
 
-    /// The profiles shipped in the crate's `device-profiles/`.
+    /// The profiles shipped in the crate's `device-profiles/`, from wherever [`crate::find_data_dir`] finds them.
     pub fn bundled() -> Result<ProfileSet, ProfileError> {
-        ProfileSet::load_dir(&crate::data_dir().join("device-profiles"))
+        ProfileSet::load_dir(&crate::find_data_dir()?.join("device-profiles"))
     }
 
     pub fn get(&self, id: &str) -> Option<&Profile> {
