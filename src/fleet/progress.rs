@@ -214,11 +214,12 @@ impl Progress {
 
     /// The fixed-width label of a phone's line: address, MAC, model.
     fn label(who: &(String, String, String)) -> String {
+        let mac = console::measure_text_width(&crate::mac::shown("0004F2A1B2C3"));
         format!(
             "{} {} {}",
-            fit(&who.0, 21),
-            fit(&who.1, 17),
-            fit(&who.2, 16)
+            fit(&who.0, 15),
+            fit(&who.1, mac),
+            fit(&who.2, 12)
         )
     }
 

@@ -335,7 +335,8 @@ pub fn table(rows: &[Row]) -> String {
     ];
     // Long advice would wrap through the table: the cell gets its start and a note number, the notes below the
     // table the whole of it (the report files always have it all).
-    let mut notes: Vec<String> = Vec::new();
+    // One note per distinct advice: phones with the same problem share its number.
+    let mut notes: Vec<(Vec<String>, String)> = Vec::new();
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
@@ -366,8 +367,17 @@ pub fn table(rows: &[Row]) -> String {
                     (false, false) => format!("{}. Fix: {}", r.error, r.fix),
                     _ => todo.clone(),
                 };
-                notes.push(format!("[{}] {who}: {full}", notes.len() + 1));
-                format!("{} [{}]", shorten(&todo, TODO_WIDTH - 6), notes.len())
+                let n = match notes.iter().position(|(_, f)| *f == full) {
+                    Some(i) => {
+                        notes[i].0.push(who);
+                        i + 1
+                    }
+                    None => {
+                        notes.push((vec![who], full));
+                        notes.len()
+                    }
+                };
+                format!("{} [{n}]", shorten(&todo, TODO_WIDTH - 6))
             } else {
                 todo
             };
@@ -410,8 +420,9 @@ pub fn table(rows: &[Row]) -> String {
     if !notes.is_empty() {
         out.push('\n');
     }
-    for n in &notes {
-        out.push_str(&crate::text::for_terminal(n));
+    for (i, (who, full)) in notes.iter().enumerate() {
+        let note = format!("[{}] {}: {full}", i + 1, who.join(", "));
+        out.push_str(&crate::text::for_terminal(&note));
         out.push('\n');
     }
     out.push('\n');
