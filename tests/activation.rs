@@ -50,13 +50,18 @@ async fn to_inactive(sim: &Simulator, j: &Job) -> Report {
 
 /// The admin console saves the MAC without telling the phone.
 async fn enter_mac(sim: &Simulator, mac: polyprov::mac::Mac) {
+    console_activates(sim, mac, false).await
+}
+
+/// The admin console saves the MAC; with `reboot` it also tells the phone to fetch at once (it reboots).
+async fn console_activates(sim: &Simulator, mac: polyprov::mac::Mac, reboot: bool) {
     let c = reqwest::Client::builder().no_proxy().build().unwrap();
     let r = c
         .post(format!(
             "http://{}/phones/{mac}/activate",
             sim.control_addr()
         ))
-        .body(r#"{"reboot": false}"#)
+        .body(format!(r#"{{"reboot": {reboot}}}"#))
         .send()
         .await
         .unwrap();
@@ -113,6 +118,51 @@ async fn an_entered_mac_is_rebooted_into_service() {
     );
     assert_eq!(truth["stats"]["conf-changes"], 1, "never saved again");
     assert_eq!(after.firmware_after.as_deref(), Some("8.2.2.0100"));
+    sim.shutdown().await;
+}
+
+/// The console told the phone to reboot at once, so it is down when activation starts: the agent waits for it to
+/// come back (counting the reboot) instead of failing at the refused connection, then goes on to Active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_rebooting_on_its_own_is_waited_for() {
+    let m = mac("482567000A01");
+    let sim = start(vec![ccx("2418")], SCALE).await;
+    let j = job(&sim);
+    let before = to_inactive(&sim, &j).await;
+    console_activates(&sim, m, true).await;
+    // Down: its web server refuses connections.
+    let web = sim.phones()[0].addrs().0.expect("an HTTPS address");
+    let start = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(web).await.is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the console's reboot never took the phone down"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let profiles = ProfileSet::bundled().unwrap();
+    let seen: Seen = Arc::default();
+    let after = tokio::time::timeout(
+        Duration::from_secs(60),
+        activate(&j, &profiles, &before, &sink(&seen)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.outcome, Outcome::Active, "{:?}", after.outcome);
+    let seen = seen.lock().unwrap();
+    let waited = seen
+        .iter()
+        .position(|e| matches!(e, Event::Rebooting { .. }));
+    let asked = seen.iter().position(|e| *e == Event::RebootRequested);
+    assert!(
+        waited.is_some() && waited < asked,
+        "the phone's own reboot is waited for before logging in: {seen:?}"
+    );
+    assert!(
+        after.reboots > before.reboots + 1,
+        "its own reboot is counted"
+    );
+    assert_eq!(report(&sim, m).await["phase"], "registered");
     sim.shutdown().await;
 }
 

@@ -67,6 +67,9 @@ async fn run(job: &Job, profiles: &ProfileSet, report: &mut Report, events: Sink
         Ok(c) => c,
         Err(e) => return client_outcome(e),
     };
+    if let Err(outcome) = wait_while_rebooting(&client, &profile, job, report, events).await {
+        return outcome;
+    }
     let login = match session::login(
         &client,
         &profile,
@@ -124,4 +127,47 @@ async fn run(job: &Job, profiles: &ProfileSet, report: &mut Report, events: Sink
     .await;
     report.address = client.base().host_str().unwrap_or("").to_string();
     outcome
+}
+
+/// Seconds of phone time between two looks at a phone that is down.
+const LOOK_EVERY_SECS: f64 = 10.0;
+
+/// A phone that is down when activation starts is usually rebooting on its own — the admin console tells some
+/// phones to fetch their activated configuration at once — so it is waited for, as long as two reboots of its
+/// family take and a minute more, rather than failed at the first refused connection. The reboot is counted.
+async fn wait_while_rebooting(
+    client: &PhoneClient,
+    profile: &crate::profile::Profile,
+    job: &Job,
+    report: &mut Report,
+    events: Sink<'_>,
+) -> Result<(), Outcome> {
+    if client.alive("/").await != Some(false) {
+        return Ok(());
+    }
+    let t = &profile.timeline;
+    let limit = 2.0 * (t.shutdown_delay_secs + t.boot_secs) as f64 + 60.0;
+    report.reboots += 1;
+    events(Event::Rebooting {
+        reboot: report.reboots,
+    });
+    let start = job.clock.now();
+    loop {
+        job.clock.sleep(LOOK_EVERY_SECS).await;
+        match client.alive("/").await {
+            Some(false) if job.clock.since(start) < limit => {}
+            Some(false) => {
+                return Err(failed(format!(
+                    "the phone was down when activation started (rebooting?) and did not answer within {limit:.0} s. Fix: check its power and cable, then run polyprov activate again"
+                )));
+            }
+            _ => {
+                events(Event::Back {
+                    reboot: report.reboots,
+                    firmware: None,
+                });
+                return Ok(());
+            }
+        }
+    }
 }
