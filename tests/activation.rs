@@ -149,15 +149,17 @@ async fn a_phone_rebooting_on_its_own_is_waited_for() {
     .await
     .unwrap();
     assert_eq!(after.outcome, Outcome::Active, "{:?}", after.outcome);
-    let seen = seen.lock().unwrap();
-    let waited = seen
-        .iter()
-        .position(|e| matches!(e, Event::Rebooting { .. }));
-    let asked = seen.iter().position(|e| *e == Event::RebootRequested);
-    assert!(
-        waited.is_some() && waited < asked,
-        "the phone's own reboot is waited for before logging in: {seen:?}"
-    );
+    {
+        let seen = seen.lock().unwrap();
+        let waited = seen
+            .iter()
+            .position(|e| matches!(e, Event::Rebooting { .. }));
+        let asked = seen.iter().position(|e| *e == Event::RebootRequested);
+        assert!(
+            waited.is_some() && waited < asked,
+            "the phone's own reboot is waited for before logging in: {seen:?}"
+        );
+    }
     assert!(
         after.reboots > before.reboots + 1,
         "its own reboot is counted"

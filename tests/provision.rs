@@ -191,6 +191,40 @@ async fn a_phone_in_service_is_repointed_only_with_force() {
     sim.shutdown().await;
 }
 
+/// A phone pointed at a server polyprov itself set on it earlier (a first run with a mistyped URL) is not in
+/// service: a run repoints it without `--force`, says so, and remembers the new server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_polyprov_set_earlier_is_repointed_without_force() {
+    let m = mac("64167F00041A");
+    let typo = "https://porv.example.test/prov/";
+    let mut spec = phone("poly-vvx-6", "6.4.5.1210", "64167F00041A");
+    spec.provisioned = Some(("HTTPS".into(), typo.into()));
+    let sim = start(vec![spec], SCALE).await;
+    let state = std::env::temp_dir().join(format!("polyprov-servers-set-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let known = std::sync::Arc::new(polyprov::phone::known::KnownPhones::in_dir(&state));
+    known.remember_server(m, typo);
+    let mut j = job(&sim);
+    j.known = Some(known.clone());
+    let (r, _) = run(&j).await;
+    assert_eq!(r.outcome, Outcome::Inactive, "{}", reason(&r));
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("set by polyprov") && w.contains("porv.example.test")),
+        "{:?}",
+        r.warnings
+    );
+    assert_eq!(
+        known.server_set(m).map(|(url, _)| url),
+        Some(j.wanted.url.clone()),
+        "the server it set now is remembered"
+    );
+    assert_eq!(report(&sim, m).await["stats"]["conf-changes"], 1);
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(state);
+}
+
 /// Wrong passwords: the agent stops when the phone says one attempt is left, so the web UI never locks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_stops_before_lockout() {

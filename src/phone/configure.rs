@@ -46,9 +46,30 @@ pub(super) async fn configure(
         report.server_after = Some(plan.current.clone());
         return Break(already(job, session, report, events).await);
     }
-    // A phone pointed at another server is in service somewhere: it is repointed only when the user says so.
+    // A phone pointed at another server is in service somewhere: it is repointed only when the user says so —
+    // unless that server is one polyprov itself set on this phone earlier.
     let current = &plan.current.url;
-    if !current.is_empty() && !super::monitor::same_server(current, &job.wanted.url) {
+    let ours = report
+        .mac
+        .and_then(|m| job.known.as_ref()?.server_set(m))
+        .filter(|(url, _)| super::monitor::same_server(url, current));
+    if let Some((_, at)) = &ours {
+        let when =
+            httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(*at));
+        warn(
+            report,
+            events,
+            &format!(
+                "its provisioning server {} was set by polyprov ({when}): repointing it to {}",
+                crate::text::for_terminal(current),
+                job.wanted.url
+            ),
+        );
+    }
+    if ours.is_none()
+        && !current.is_empty()
+        && !super::monitor::same_server(current, &job.wanted.url)
+    {
         let what = format!(
             "in service: its provisioning server is already {} {}, which this run did not set",
             plan.current.server_type,
@@ -107,23 +128,36 @@ pub(super) async fn configure(
                     .unwrap_or_default()
             )));
         }
-        Saved::Changed => events(Event::Saved {
-            answer: profile
-                .provisioning
-                .changed_body
-                .clone()
-                .unwrap_or_default(),
-        }),
+        Saved::Changed => {
+            if let (Some(known), Some(mac)) = (&job.known, report.mac) {
+                known.remember_server(mac, &job.wanted.url);
+            }
+            events(Event::Saved {
+                answer: profile
+                    .provisioning
+                    .changed_body
+                    .clone()
+                    .unwrap_or_default(),
+            })
+        }
         Saved::AnswerLost => warn(
             report,
             events,
             "the connection dropped during the save; checking whether the phone took it",
         ),
     }
+    let remember = |report: &Report| {
+        if let (Some(known), Some(mac)) = (&job.known, report.mac) {
+            known.remember_server(mac, &job.wanted.url);
+        }
+    };
     // Verify while the phone is still up (it reboots a few seconds after the save).
     if let Ok(fields) = provisioning::read(client, profile, auth).await {
         let now = provisioning::current(profile, &fields);
         if super::monitor::same_server(&now.url, &job.wanted.url) {
+            if saved == Saved::AnswerLost {
+                remember(report);
+            }
             events(Event::Verified);
         } else if saved == Saved::AnswerLost {
             return Break(failed(

@@ -5,6 +5,11 @@
 //! device certificate survives reboots and firmware updates; a factory reset makes a new one, and the user
 //! accepts that with `polyprov known-phones forget MAC`.
 //!
+//! Beside it, `servers-set` remembers the provisioning server polyprov itself set on each phone (`MAC UNIX-SECONDS
+//! URL` per line): a phone pointed at a server polyprov set earlier (a first run with a mistyped URL, a service that
+//! moved) is not in service elsewhere, so a later run repoints it without `--force`. A line that cannot be read is
+//! ignored, which errs on the safe side: that phone counts as in service and is left alone.
+//!
 //! The file is text, one phone per line: `MAC SHA256-HEX FIRST-SEEN-UNIX-SECONDS`; `#` starts a comment. A line
 //! that is not of that shape makes every check fail closed (the phone is refused, the line named) rather than
 //! quietly trusting whatever answers.
@@ -19,6 +24,8 @@ use crate::mac::Mac;
 
 /// The file inside the state directory.
 pub const FILE: &str = "known-phones";
+/// The servers polyprov set, beside [`FILE`].
+pub const SERVERS_FILE: &str = "servers-set";
 /// A known-phones file larger than this is not read (a line is ~95 bytes: tens of thousands of phones fit).
 const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -245,6 +252,60 @@ impl KnownPhones {
         Ok(gone)
     }
 
+    fn servers_path(&self) -> PathBuf {
+        self.path.with_file_name(SERVERS_FILE)
+    }
+
+    /// Every server polyprov set, by MAC: the URL and when (Unix seconds). Lines that cannot be read are left out.
+    fn servers(&self) -> BTreeMap<Mac, (String, u64)> {
+        let text = match std::fs::metadata(self.servers_path()) {
+            Ok(m) if m.is_file() && m.len() <= MAX_BYTES => {
+                std::fs::read_to_string(self.servers_path()).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.splitn(3, ' ');
+                let mac = f.next()?.parse().ok()?;
+                let at = f.next()?.parse().ok()?;
+                let url = f.next()?.trim();
+                (!url.is_empty() && !url.chars().any(char::is_control))
+                    .then(|| (mac, (url.to_string(), at)))
+            })
+            .collect()
+    }
+
+    /// The provisioning server polyprov last set on `mac`, and when (Unix seconds).
+    pub fn server_set(&self, mac: Mac) -> Option<(String, u64)> {
+        let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.servers().remove(&mac)
+    }
+
+    /// Remember that polyprov set `url` on `mac`; a memory that cannot be written is a warning in the log (the next
+    /// run then treats the phone as in service: the safe side).
+    pub fn remember_server(&self, mac: Mac, url: &str) {
+        if url.chars().any(char::is_control) {
+            return;
+        }
+        let _held = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = self.servers();
+        all.insert(mac, (url.to_string(), crate::clock::unix_now() as u64));
+        let mut text = String::from(
+            "# polyprov: the provisioning server it set on each phone (MAC, Unix seconds, URL); such a phone is repointed without --force\n",
+        );
+        for (mac, (url, at)) in &all {
+            text.push_str(&format!("{mac} {at} {url}\n"));
+        }
+        if let Err(e) = super::attempts::write_private(&self.servers_path(), text.as_bytes()) {
+            tracing::warn!(
+                "phone {mac}: the server set on it is not remembered ({}): {e}",
+                self.servers_path().display()
+            );
+        }
+    }
+
     fn load(&self) -> Result<BTreeMap<Mac, Pin>, KnownError> {
         let read = |reason: String| KnownError::Read {
             path: self.path.clone(),
@@ -375,5 +436,31 @@ mod tests {
                 proptest::prop_assert!(line >= 1 && !problem.is_empty());
             }
         }
+    }
+
+    /// The server polyprov set is remembered per phone, the last one wins, and a damaged line is left out (that
+    /// phone then counts as in service elsewhere).
+    #[test]
+    fn servers_set_are_remembered_per_phone() {
+        let d = dir("servers");
+        let known = KnownPhones::in_dir(&d);
+        let (a, b): (Mac, Mac) = (
+            "0004F2000001".parse().unwrap(),
+            "0004F2000002".parse().unwrap(),
+        );
+        assert_eq!(known.server_set(a), None);
+        known.remember_server(a, "https://porv.example.test/poly/");
+        known.remember_server(a, "https://prov.example.test/poly/");
+        known.remember_server(b, "https://prov.example.test/other/");
+        assert_eq!(
+            KnownPhones::in_dir(&d).server_set(a).map(|(u, _)| u),
+            Some("https://prov.example.test/poly/".to_string())
+        );
+        let path = d.join(SERVERS_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("0004F2000002", "not-a-mac")).unwrap();
+        assert_eq!(known.server_set(b), None);
+        assert!(known.server_set(a).is_some());
+        let _ = std::fs::remove_dir_all(d);
     }
 }
