@@ -194,3 +194,32 @@ fn a_journal_with_an_unusable_spec_is_refused_by_name() {
     assert!(e.contains("concurrency"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Before a person says yes, the plan names the phones in service from a read-only login to each: the phone
+/// pointed at another provisioning server is found, the fresh one is not, and nothing is written to either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phones_in_service_are_found_before_anything_is_written() {
+    let mut elsewhere = phone("poly-vvx-6", "6.4.5.1210", "64167F000B01");
+    elsewhere.provisioned = Some(("HTTPS".into(), "https://other.example.test/prov/".into()));
+    let fresh = phone("poly-ccx", "8.1.3.1301", "482567000B02");
+    let sim = start(vec![elsewhere, fresh], 60.0).await;
+    let targets: Vec<_> = sim
+        .phones()
+        .iter()
+        .map(|p| target_at(p.addrs().0.unwrap(), p.mac))
+        .collect();
+    let settings = settings(&sim, NOWHERE, 60.0, 2, false);
+    let profiles = std::sync::Arc::new(catalog().profiles.clone());
+    let found = polyprov::onboard::plan::in_service(&targets, &settings, profiles).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, targets[0].key);
+    assert!(found[0].1.contains("other.example.test"), "{found:?}");
+    for p in sim.phones() {
+        assert_eq!(
+            report(&sim, p.mac).await["stats"]["saves"],
+            0,
+            "nothing written"
+        );
+    }
+    sim.shutdown().await;
+}

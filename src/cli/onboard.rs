@@ -104,11 +104,20 @@ pub struct ReportArgs {
 /// Show the plan (phones by family, hands-on work, expected duration), then ask unless told not to.
 async fn confirm(
     spec: &RunSpec,
+    settings: &crate::fleet::Settings,
     profiles: Arc<ProfileSet>,
     yes: bool,
     json: bool,
 ) -> anyhow::Result<()> {
-    let plan = onboard::plan::look(spec, profiles).await;
+    let mut plan = onboard::plan::look(spec, profiles.clone()).await;
+    // A person is about to decide: find the phones in service first (a read-only login to each).
+    let asking = !spec.dry_run && !yes && std::io::stdin().is_terminal();
+    if asking {
+        println!(
+            "Reading each phone (a read-only login; nothing is written) to find those in service…"
+        );
+        plan.in_service = Some(onboard::plan::in_service(&spec.targets, settings, profiles).await);
+    }
     if json {
         crate::output::emit_run(crate::output::Run::RunPlan { plan });
     } else {
@@ -282,7 +291,7 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
             println!("warning: {}", crate::text::for_terminal(&w));
         }
     }
-    confirm(&spec, profiles.clone(), args.yes, json).await?;
+    confirm(&spec, &settings, profiles.clone(), args.yes, json).await?;
     let listener = match &how {
         Some(how) => Some(discovery::Listener::start(
             how.plan()?,

@@ -32,6 +32,9 @@ pub struct Plan {
     pub expected_secs: u64,
     pub dry_run: bool,
     pub force: bool,
+    /// Phones in service, from a read-only login to each (`[target, why]`); absent when not looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_service: Option<Vec<(String, String)>>,
 }
 
 /// Phones of one profile that cannot be provisioned from the web.
@@ -180,7 +183,53 @@ pub fn plan(
         expected_secs: wall(makespan(jobs, spec.concurrency)),
         dry_run: spec.dry_run,
         force: spec.force,
+        in_service: None,
     }
+}
+
+/// Which phones are in service — a registered line, or a provisioning server this run did not set — found by a
+/// dry run of each (log in, read the provisioning page, write nothing), at most `settings.concurrency` at once: the
+/// target's key and why. Asked for when a person is about to say yes, so the plan can name them.
+pub async fn in_service(
+    targets: &[Target],
+    settings: &crate::fleet::Settings,
+    profiles: Arc<ProfileSet>,
+) -> Vec<(String, String)> {
+    let sem = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+    let (_keep, never) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, t) in targets.iter().enumerate() {
+        let mut job = settings.job(t, never.clone(), None);
+        job.dry_run = true;
+        job.force = false;
+        let (key, profiles, sem) = (t.key.clone(), profiles.clone(), sem.clone());
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await.ok();
+            let r = crate::phone::provision(&job, &profiles, &|_| {}).await;
+            let why = match &r.outcome {
+                crate::phone::Outcome::Active => Some("its line is registered".to_string()),
+                _ => r
+                    .warnings
+                    .iter()
+                    .find(|w| w.starts_with("in service"))
+                    .map(|w| {
+                        w.split(": a run leaves it alone")
+                            .next()
+                            .unwrap_or(w)
+                            .to_string()
+                    }),
+            };
+            why.map(|why| (i, key, why))
+        });
+    }
+    let mut found = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(Some(x)) = joined {
+            found.push(x);
+        }
+    }
+    found.sort_by_key(|(i, _, _)| *i);
+    found.into_iter().map(|(_, k, why)| (k, why)).collect()
 }
 
 /// `95 s`, `4 min`, `1 h 20 min`.
@@ -232,11 +281,29 @@ impl Plan {
                     .map(|(k, why)| format!("    {k}: {why}")),
             );
         }
-        out.push(if self.force {
-            "  In service: --force repoints phones with a registered line or another provisioning server.".into()
-        } else {
-            "  In service: a phone with a registered line or another provisioning server is left alone (seen after login; --force repoints it).".into()
-        });
+        match &self.in_service {
+            Some(found) if found.is_empty() => out.push(
+                "  In service: none (a read-only login to each: no registered line, no other provisioning server)".into(),
+            ),
+            Some(found) => {
+                out.push(format!(
+                    "  In service: {} — {}:",
+                    phones(found.len()),
+                    if self.force {
+                        "--force repoints them"
+                    } else {
+                        "left alone (--force repoints them)"
+                    }
+                ));
+                out.extend(found.iter().map(|(k, why)| format!("    {k}: {why}")));
+            }
+            None if self.force => out.push(
+                "  In service: --force repoints phones with a registered line or another provisioning server.".into(),
+            ),
+            None => out.push(
+                "  In service: a phone with a registered line or another provisioning server is left alone (seen after login; --force repoints it).".into(),
+            ),
+        }
         let rounds = self.phones.div_ceil(self.concurrency.max(1));
         out.push(format!(
             "  {} at a time; expected about {} in all ({} {}, with firmware updates; the phones' own pace decides)",
