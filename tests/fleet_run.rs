@@ -210,7 +210,24 @@ async fn the_phones_in_service_are_found_before_anything_is_written() {
         .collect();
     let settings = settings(&sim, NOWHERE, 60.0, 2, false);
     let profiles = std::sync::Arc::new(catalog().profiles.clone());
-    let found = polyprov::onboard::plan::in_service(&targets, &settings, profiles).await;
+    let read = polyprov::onboard::plan::read(&targets, &settings, profiles).await;
+    let models: Vec<(&str, &str, usize)> = read
+        .models
+        .iter()
+        .map(|m| (m.model.as_str(), m.firmware.as_str(), m.count))
+        .collect();
+    assert_eq!(
+        models.len(),
+        2,
+        "one line per model and firmware: {models:?}"
+    );
+    assert!(
+        models
+            .iter()
+            .any(|(_, fw, n)| *fw == "8.1.3.1301" && *n == 1),
+        "{models:?}"
+    );
+    let found = read.in_service;
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, targets[0].key);
     assert!(found[0].1.contains("other.example.test"), "{found:?}");

@@ -116,7 +116,7 @@ async fn confirm(
         println!(
             "Reading each phone (a read-only login; nothing is written) to find those in service…"
         );
-        plan.in_service = Some(onboard::plan::in_service(&spec.targets, settings, profiles).await);
+        plan = plan.with(onboard::plan::read(&spec.targets, settings, profiles).await);
     }
     if json {
         crate::output::emit_run(crate::output::Run::RunPlan { plan });

@@ -35,6 +35,9 @@ pub struct Plan {
     /// Phones in service, from a read-only login to each (`[target, why]`); absent when not looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub in_service: Option<Vec<(String, String)>>,
+    /// Phones per model and firmware, from the same login; absent when not looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<Vec<ModelCount>>,
 }
 
 /// Phones of one profile that cannot be provisioned from the web.
@@ -184,17 +187,35 @@ pub fn plan(
         dry_run: spec.dry_run,
         force: spec.force,
         in_service: None,
+        models: None,
     }
 }
 
-/// Which phones are in service — a registered line, or a provisioning server this run did not set — found by a
-/// dry run of each (log in, read the provisioning page, write nothing), at most `settings.concurrency` at once: the
-/// target's key and why. Asked for when a person is about to say yes, so the plan can name them.
-pub async fn in_service(
+/// What a read-only login to each phone showed: the phones in service (the target's key and why) and how many of
+/// each model run which firmware.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Read {
+    pub in_service: Vec<(String, String)>,
+    pub models: Vec<ModelCount>,
+}
+
+/// Phones of one model on one firmware build.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct ModelCount {
+    pub model: String,
+    pub firmware: String,
+    pub count: usize,
+}
+
+/// Read every phone before a person says yes: a dry run of each (log in, read the provisioning page, write
+/// nothing), at most `settings.concurrency` at once. A phone is in service when its line is registered or its
+/// provisioning server is one this run did not set.
+pub async fn read(
     targets: &[Target],
     settings: &crate::fleet::Settings,
     profiles: Arc<ProfileSet>,
-) -> Vec<(String, String)> {
+) -> Read {
     let sem = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let (_keep, never) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
@@ -219,17 +240,48 @@ pub async fn in_service(
                             .to_string()
                     }),
             };
-            why.map(|why| (i, key, why))
+            (i, key, why, r.model, r.firmware_before)
         });
     }
-    let mut found = Vec::new();
+    let mut seen = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok(Some(x)) = joined {
-            found.push(x);
+        if let Ok(x) = joined {
+            seen.push(x);
         }
     }
-    found.sort_by_key(|(i, _, _)| *i);
-    found.into_iter().map(|(_, k, why)| (k, why)).collect()
+    seen.sort_by_key(|(i, ..)| *i);
+    let mut models: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut in_service = Vec::new();
+    for (_, key, why, model, firmware) in seen {
+        if let Some(model) = model {
+            *models
+                .entry((model, firmware.unwrap_or_default()))
+                .or_default() += 1;
+        }
+        if let Some(why) = why {
+            in_service.push((key, why));
+        }
+    }
+    Read {
+        in_service,
+        models: models
+            .into_iter()
+            .map(|((model, firmware), count)| ModelCount {
+                model,
+                firmware,
+                count,
+            })
+            .collect(),
+    }
+}
+
+impl Plan {
+    /// What a read-only login to each phone showed, added to the plan.
+    pub fn with(mut self, read: Read) -> Plan {
+        self.in_service = Some(read.in_service);
+        self.models = Some(read.models);
+        self
+    }
 }
 
 /// `95 s`, `4 min`, `1 h 20 min`.
@@ -280,6 +332,16 @@ impl Plan {
                     .iter()
                     .map(|(k, why)| format!("    {k}: {why}")),
             );
+        }
+        if let Some(models) = self.models.as_ref().filter(|m| !m.is_empty()) {
+            out.push(format!(
+                "  Models (read after login): {}",
+                models
+                    .iter()
+                    .map(|m| format!("{} × {} on {}", m.count, m.model, m.firmware))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         match &self.in_service {
             Some(found) if found.is_empty() => out.push(
