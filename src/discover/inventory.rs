@@ -244,6 +244,22 @@ impl Device {
                     .clone()
                     .unwrap_or_else(|| "set the server on the phone's menu".into()),
             ),
+            // Ready means the provisioning run will trust it: over HTTPS the certificate must be this phone's
+            // (CN = this MAC, O = Polycom), the same judgement the run makes before sending a password.
+            (Some(_), None) if w.url.starts_with("https://") => {
+                let info = crate::phone::tls::CertInfo {
+                    common_name: w.cert_cn.clone().unwrap_or_default(),
+                    organization: w.cert_o.clone().unwrap_or_default(),
+                    sha256: String::new(),
+                };
+                match crate::phone::tls::judge(
+                    &info,
+                    crate::phone::tls::Trust::PolyPhone(Some(self.mac)),
+                ) {
+                    Ok(()) => Readiness::Ready,
+                    Err(why) => Readiness::Web(why),
+                }
+            }
             (Some(_), None) => Readiness::Ready,
             (_, Some(problem)) => Readiness::Web(problem.clone()),
             (None, None) => Readiness::Web("web UI not recognised".into()),

@@ -133,6 +133,7 @@ fn a_recognised_web_ui_makes_a_phone_ready_and_sip3_says_what_to_do_instead() {
     let mut inv = inventory();
     let mut http = seen(VVX, Source::Http, 2, Some("198.18.0.11"));
     http.web = Some(Web {
+        url: "https://198.18.0.11/".into(),
         profile: Some("poly-vvx-6".into()),
         generation: Some("session-csrf".into()),
         web_provisioning: true,
@@ -162,4 +163,36 @@ fn a_recognised_web_ui_makes_a_phone_ready_and_sip3_says_what_to_do_instead() {
     assert!(
         matches!(inv.get(mac(sp)).unwrap().readiness(), Readiness::NotWeb(i) if i.contains("menu"))
     );
+}
+
+/// Ready means the provisioning run will trust the phone: a recognised web UI whose certificate is not this phone's
+/// (another device at the address, or an interception) is not ready, and says why.
+#[test]
+fn a_certificate_that_is_not_this_phones_is_not_ready() {
+    let web = |cn: &str, o: &str| Web {
+        url: "https://198.18.0.11/".into(),
+        profile: Some("poly-vvx-6".into()),
+        generation: Some("session-csrf".into()),
+        web_provisioning: true,
+        cert_cn: Some(cn.into()),
+        cert_o: Some(o.into()),
+        ..Web::default()
+    };
+    for (cn, o, says) in [
+        (
+            "intercept.example.test",
+            "Example Proxy",
+            "not a Poly phone's",
+        ),
+        ("64167F000099", "Polycom Inc.", "names MAC 64167F000099"),
+    ] {
+        let mut inv = inventory();
+        let mut http = seen(VVX, Source::Http, 2, Some("198.18.0.11"));
+        http.web = Some(web(cn, o));
+        inv.merge(http);
+        match inv.get(mac(VVX)).unwrap().readiness() {
+            Readiness::Web(why) => assert!(why.contains(says), "{why}"),
+            other => panic!("{cn}: {other:?}"),
+        }
+    }
 }
