@@ -83,29 +83,45 @@ pub fn makespan(mut jobs: Vec<u64>, workers: usize) -> u64 {
     load.into_iter().max().unwrap_or(0)
 }
 
-/// Look at every target of `spec` (at most `spec.concurrency` at once) and make the plan.
-pub async fn look(spec: &RunSpec, profiles: Arc<ProfileSet>) -> Plan {
-    let sem = Arc::new(tokio::sync::Semaphore::new(spec.concurrency.max(1)));
+/// `work` on every target, at most `concurrency` at once; the results in the targets' order (a task that panicked
+/// leaves its target out).
+async fn each<T, F, Fut>(targets: &[Target], concurrency: usize, work: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Target) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, t) in spec.targets.iter().enumerate() {
-        let (t, profiles, sem) = (t.clone(), profiles.clone(), sem.clone());
+    for (i, t) in targets.iter().enumerate() {
+        let (sem, job) = (sem.clone(), work(t.clone()));
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await.ok();
+            (i, job.await)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(x) = joined {
+            done.push(x);
+        }
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, x)| x).collect()
+}
+
+/// Look at every target of `spec` (at most `spec.concurrency` at once) and make the plan.
+pub async fn look(spec: &RunSpec, profiles: Arc<ProfileSet>) -> Plan {
+    let looked = each(&spec.targets, spec.concurrency, |t| {
+        let profiles = profiles.clone();
+        async move {
             let web = crate::discover::fingerprint::look(t.base.clone(), &profiles, LOOK_TIMEOUT)
                 .await
                 .map_err(|e| e.to_string());
-            (i, t, web)
-        });
-    }
-    let mut looked = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(x) = joined {
-            looked.push(x);
+            (t, web)
         }
-    }
-    looked.sort_by_key(|(i, _, _)| *i);
-    let looked: Vec<(Target, Result<Web, String>)> =
-        looked.into_iter().map(|(_, t, w)| (t, w)).collect();
+    })
+    .await;
     plan(spec, &profiles, &looked)
 }
 
@@ -216,16 +232,13 @@ pub async fn read(
     settings: &crate::fleet::Settings,
     profiles: Arc<ProfileSet>,
 ) -> Read {
-    let sem = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let (_keep, never) = tokio::sync::watch::channel(false);
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, t) in targets.iter().enumerate() {
-        let mut job = settings.job(t, never.clone(), None);
+    let seen = each(targets, settings.concurrency, |t| {
+        let mut job = settings.job(&t, never.clone(), None);
         job.dry_run = true;
         job.force = false;
-        let (key, profiles, sem) = (t.key.clone(), profiles.clone(), sem.clone());
-        tasks.spawn(async move {
-            let _permit = sem.acquire_owned().await.ok();
+        let profiles = profiles.clone();
+        async move {
             let r = crate::phone::provision(&job, &profiles, &|_| {}).await;
             let why = match &r.outcome {
                 crate::phone::Outcome::Active => Some("its line is registered".to_string()),
@@ -240,19 +253,13 @@ pub async fn read(
                             .to_string()
                     }),
             };
-            (i, key, why, r.model, r.firmware_before)
-        });
-    }
-    let mut seen = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok(x) = joined {
-            seen.push(x);
+            (t.key, why, r.model, r.firmware_before)
         }
-    }
-    seen.sort_by_key(|(i, ..)| *i);
+    })
+    .await;
     let mut models: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut in_service = Vec::new();
-    for (_, key, why, model, firmware) in seen {
+    for (key, why, model, firmware) in seen {
         if let Some(model) = model {
             *models
                 .entry((model, firmware.unwrap_or_default()))

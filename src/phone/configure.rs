@@ -113,6 +113,12 @@ pub(super) async fn configure(
     let saved = provisioning::save(client, profile, auth, &plan)
         .await
         .or_end(failed)?;
+    // What polyprov set on this phone, remembered so a later run knows the server was not someone else's.
+    let remember = |report: &Report| {
+        if let (Some(known), Some(mac)) = (&job.known, report.mac) {
+            known.remember_server(mac, &job.wanted.url);
+        }
+    };
     match saved {
         Saved::Unchanged if plan.visible_unchanged() => {
             report.server_after = Some(plan.current.clone());
@@ -129,9 +135,7 @@ pub(super) async fn configure(
             )));
         }
         Saved::Changed => {
-            if let (Some(known), Some(mac)) = (&job.known, report.mac) {
-                known.remember_server(mac, &job.wanted.url);
-            }
+            remember(report);
             events(Event::Saved {
                 answer: profile
                     .provisioning
@@ -146,11 +150,6 @@ pub(super) async fn configure(
             "the connection dropped during the save; checking whether the phone took it",
         ),
     }
-    let remember = |report: &Report| {
-        if let (Some(known), Some(mac)) = (&job.known, report.mac) {
-            known.remember_server(mac, &job.wanted.url);
-        }
-    };
     // Verify while the phone is still up (it reboots a few seconds after the save).
     if let Ok(fields) = provisioning::read(client, profile, auth).await {
         let now = provisioning::current(profile, &fields);
