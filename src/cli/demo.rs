@@ -148,6 +148,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         search_range: None,
         search_rate: 20,
         heard: None,
+        port: None,
         // The demo's simulated phones leave nothing in the user's polyprov state: their certificates are
         // remembered in the run's own directory (below).
         attempts: None,

@@ -83,6 +83,12 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
         "; {} web UIs fingerprinted; {} mDNS instances",
         stats.fingerprints, stats.mdns_instances
     ));
+    if stats.port_arp > 0 {
+        line.push_str(&format!(
+            "; the port saw {} ARP frames from us, at most {} in one second",
+            stats.port_arp, stats.port_arp_peak
+        ));
+    }
     finish(&args, &display, &inv, &line)?;
     if args.print_resources {
         super::shared::print_resources();

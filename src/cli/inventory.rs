@@ -84,6 +84,7 @@ impl DiscoverArgs {
             web_timeout: Duration::from_secs(5),
             promiscuous: true,
             background: false,
+            budget: Arc::new(discover::budget::PortBudget::new(self.rate.port_cap())),
         })
     }
 
@@ -124,6 +125,13 @@ pub fn announce(plan: &Plan) -> Vec<String> {
                 r.name,
                 human(eta)
             ));
+            if let Some(cap) = plan.budget.cap() {
+                lines.push(format!(
+                    "every ARP frame this run causes on the port (the sweep's, and the kernel's for each web UI it \
+                     opens) stays under {cap}/s, below Dynamic ARP Inspection's {}/s",
+                    discover::budget::DAI_LIMIT
+                ));
+            }
             if r.is_risky() {
                 lines.push(format!("warning: --rate {}: {}", r.name, r.risk));
             } else if eta > Duration::from_secs(60) {

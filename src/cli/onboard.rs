@@ -301,6 +301,9 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         None => None,
     };
     settings.heard = listener.as_ref().map(|l| l.heard.clone());
+    if let Some(l) = &listener {
+        settings.port = Some(l.budget.clone());
+    }
     let dir = onboard::new_run_dir(&onboard::spec::state_dir(&asked, &site))?;
     let stop = super::shared::stop_on_ctrl_c();
     let end = onboard::start(&dir, &spec, settings, profiles, mode(json), stop).await;

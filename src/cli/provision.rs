@@ -133,6 +133,10 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<u8> {
         search_range: args.watch.cidr,
         search_rate: args.watch.search_rate,
         heard: None,
+        port: args
+            .watch
+            .cidr
+            .map(|_| Arc::new(crate::discover::budget::PortBudget::polite())),
         attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
         known: crate::phone::known::KnownPhones::user().map(std::sync::Arc::new),
     };

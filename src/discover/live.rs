@@ -16,6 +16,7 @@ use ipnet::Ipv4Net;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
+use super::budget::PortBudget;
 use super::inventory::{Change, Device, Inventory};
 use super::link::Link;
 use super::sighting::{self, Sighting, Source};
@@ -47,6 +48,9 @@ pub struct Plan {
     pub promiscuous: bool,
     /// Keep listening after everything else is done, until `stop` turns true (`onboard`).
     pub background: bool,
+    /// The port's ARP budget: the sweep and the fingerprints' connections take from it, and the listener counts
+    /// every ARP frame the kernel sends for us. Shared with whatever else the run connects to (`onboard`).
+    pub budget: Arc<PortBudget>,
 }
 
 /// What the engine reports while it runs.
@@ -79,6 +83,9 @@ pub struct Stats {
     pub fingerprints: usize,
     pub mdns_instances: usize,
     pub elapsed: Duration,
+    /// ARP frames the run caused on the port (the sweep's and the kernel's), and the most in any one second.
+    pub port_arp: u64,
+    pub port_arp_peak: u32,
 }
 
 enum Heard {
@@ -119,15 +126,17 @@ pub async fn run(
     let own = plan.link.mac;
 
     let listener = {
-        let (halt, frames, sweep, heard_tx) = (
-            halt.clone(),
-            frames.clone(),
-            sweep.clone(),
-            heard_tx.clone(),
-        );
+        let ear = Ear {
+            own,
+            halt: halt.clone(),
+            frames: frames.clone(),
+            sweep: sweep.clone(),
+            budget: plan.budget.clone(),
+            out: heard_tx.clone(),
+        };
         std::thread::Builder::new()
             .name("discover-listen".into())
-            .spawn(move || listen(rx_frames, own, halt, frames, sweep, heard_tx))
+            .spawn(move || listen(rx_frames, ear))
             .map_err(|source| DiscoverError::Channel {
                 interface: plan.link.name.clone(),
                 source,
@@ -135,11 +144,12 @@ pub async fn run(
     };
     let sender = if sending {
         let (halt, sweep, heard_tx) = (halt.clone(), sweep.clone(), heard_tx.clone());
+        let budget = plan.budget.clone();
         let from = plan.link.ipv4.map_or(Ipv4Addr::UNSPECIFIED, |(ip, _)| ip);
         Some(
             std::thread::Builder::new()
                 .name("discover-sweep".into())
-                .spawn(move || send(tx_frames, own, from, halt, sweep, heard_tx))
+                .spawn(move || send(tx_frames, own, from, halt, sweep, budget, heard_tx))
                 .map_err(|source| DiscoverError::Channel {
                     interface: plan.link.name.clone(),
                     source,
@@ -243,10 +253,16 @@ pub async fn run(
             device.ip.as_ref().map(|f| f.value),
         ) {
             if device.is_poly() && range.contains(&ip) && probed.insert((device.mac, ip)) {
-                let (profiles, limit, timeout) =
-                    (profiles.clone(), limit.clone(), plan.web_timeout);
+                let (profiles, limit, timeout, budget) = (
+                    profiles.clone(),
+                    limit.clone(),
+                    plan.web_timeout,
+                    plan.budget.clone(),
+                );
                 probes.spawn(async move {
                     let _permit = limit.acquire_owned().await;
+                    // The kernel resolves the address before connecting: that ARP counts on the port too.
+                    budget.resolve(ip).await;
                     fingerprint::probe(device.mac, ip, &profiles, timeout).await
                 });
             }
@@ -263,6 +279,7 @@ pub async fn run(
     let _ = join.await;
     stats.frames = frames.load(Ordering::Relaxed);
     stats.elapsed = start.elapsed();
+    (stats.port_arp, stats.port_arp_peak) = plan.budget.counted();
     if let Some(e) = lost {
         return Err(DiscoverError::Channel {
             interface: plan.link.name,
@@ -272,34 +289,51 @@ pub async fn run(
     Ok(stats)
 }
 
-/// The listener thread: every frame, from the first millisecond; ARP replies to us also answer the sweep.
-fn listen(
-    mut rx: Box<dyn pnet::datalink::DataLinkReceiver>,
+/// What the listener thread shares with the rest of the run.
+struct Ear {
     own: Mac,
     halt: Arc<AtomicBool>,
     frames: Arc<AtomicU64>,
     sweep: Arc<Mutex<Sweep>>,
+    budget: Arc<PortBudget>,
     out: mpsc::UnboundedSender<Heard>,
-) {
-    while !halt.load(Ordering::Relaxed) {
+}
+
+/// The listener thread: every frame, from the first millisecond. ARP frames leaving this interface (the kernel's,
+/// never the sweep's own: a packet socket does not see its sends) count against the port's budget; ARP replies
+/// to us for addresses the sweep asked answer it.
+fn listen(mut rx: Box<dyn pnet::datalink::DataLinkReceiver>, ear: Ear) {
+    while !ear.halt.load(Ordering::Relaxed) {
         let frame = match rx.next() {
             Ok(frame) => frame,
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                let _ = out.send(Heard::ChannelLost(e.to_string()));
+                let _ = ear.out.send(Heard::ChannelLost(e.to_string()));
                 return;
             }
         };
-        frames.fetch_add(1, Ordering::Relaxed);
-        let Some(s) = sighting::from_frame(frame, SystemTime::now(), Some(own)) else {
+        ear.frames.fetch_add(1, Ordering::Relaxed);
+        if let Ok(f) = arp::parse_frame(frame) {
+            if f.ethernet.src == ear.own {
+                ear.budget.saw_own(f.arp.target_ip, Instant::now());
+            } else if f.arp.operation == arp::Operation::Reply && f.arp.target_mac == ear.own {
+                ear.budget.saw_reply(f.arp.sender_ip, Instant::now());
+            }
+        }
+        let Some(mut s) = sighting::from_frame(frame, SystemTime::now(), Some(ear.own)) else {
             continue;
         };
-        // An ARP reply addressed to us answers the sweep (the reader marks it `Sweep`).
+        // A reply to us answers the sweep only for an address it asked; any other is the device's own ARP.
         if let (Source::Sweep, Some(ip)) = (s.source, s.ip) {
-            sweep.lock().unwrap_or_else(|p| p.into_inner()).answered(ip);
+            let mut sweep = ear.sweep.lock().unwrap_or_else(|p| p.into_inner());
+            if sweep.asked(ip) {
+                sweep.answered(ip);
+            } else {
+                s.source = Source::Arp;
+            }
         }
-        if out.send(Heard::Sighting(Box::new(s))).is_err() {
+        if ear.out.send(Heard::Sighting(Box::new(s))).is_err() {
             return;
         }
     }
@@ -312,6 +346,7 @@ fn send(
     from: Ipv4Addr,
     halt: Arc<AtomicBool>,
     sweep: Arc<Mutex<Sweep>>,
+    budget: Arc<PortBudget>,
     out: mpsc::UnboundedSender<Heard>,
 ) {
     let start = Instant::now();
@@ -324,6 +359,19 @@ fn send(
             .next(Instant::now());
         match step {
             Step::Send(ip) => {
+                // The port's budget first: the kernel's requests for the fingerprints share it.
+                while let Err(at) = budget.try_send(Instant::now()) {
+                    if halt.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let wait = at.saturating_duration_since(Instant::now());
+                    std::thread::sleep(
+                        wait.clamp(Duration::from_millis(1), Duration::from_millis(50)),
+                    );
+                }
+                if halt.load(Ordering::Relaxed) {
+                    break;
+                }
                 let request = arp::ArpRepr::request(own, from, ip);
                 let Ok(n) = request.emit_frame(wire::BROADCAST, &mut buf) else {
                     continue;

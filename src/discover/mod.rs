@@ -4,6 +4,8 @@
 //! - [`inventory`]: sightings merged by MAC, every field with its source and time, and whether each phone is ready;
 //! - [`oui`]: which MAC prefixes mark a candidate;
 //! - [`sweep`]: the paced ARP sweep's schedule and rate profiles (polite by default: under DAI's 15/s);
+//! - [`budget`]: the port's ARP budget, one sliding second shared by the sweep and every connection whose ARP
+//!   the kernel sends (fingerprints, searches for moved phones), counted as the listener sees the frames leave;
 //! - [`link`]: the interface, the privilege check, and the raw AF_PACKET channel (pnet) the sweep and the
 //!   passive listener share;
 //! - [`live`]: the engine that runs them together, with mDNS ([`mdns`]) and the HTTP fingerprint
@@ -13,6 +15,7 @@
 //! Network safety: nothing is sent unless the caller named the interface and the range (`Plan::range`); without
 //! a range discovery only listens. The range is checked here (at most a /16 unless overridden), not in the CLI.
 
+pub mod budget;
 pub mod fingerprint;
 pub mod inventory;
 pub mod link;

@@ -107,6 +107,12 @@ impl Rate {
         self.per_sec >= 15
     }
 
+    /// The port's ARP budget this rate keeps (every ARP frame the run causes, per second): the polite cap for
+    /// rates that respect Dynamic ARP Inspection, none for the risky ones the user chose knowingly.
+    pub fn port_cap(&self) -> Option<u32> {
+        (!self.is_risky()).then_some(super::budget::POLITE_CAP)
+    }
+
     /// The longest a sweep of `hosts` can take when nobody answers: every attempt paced, plus the last timeout
     /// (arp-scan's `n×i + t` per pass).
     pub fn expected(&self, hosts: usize) -> Duration {
@@ -231,6 +237,11 @@ impl Sweep {
             self.late += 1;
         }
         first
+    }
+
+    /// Whether the sweep has asked `ip` (a reply from an address it never asked answers nothing).
+    pub fn asked(&self, ip: Ipv4Addr) -> bool {
+        self.attempts.contains_key(&ip)
     }
 
     /// Whether answers show the link losing frames: some came only after a retry (at least 1 in 50).

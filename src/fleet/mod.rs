@@ -42,6 +42,8 @@ pub struct Settings {
     pub search_rate: u32,
     /// Where live discovery last heard each MAC (`onboard --interface`).
     pub heard: Option<crate::phone::locate::Heard>,
+    /// The port's ARP budget searches for moved phones take from (shared with live discovery's listener).
+    pub port: Option<Arc<crate::discover::budget::PortBudget>>,
     /// Our own failed logins per phone, remembered across runs.
     pub attempts: Option<Arc<crate::phone::attempts::Attempts>>,
     /// The certificate each phone presented first, by MAC (`None`: not checked).
@@ -71,6 +73,7 @@ impl Settings {
             search_range: self.search_range,
             search_rate: self.search_rate,
             heard: self.heard.clone(),
+            port: self.port.clone(),
             clock: self.clock,
             timing: self.timing,
             patience: self.patience,

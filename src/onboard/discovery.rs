@@ -44,6 +44,8 @@ pub fn ready_targets(inv: &Inventory, range: &str) -> Result<Vec<Target>, Onboar
 pub struct Listener {
     /// Where each MAC was last heard, for the phones' searches.
     pub heard: Heard,
+    /// The port's ARP budget, whose kernel frames this listener counts: the searches for moved phones take from it.
+    pub budget: Arc<crate::discover::budget::PortBudget>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -59,6 +61,7 @@ impl Listener {
         let inventory = Arc::new(Mutex::new(Inventory::new(ouis)));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let inv = inventory.clone();
+        let budget = plan.budget.clone();
         let task = tokio::spawn(async move {
             if let Err(e) = live::run(plan, profiles, inv, Some(stopped), |_| {}).await {
                 tracing::warn!("background discovery stopped: {e}");
@@ -70,7 +73,12 @@ impl Listener {
                 .and_then(|d| d.ip.as_ref())
                 .map(|f| std::net::IpAddr::V4(f.value))
         }));
-        Listener { heard, stop, task }
+        Listener {
+            heard,
+            budget,
+            stop,
+            task,
+        }
     }
 
     /// Stop listening and wait for the listener to end.

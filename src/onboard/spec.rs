@@ -463,6 +463,10 @@ impl RunSpec {
             search_range: self.cidr,
             search_rate: self.search_rate,
             heard: None,
+            // Searching a range makes the kernel send ARP for every address: paced like the sweep.
+            port: self
+                .cidr
+                .map(|_| std::sync::Arc::new(crate::discover::budget::PortBudget::polite())),
             attempts: crate::phone::attempts::Attempts::user().map(std::sync::Arc::new),
             known: crate::phone::known::KnownPhones::user().map(std::sync::Arc::new),
         })

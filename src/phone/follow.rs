@@ -520,6 +520,7 @@ async fn relocate(
         rate: job.search_rate,
         heard: job.heard.clone(),
         known: job.known.clone(),
+        arp: job.port.clone(),
     };
     tokio::time::timeout(budget, locate::find(&search, skip))
         .await

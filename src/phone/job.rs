@@ -38,6 +38,8 @@ pub struct Job {
     pub search_rate: u32,
     /// Where live discovery last heard each MAC (`onboard --interface`).
     pub heard: Option<Heard>,
+    /// The port's ARP budget the search for a moved phone takes from (`None`: no search, or not paced).
+    pub port: Option<std::sync::Arc<crate::discover::budget::PortBudget>>,
     /// Phone time, scaled when the phones are simulated.
     pub clock: Clock,
     pub timing: Timing,
@@ -145,6 +147,7 @@ impl Job {
             search_range: None,
             search_rate: 20,
             heard: None,
+            port: None,
             clock,
             timing: Timing::default(),
             patience: Patience::default(),

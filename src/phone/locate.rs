@@ -37,6 +37,9 @@ pub struct Search {
     pub heard: Option<Heard>,
     /// The certificates phones presented first: an address is the phone's only if it presents its own.
     pub known: Option<std::sync::Arc<super::known::KnownPhones>>,
+    /// The port's ARP budget (`onboard --interface`, or a range to search): each address looked at may make the
+    /// kernel send ARP requests, which count on the switch port like the sweep's.
+    pub arp: Option<std::sync::Arc<crate::discover::budget::PortBudget>>,
 }
 
 /// Parse `/proc/net/arp` text: the address whose hardware address is `mac`.
@@ -89,6 +92,10 @@ pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
     let pause = Duration::from_secs_f64(1.0 / f64::from(search.rate.max(1)));
     let mut probes = tokio::task::JoinSet::new();
     for ip in range.hosts().filter(|ip| *ip != skip) {
+        // Wait for the port's budget here, not in the task: a backlog of waiting probes would only grow.
+        if let (Some(budget), IpAddr::V4(v4)) = (&search.arp, ip) {
+            budget.resolve(v4).await;
+        }
         let s = search.clone();
         probes.spawn(async move { certificate_names(&s, ip).await.then_some(ip) });
         tokio::time::sleep(pause).await;
@@ -109,6 +116,9 @@ pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
 /// Whether `ip` serves a certificate naming the phone's MAC (plain HTTP: whether the port answers, which is only
 /// used for an address the neighbour table gave for that MAC).
 async fn certificate_names(search: &Search, ip: IpAddr) -> bool {
+    if let (Some(budget), IpAddr::V4(v4)) = (&search.arp, ip) {
+        budget.resolve(v4).await;
+    }
     let addr = SocketAddr::new(ip, search.port);
     let Ok(Ok(tcp)) = tokio::time::timeout(
         Duration::from_millis(800),

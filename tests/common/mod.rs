@@ -249,6 +249,7 @@ pub fn settings(
         search_range: None,
         search_rate: 20,
         heard: None,
+        port: None,
         attempts: None,
         known: None,
     }
