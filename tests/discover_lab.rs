@@ -374,6 +374,60 @@ fn without_a_range_discovery_only_listens_and_sends_nothing() {
 }
 
 #[test]
+fn two_hosts_answering_for_one_address_are_shown_as_a_conflict_and_never_saved() {
+    if !lab::available("discover_lab") {
+        return;
+    }
+    // A phone with its web UI, and a second phone someone gave the same static address (its web server off):
+    // both answer ARP for .29, and which one a connection reaches is chance.
+    const FIRST: &str = "64:16:7f:00:00:31";
+    const SECOND: &str = "64:16:7f:00:00:32";
+    let mut lab = Lab::new("dup");
+    let ns = lab.host("pa", FIRST, Some(ip(29)));
+    lab.sim(
+        &ns,
+        "sima",
+        &fleet("poly-vvx-6", "6.4.5.1210", FIRST, "VVX 411", ip(29)),
+        ip(29),
+    );
+    lab.wait_tcp(&ns, ip(29), 443, Duration::from_secs(20));
+    lab.host("pb", SECOND, Some(ip(29)));
+    let save = lab.path("targets.csv").display().to_string();
+    let child = discover(
+        &lab,
+        &["--cidr", "198.18.0.0/27", "--no-mdns", "--save", &save],
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = summary(&out.stdout);
+    for (me, them) in [(FIRST, SECOND), (SECOND, FIRST)] {
+        let d = device(&s, me).unwrap_or_else(|| panic!("{me} listed: {s}"));
+        assert_eq!(d["provisionable"]["state"], "conflict", "{d}");
+        let detail = d["provisionable"]["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.to_ascii_lowercase().contains(&them.replace(':', ""))
+                && detail.contains("198.18.0.29"),
+            "{detail}"
+        );
+        assert_eq!(
+            d["device"]["conflict"]["evidence"].as_array().map(Vec::len),
+            Some(2),
+            "{d}"
+        );
+    }
+    assert_eq!(s["ready"], 0, "{s}");
+    assert_eq!(
+        std::fs::read_to_string(&save).unwrap(),
+        "ip,mac\n",
+        "a conflicted address is never saved as a target"
+    );
+}
+
+#[test]
 fn without_cap_net_raw_discover_names_the_exact_fix() {
     if !lab::available("discover_lab") {
         return;

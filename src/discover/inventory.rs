@@ -4,11 +4,13 @@
 //! which beats one it asked for (DHCP) or that CDP carried, which beats an mDNS record; among equals the newest
 //! wins, so a phone that moved after a reboot is followed. Model and firmware come from what the phone says of
 //! itself (LLDP, CDP, DHCP vendor class), newest first, so a firmware update shows. Sightings without a MAC
-//! (mDNS) wait by IP until ARP names the MAC.
+//! (mDNS) wait by IP until ARP names the MAC. Two MACs answering ARP for one address within
+//! [`CONFLICT_WINDOW`] are an address conflict: both are marked with the evidence, and neither is ever ready
+//! (which of them a connection reaches is chance).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -87,6 +89,8 @@ pub enum Readiness {
     NotChecked,
     /// Its web UI did not answer or was not recognised.
     Web(String),
+    /// Another device answers ARP for its address too: whichever a connection reaches is chance.
+    Conflict(String),
     /// No Poly evidence at all (listed with `--all` only).
     NotPoly,
 }
@@ -104,6 +108,7 @@ impl Readiness {
                 "not checked: web UI not probed (passive run or outside --cidr)".into()
             }
             Readiness::Web(why) => format!("no: {why}"),
+            Readiness::Conflict(why) => format!("no: address conflict: {why}"),
             Readiness::NotPoly => "no: not a Poly phone".into(),
         }
     }
@@ -124,6 +129,8 @@ pub struct Device {
     pub part_number: Option<Fact<String>>,
     pub voice_vlan: Option<Fact<u16>>,
     pub web: Option<Fact<Web>>,
+    /// Other devices answering ARP for this device's address, with the evidence.
+    pub conflict: Option<Conflict>,
     /// The self-descriptions as sent, per source (`Polycom;VVX-VVX_411;…`, `Polycom VVX 250`).
     pub raw: BTreeMap<Source, String>,
     pub services: BTreeSet<String>,
@@ -149,6 +156,7 @@ impl Device {
             part_number: None,
             voice_vlan: None,
             web: None,
+            conflict: None,
             raw: BTreeMap::new(),
             services: BTreeSet::new(),
             sources: BTreeSet::new(),
@@ -230,6 +238,9 @@ impl Device {
         if !self.is_poly() {
             return Readiness::NotPoly;
         }
+        if let Some(c) = &self.conflict {
+            return Readiness::Conflict(c.describe());
+        }
         let Some(web) = &self.web else {
             return if self.ip.is_none() {
                 Readiness::NoAddress
@@ -278,6 +289,35 @@ impl Device {
                 .or_else(|| self.web.as_ref().and_then(|w| w.value.problem.clone())),
             self.sources.clone(),
             self.hostname.as_ref().map(|f| f.value.clone()),
+            self.conflict.as_ref().map(|c| c.others.clone()),
+        )
+    }
+}
+
+/// Two claims of one address closer than this are a conflict, not a new lease (a DHCP server does not hand an
+/// address to another device within a minute of the last one using it).
+pub const CONFLICT_WINDOW: Duration = Duration::from_secs(60);
+
+/// An address more than one device answers ARP for.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct Conflict {
+    pub ip: Ipv4Addr,
+    /// The other devices claiming it.
+    pub others: Vec<Mac>,
+    /// Each device's latest claim: `64167f000011 answered ARP (sweep) at 2026-12-02T16:00:01.234Z`.
+    pub evidence: Vec<String>,
+}
+
+impl Conflict {
+    pub fn describe(&self) -> String {
+        let others: Vec<String> = self.others.iter().map(|m| m.shown()).collect();
+        format!(
+            "{} is also answered for by {} ({}); a connection reaches either one. Fix: give each device its own \
+             address (the duplicate is often a static address or a second DHCP server), then discover again",
+            self.ip,
+            others.join(", "),
+            self.evidence.join("; ")
         )
     }
 }
@@ -305,6 +345,8 @@ pub struct Inventory {
     by_ip: HashMap<Ipv4Addr, Mac>,
     /// Sightings without a MAC (mDNS), waiting for ARP to name the MAC behind their address.
     waiting: HashMap<Ipv4Addr, Vec<Sighting>>,
+    /// Who answered ARP for each address, and the latest time and source of each MAC's claim.
+    claims: HashMap<Ipv4Addr, BTreeMap<Mac, (SystemTime, Source)>>,
     ouis: Ouis,
 }
 
@@ -330,6 +372,10 @@ impl Inventory {
             (None, None) => return Change::None,
         };
         let at = s.at;
+        let claim = match (s.source, s.ip) {
+            (Source::Arp | Source::Sweep, Some(ip)) => Some((ip, s.source)),
+            _ => None,
+        };
         let ouis = &self.ouis;
         let mut is_new = false;
         let device = self.devices.entry(mac).or_insert_with(|| {
@@ -340,7 +386,20 @@ impl Inventory {
         let old_ip = device.ip.as_ref().map(|f| f.value);
         device.absorb(s);
         let after_ip = device.ip.as_ref().map(|f| f.value);
-        let changed = device.visible() != before;
+        if let Some((ip, source)) = claim {
+            self.claims.entry(ip).or_default().insert(mac, (at, source));
+        }
+        let mut recheck: Vec<Ipv4Addr> = claim.map(|c| c.0).into_iter().collect();
+        if after_ip != old_ip {
+            recheck.extend(old_ip);
+        }
+        for ip in recheck {
+            self.recheck(ip);
+        }
+        let changed = self
+            .devices
+            .get(&mac)
+            .is_some_and(|d| d.visible() != before);
         if after_ip != old_ip {
             if let Some(old) = old_ip {
                 if self.by_ip.get(&old) == Some(&mac) {
@@ -362,6 +421,63 @@ impl Inventory {
             (false, true) => Change::Updated(mac),
             (false, false) => Change::None,
         }
+    }
+
+    /// Marks (or clears) the conflict over `ip`: every device whose address is `ip` now and who answered ARP
+    /// for it within [`CONFLICT_WINDOW`] of the latest answer.
+    fn recheck(&mut self, ip: Ipv4Addr) {
+        let Some(claims) = self.claims.get(&ip) else {
+            return;
+        };
+        let latest = claims.values().map(|c| c.0).max();
+        let holding: Vec<(Mac, SystemTime, Source)> = claims
+            .iter()
+            .filter(|(mac, (at, _))| {
+                latest.is_some_and(|l| l.duration_since(*at).unwrap_or_default() <= CONFLICT_WINDOW)
+                    && self
+                        .devices
+                        .get(mac)
+                        .and_then(|d| d.ip.as_ref())
+                        .is_some_and(|f| f.value == ip)
+            })
+            .map(|(mac, (at, source))| (*mac, *at, *source))
+            .collect();
+        let evidence: Vec<String> = holding
+            .iter()
+            .map(|(mac, at, source)| {
+                format!(
+                    "{} answered ARP ({source}) at {}",
+                    mac.shown(),
+                    crate::clock::iso8601(*at)
+                )
+            })
+            .collect();
+        // Only a device that claimed `ip` can hold a conflict over it.
+        let claimers: Vec<Mac> = claims.keys().copied().collect();
+        for m in claimers {
+            let Some(d) = self.devices.get_mut(&m) else {
+                continue;
+            };
+            let involved = holding.iter().any(|h| h.0 == d.mac);
+            if involved && holding.len() > 1 {
+                d.conflict = Some(Conflict {
+                    ip,
+                    others: holding
+                        .iter()
+                        .map(|h| h.0)
+                        .filter(|m| *m != d.mac)
+                        .collect(),
+                    evidence: evidence.clone(),
+                });
+            } else if d.conflict.as_ref().is_some_and(|c| c.ip == ip) {
+                d.conflict = None;
+            }
+        }
+    }
+
+    /// Addresses more than one device answers for now.
+    pub fn conflicts(&self) -> impl Iterator<Item = &Device> {
+        self.devices.values().filter(|d| d.conflict.is_some())
     }
 
     pub fn get(&self, mac: Mac) -> Option<&Device> {

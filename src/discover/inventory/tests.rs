@@ -196,3 +196,65 @@ fn a_certificate_that_is_not_this_phones_is_not_ready() {
         }
     }
 }
+
+const OTHER: &str = "64:16:7f:00:00:99";
+
+#[test]
+fn two_devices_answering_arp_for_one_address_are_a_conflict_and_neither_is_ready() {
+    let mut inv = inventory();
+    inv.merge(seen(VVX, Source::Sweep, 1, Some("198.18.0.50")));
+    inv.merge(seen(OTHER, Source::Sweep, 1, Some("198.18.0.50")));
+    for (me, them) in [(VVX, OTHER), (OTHER, VVX)] {
+        let d = inv.get(mac(me)).unwrap();
+        let c = d.conflict.as_ref().expect("conflict marked");
+        assert_eq!(c.ip, Ipv4Addr::new(198, 18, 0, 50));
+        assert_eq!(c.others, vec![mac(them)]);
+        assert_eq!(c.evidence.len(), 2, "{c:?}");
+        let Readiness::Conflict(why) = d.readiness() else {
+            panic!("{:?}", d.readiness())
+        };
+        assert!(
+            why.contains(&mac(them).shown()) && why.contains("198.18.0.50"),
+            "{why}"
+        );
+    }
+    assert_eq!(inv.conflicts().count(), 2);
+}
+
+#[test]
+fn an_address_handed_to_another_device_later_is_a_new_lease_not_a_conflict() {
+    let mut inv = inventory();
+    inv.merge(seen(VVX, Source::Arp, 1, Some("198.18.0.50")));
+    inv.merge(seen(OTHER, Source::Arp, 1 + 61, Some("198.18.0.50")));
+    assert_eq!(inv.conflicts().count(), 0);
+}
+
+#[test]
+fn a_phone_that_left_the_address_is_not_in_conflict_with_the_one_that_took_it() {
+    let mut inv = inventory();
+    inv.merge(seen(VVX, Source::Sweep, 1, Some("198.18.0.50")));
+    inv.merge(seen(VVX, Source::Arp, 5, Some("198.18.0.51")));
+    inv.merge(seen(OTHER, Source::Arp, 6, Some("198.18.0.50")));
+    assert_eq!(inv.conflicts().count(), 0);
+}
+
+#[test]
+fn a_conflict_ends_when_one_device_moves_away() {
+    let mut inv = inventory();
+    inv.merge(seen(VVX, Source::Sweep, 1, Some("198.18.0.50")));
+    inv.merge(seen(OTHER, Source::Sweep, 2, Some("198.18.0.50")));
+    assert_eq!(inv.conflicts().count(), 2);
+    let change = inv.merge(seen(VVX, Source::Arp, 9, Some("198.18.0.51")));
+    assert_eq!(change, Change::Updated(mac(VVX)));
+    assert_eq!(inv.conflicts().count(), 0);
+}
+
+#[test]
+fn what_a_device_only_announced_or_asked_for_is_no_claim() {
+    let mut inv = inventory();
+    inv.merge(seen(VVX, Source::Sweep, 1, Some("198.18.0.50")));
+    // A DHCP REQUEST for the address, an LLDP management address: not an answer for it on the wire.
+    inv.merge(seen(OTHER, Source::Dhcp, 2, Some("198.18.0.50")));
+    inv.merge(seen(OTHER, Source::Lldp, 3, Some("198.18.0.50")));
+    assert_eq!(inv.conflicts().count(), 0);
+}
