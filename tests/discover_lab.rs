@@ -428,6 +428,69 @@ fn two_hosts_answering_for_one_address_are_shown_as_a_conflict_and_never_saved()
 }
 
 #[test]
+fn a_fast_sweep_waits_for_the_lldp_that_names_a_phones_model_unless_told_not_to() {
+    if !lab::available("discover_lab") {
+        return;
+    }
+    const LATE: &str = "64:16:7f:00:00:41";
+    let mut lab = Lab::new("late");
+    let ns = lab.host("pl", LATE, Some(ip(9)));
+    lab.sim(
+        &ns,
+        "siml",
+        &fleet("poly-vvx-6", "6.4.5.1210", LATE, "VVX 411", ip(9)),
+        ip(9),
+    );
+    lab.wait_tcp(&ns, ip(9), 443, Duration::from_secs(20));
+    let range = ["--cidr", "198.18.0.0/28", "--no-mdns"];
+
+    // Told not to wait: the run ends with the sweep and the fingerprint, the model unknown.
+    let started = std::time::Instant::now();
+    let out = discover(&lab, &[&range[..], &["--passive", "0"]].concat())
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let quick = started.elapsed();
+    let s = summary(&out.stdout);
+    let d = device(&s, LATE).expect("the phone");
+    assert!(d["device"]["model"].is_null(), "{d}");
+    assert_eq!(d["provisionable"]["state"], "ready");
+
+    // By default it keeps listening while the phone has not said what it is; its LLDP (every 30 s, like a phone
+    // after fast start) comes a few seconds in, and the run ends as soon as it has.
+    let child = discover(&lab, &range);
+    let started = std::time::Instant::now();
+    std::thread::sleep(quick + Duration::from_secs(2));
+    lab.lldpd_every(&ns, "lldpl", &["-M", "3", "-i", "-S",
+        "Polycom;VVX-VVX_411;3111-48450-001,1;SIP/6.4.5.1210/12-Feb-21 10:00;UP/6.4.5.1210/12-Feb-21 10:05;"],
+        "VVX411-64167F000041", 30);
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        lines.contains("have not said their model or firmware"),
+        "the wait is announced: {lines}"
+    );
+    let s = summary(&out.stdout);
+    let d = device(&s, LATE).expect("the phone");
+    assert_eq!(field(d, "model"), (&"VVX 411".into(), &"lldp".into()));
+    assert_eq!(field(d, "firmware").0, "6.4.5.1210");
+    assert!(
+        took < Duration::from_secs(30),
+        "the wait ended when the model came, not at its limit: {took:?}"
+    );
+}
+
+#[test]
 fn without_cap_net_raw_discover_names_the_exact_fix() {
     if !lab::available("discover_lab") {
         return;

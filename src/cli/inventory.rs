@@ -20,6 +20,9 @@ use crate::profile::ProfileSet;
 
 /// Seconds of mDNS browsing by default.
 pub const MDNS_SECS: u64 = 3;
+/// With a range, how long in all discovery waits for candidates' LLDP when they have not said their model or
+/// firmware yet (LLDP repeats every 30 s).
+pub const IDENTITY_WAIT: Duration = Duration::from_secs(35);
 /// Web UIs fingerprinted at once by default.
 pub const FINGERPRINT_CONCURRENCY: usize = 16;
 
@@ -37,7 +40,8 @@ pub struct DiscoverArgs {
     #[arg(long, default_value = "polite")]
     pub rate: Rate,
     /// Listen at least this many seconds (LLDP repeats every 30 s: 35 hears every phone once) [default: 35 without
-    /// --cidr; with it, as long as the sweep and fingerprints take].
+    /// --cidr; with it, as long as the sweep and fingerprints take, then up to 35 s in all while a phone has not
+    /// said its model or firmware; --passive 0 skips that wait].
     #[arg(long, value_name = "SECONDS")]
     pub passive: Option<u64>,
     /// Sweep ranges larger than a /16 (slow, and a flood of broadcasts).
@@ -78,6 +82,11 @@ impl DiscoverArgs {
             targets,
             rate: self.rate,
             listen: Duration::from_secs(self.passive.unwrap_or(default_listen)),
+            identity_wait: if self.cidr.is_some() && self.passive.is_none() {
+                IDENTITY_WAIT
+            } else {
+                Duration::ZERO
+            },
             mdns: (!self.no_mdns).then(|| Duration::from_secs(self.mdns_secs)),
             fingerprint: true,
             fingerprint_concurrency: self.fingerprint_concurrency,

@@ -232,13 +232,11 @@ async fn discover_targets(
         );
     };
     let display = Display::new(json, false);
-    let (inv, stats) = inventory::live_inventory(
-        how.plan()?,
-        profiles.clone(),
-        how.ouis(&profiles)?,
-        &display,
-    )
-    .await?;
+    let mut plan = how.plan()?;
+    // The run reads model and firmware after logging in: no need to wait for LLDP here.
+    plan.identity_wait = std::time::Duration::ZERO;
+    let (inv, stats) =
+        inventory::live_inventory(plan, profiles.clone(), how.ouis(&profiles)?, &display).await?;
     if !json {
         println!("\n{}", inventory::table(inv.listed(false)));
         let (all, poly, ready) = inventory::tally(&inv);

@@ -38,6 +38,9 @@ pub struct Plan {
     pub rate: Rate,
     /// Keep listening at least this long (LLDP needs ~35 s to hear every phone once).
     pub listen: Duration,
+    /// Then keep listening up to this long after the start while a candidate in the range has not said its model
+    /// or firmware (phones announce them by LLDP every 30 s; a fast sweep ends before most have). Zero: don't.
+    pub identity_wait: Duration,
     /// Browse mDNS this long (only with a range).
     pub mdns: Option<Duration>,
     /// Fingerprint candidates' web UIs (only with a range).
@@ -181,12 +184,30 @@ pub async fn run(
     let limit = Arc::new(Semaphore::new(plan.fingerprint_concurrency.max(1)));
     let mut probed: HashSet<(Mac, Ipv4Addr)> = HashSet::new();
     let listen_until = tokio::time::Instant::from_std(start + plan.listen);
+    let identity_until = tokio::time::Instant::from_std(start + plan.identity_wait);
     let mut stop = stop;
     let mut lost = None;
+    let mut told_waiting = false;
     loop {
-        let listened = tokio::time::Instant::now() >= listen_until;
+        let now = tokio::time::Instant::now();
+        let listened = now >= listen_until;
         if !plan.background && !sweep_running && !mdns_running && probes.is_empty() && listened {
-            break;
+            let unnamed = if now < identity_until {
+                unnamed(&inventory, plan.range)
+            } else {
+                0
+            };
+            if unnamed == 0 {
+                break;
+            }
+            if !told_waiting {
+                told_waiting = true;
+                on(Update::Note(format!(
+                    "{unnamed} phone(s) have not said their model or firmware yet: listening up to {} s in all for \
+                     their LLDP (sent every 30 s); --passive 0 skips this",
+                    plan.identity_wait.as_secs()
+                )));
+            }
         }
         if stop.as_ref().is_some_and(|s| *s.borrow()) {
             break;
@@ -227,6 +248,7 @@ pub async fn run(
                 done.ok()
             }
             _ = tokio::time::sleep_until(listen_until), if !listened => None,
+            _ = tokio::time::sleep_until(identity_until), if told_waiting && now < identity_until => None,
             _ = stopped => None,
         };
         let Some(s) = sighting else { continue };
@@ -287,6 +309,16 @@ pub async fn run(
         });
     }
     Ok(stats)
+}
+
+/// Poly candidates inside the range that answered there but have not said their model or firmware.
+fn unnamed(inventory: &Mutex<Inventory>, range: Option<Ipv4Net>) -> usize {
+    let Some(range) = range else { return 0 };
+    let inv = inventory.lock().unwrap_or_else(|p| p.into_inner());
+    inv.listed(false)
+        .filter(|d| d.ip.as_ref().is_some_and(|f| range.contains(&f.value)))
+        .filter(|d| d.model.is_none() || d.firmware.is_none())
+        .count()
 }
 
 /// What the listener thread shares with the rest of the run.

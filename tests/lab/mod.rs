@@ -357,10 +357,15 @@ impl Lab {
 
     /// A real lldpd on the host's eth0, sending every second (the LLDP-MED fast-start rate).
     pub fn lldpd(&mut self, ns: &str, name: &str, args: &[&str], hostname: &str) {
+        self.lldpd_every(ns, name, args, hostname, 1);
+    }
+
+    /// A real lldpd on the host's eth0, sending at once and then every `secs` (30: a phone after fast start).
+    pub fn lldpd_every(&mut self, ns: &str, name: &str, args: &[&str], hostname: &str, secs: u32) {
         let conf = self.dir.join(format!("{name}.conf"));
         std::fs::write(
             &conf,
-            format!("configure lldp tx-interval 1\nconfigure system hostname {hostname}\n"),
+            format!("configure lldp tx-interval {secs}\nconfigure system hostname {hostname}\n"),
         )
         .expect("lldpd conf");
         let sock = self.dir.join(format!("{name}.sock")).display().to_string();
