@@ -6,7 +6,13 @@
 //! at random on the bridge (nftables), polyprov's time to a full inventory (MAC, IP, model, firmware, profile of all
 //! 50 phones) against arp-scan's time to a bare MAC/IP list, and polyprov's peak RSS.
 //!
-//! `cargo bench --bench discover` (add `-- --runs N` for more lossy runs).
+//! Then a realistic arm, the way a real site behaves: 120 hosts of which 30 phones whose lldpd sends on its real
+//! 30 s interval, each started at a random moment (random phase), and 25 % of frames dropped at random. polyprov
+//! runs as it ships (`polite`, fingerprints, waiting for LLDP's model and firmware); arp-scan at its default rate.
+//! Besides hosts found and time, each tool's ARP frames on the technician's switch port are captured with tcpdump
+//! on the switch side and the most in any one second printed: the figure Dynamic ARP Inspection acts on (15/s).
+//!
+//! `cargo bench --bench discover` (add `-- --runs N` for more lossy runs, `-- --realistic` for that arm alone).
 
 #[path = "../tests/lab/mod.rs"]
 mod lab;
@@ -17,16 +23,26 @@ use std::time::{Duration, Instant};
 
 const PHONES: u8 = 50;
 const HOSTS: u8 = 200;
+const REAL_PHONES: u8 = 30;
+const REAL_HOSTS: u8 = 120;
 
 fn ip(i: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 0, 10 + i)
 }
 
+const VVX_LLDP: &str = "Polycom;VVX-VVX_411;3111-48450-001,1;SIP/6.4.5.1210/12-Feb-21 10:00;UP/6.4.5.1210/12-Feb-21 10:05;";
+
 fn build() -> lab::Lab {
+    build_with(HOSTS, PHONES, None)
+}
+
+/// `hosts` hosts, the first `phones` of them simulated phones with lldpd: sending every second, or with
+/// `Some(interval)` on that interval, each lldpd started at a random moment within it.
+fn build_with(hosts: u8, phones: u8, lldp_interval: Option<u32>) -> lab::Lab {
     let mut lab = lab::Lab::new("b");
     let started = Instant::now();
-    for i in 0..HOSTS {
-        let phone = i < PHONES;
+    for i in 0..hosts {
+        let phone = i < phones;
         let mac = if phone {
             format!("64:16:7f:00:01:{i:02x}")
         } else {
@@ -40,15 +56,37 @@ fn build() -> lab::Lab {
                 ip(i)
             );
             lab.sim(&ns, &format!("sim{i}"), &fleet, ip(i));
-            lab.lldpd(
+            if lldp_interval.is_none() {
+                lab.lldpd(
+                    &ns,
+                    &format!("lldp{i}"),
+                    &["-M", "3", "-i", "-S", VVX_LLDP],
+                    &format!("VVX411-{}", mac.replace(':', "")),
+                );
+            }
+        }
+    }
+    if let Some(every) = lldp_interval {
+        // Random phase: each phone's first LLDP at a random moment of one interval, then every `every` s.
+        let mut order: Vec<(u64, u8)> = (0..phones)
+            .map(|i| (pseudo_random(u64::from(i)) % (u64::from(every) * 1000), i))
+            .collect();
+        order.sort_unstable();
+        let begun = Instant::now();
+        for (at_ms, i) in order {
+            std::thread::sleep(Duration::from_millis(at_ms).saturating_sub(begun.elapsed()));
+            let mac = format!("64:16:7f:00:01:{i:02x}");
+            let ns = lab.ns(&format!("h{i}"));
+            lab.lldpd_every(
                 &ns,
                 &format!("lldp{i}"),
-                &["-M", "3", "-i", "-S", "Polycom;VVX-VVX_411;3111-48450-001,1;SIP/6.4.5.1210/12-Feb-21 10:00;UP/6.4.5.1210/12-Feb-21 10:05;"],
+                &["-M", "3", "-i", "-S", VVX_LLDP],
                 &format!("VVX411-{}", mac.replace(':', "")),
+                every,
             );
         }
     }
-    for i in 0..PHONES {
+    for i in 0..phones {
         lab.wait_tcp(
             &lab.ns(&format!("h{i}")),
             ip(i),
@@ -59,10 +97,64 @@ fn build() -> lab::Lab {
     // Let every lldpd's fast start pass, so phones are in steady state (one frame per second each).
     std::thread::sleep(Duration::from_secs(3));
     eprintln!(
-        "lab: {HOSTS} hosts ({PHONES} phones) built in {:.1} s",
+        "lab: {hosts} hosts ({phones} phones) built in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     lab
+}
+
+/// A fixed pseudo-random number per seed (splitmix64): the same phases run after run.
+fn pseudo_random(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// tcpdump on the technician's switch port, counting the ARP frames the laptop sends while `f` runs.
+fn port_arp<T>(lab: &lab::Lab, tag: &str, f: impl FnOnce() -> T) -> (T, usize, usize) {
+    let pcap = lab.path(&format!("port-{tag}.pcap")).display().to_string();
+    let filter = format!("arp and ether src {}", lab::TECH_MAC);
+    let mut dump = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.ns("sw"),
+            "tcpdump",
+            "-i",
+            "p1",
+            "-U",
+            "-n",
+            "-w",
+            &pcap,
+            &filter,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = f();
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &dump.id().to_string()])
+        .status();
+    let _ = dump.wait();
+    let read = lab.exec(&lab.tech(), &["tcpdump", "-r", &pcap, "-tt", "-n"]);
+    let times: Vec<f64> = String::from_utf8_lossy(&read.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    let worst = (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| **t - times[i] < 1.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    (out, times.len(), worst)
 }
 
 struct ArpScan {
@@ -113,6 +205,10 @@ struct Polyprov {
 }
 
 fn polyprov(lab: &lab::Lab) -> Polyprov {
+    polyprov_at(lab, "fast", PHONES)
+}
+
+fn polyprov_at(lab: &lab::Lab, rate: &str, phones: u8) -> Polyprov {
     let t = Instant::now();
     let out = lab.exec(
         &lab.tech(),
@@ -124,7 +220,7 @@ fn polyprov(lab: &lab::Lab) -> Polyprov {
             "--cidr",
             "198.18.0.0/24",
             "--rate",
-            "fast",
+            rate,
             "--no-mdns",
             "--all",
             "--json",
@@ -181,7 +277,7 @@ fn polyprov(lab: &lab::Lab) -> Polyprov {
             && d["web"]["value"]["profile"].is_string();
         if full {
             complete.insert(d["mac"].to_string());
-            if complete.len() == PHONES as usize && full_inventory.is_none() {
+            if complete.len() == phones as usize && full_inventory.is_none() {
                 full_inventory = v["at-ms"].as_f64().map(|ms| ms / 1000.0);
             }
         }
@@ -216,6 +312,10 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(3);
+    if std::env::args().any(|a| a == "--realistic") {
+        realistic();
+        return;
+    }
     let lab = build();
     let expected: BTreeSet<String> = (0..HOSTS).map(|i| ip(i).to_string()).collect();
 
@@ -296,6 +396,47 @@ fn main() {
     println!(
         "(polyprov gives silent hosts {} more attempts once answers arrive only on retries, so its lossy sweep runs longer)",
         polyprov::discover::sweep::LOSSY_EXTRA
+    );
+    lab.lossless();
+    drop(lab);
+    realistic();
+}
+
+/// The realistic arm: 120 hosts, 30 phones with LLDP every 30 s at random phase, 25 % loss; polyprov as it
+/// ships against arp-scan's default, with the port's ARP rate of each.
+fn realistic() {
+    let lab = build_with(REAL_HOSTS, REAL_PHONES, Some(30));
+    let expected = usize::from(REAL_HOSTS);
+    lab.lossy(25);
+    let (a, a_frames, a_worst) = port_arp(&lab, "arp-scan", || arp_scan(&lab));
+    let (p, p_frames, p_worst) = port_arp(&lab, "polyprov", || {
+        polyprov_at(&lab, "polite", REAL_PHONES)
+    });
+    println!(
+        "\n== realistic: {REAL_HOSTS} hosts ({REAL_PHONES} phones, LLDP every 30 s at random phase), 25 % loss"
+    );
+    println!("{:<44} {:>14} {:>14}", "", "arp-scan", "polyprov");
+    println!("{:<44} {:>14} {:>14}", "rate", "500/s", "polite");
+    println!(
+        "{:<44} {:>14} {:>14}",
+        "hosts found",
+        format!("{}/{expected}", a.found.len()),
+        format!("{}/{expected}", p.found.len())
+    );
+    println!("{:<44} {:>13.1}s {:>13.1}s", "whole run", a.secs, p.wall);
+    println!(
+        "{:<44} {:>14} {:>13.1}s",
+        "full inventory of the phones (incl. model)",
+        "-",
+        p.full_inventory.unwrap_or(f64::NAN)
+    );
+    println!(
+        "{:<44} {:>14} {:>14}",
+        "ARP frames on the port", a_frames, p_frames
+    );
+    println!(
+        "{:<44} {:>12}/s {:>12}/s",
+        "most ARP frames in one second (DAI: 15)", a_worst, p_worst
     );
     lab.lossless();
 }

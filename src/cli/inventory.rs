@@ -127,12 +127,21 @@ pub fn announce(plan: &Plan) -> Vec<String> {
         Some(range) => {
             let r = plan.rate;
             let eta = r.expected(plan.targets.len());
+            let per_phone = plan.budget.cap().map_or(String::new(), |cap| {
+                format!(
+                    ", plus about {} ms per phone whose web UI is looked at (its ARP shares the port's budget)",
+                    1000 / u64::from(cap.max(1))
+                )
+            });
             lines.push(format!(
-                "sweeping {} addresses of {range} with ARP at {}/s ({}): at most {}",
+                "sweeping {} addresses of {range} with ARP at {}/s ({}): at most {} on a clean link, {} if it \
+                 loses frames (silent addresses are asked {} more times){per_phone}",
                 plan.targets.len(),
                 r.per_sec,
                 r.name,
-                human(eta)
+                human(eta),
+                human(r.expected_lossy(plan.targets.len())),
+                sweep::LOSSY_EXTRA,
             ));
             if let Some(cap) = plan.budget.cap() {
                 lines.push(format!(

@@ -116,9 +116,19 @@ impl Rate {
     /// The longest a sweep of `hosts` can take when nobody answers: every attempt paced, plus the last timeout
     /// (arp-scan's `n×i + t` per pass).
     pub fn expected(&self, hosts: usize) -> Duration {
-        let sends = hosts as f64 * f64::from(self.attempts.max(1));
+        self.with_attempts(hosts, self.attempts)
+    }
+
+    /// The longest a sweep of `hosts` can take on a link that loses frames, where silent hosts get
+    /// [`LOSSY_EXTRA`] more attempts (the clean figure of [`Rate::expected`] is exceeded then).
+    pub fn expected_lossy(&self, hosts: usize) -> Duration {
+        self.with_attempts(hosts, self.attempts + LOSSY_EXTRA)
+    }
+
+    fn with_attempts(&self, hosts: usize, attempts: u32) -> Duration {
+        let sends = hosts as f64 * f64::from(attempts.max(1));
         let mut last_timeout = self.timeout.as_secs_f64();
-        for _ in 1..self.attempts {
+        for _ in 1..attempts {
             last_timeout *= self.backoff;
         }
         Duration::from_secs_f64(sends * self.interval().as_secs_f64() + last_timeout)

@@ -159,3 +159,15 @@ fn a_clean_link_never_earns_extra_attempts() {
     assert!(!sweep.is_lossy());
     assert_eq!(sends.len(), 10 + 10 * 2);
 }
+
+#[test]
+fn on_a_lossy_link_the_announced_limit_counts_the_extra_attempts() {
+    // The case: a /24 at the polite rate announced 51.5 s and took 69-77 s at 25 % loss.
+    let clean = POLITE.expected(254);
+    let lossy = POLITE.expected_lossy(254);
+    assert!(
+        clean.as_secs_f64() > 51.0 && clean.as_secs_f64() < 52.0,
+        "{clean:?}"
+    );
+    assert!(lossy.as_secs_f64() > 101.0, "{lossy:?}");
+}
