@@ -429,4 +429,24 @@ fn ctrl_c_ends_discovery_with_a_partial_summary_and_exit_130() {
             );
         }
     }
+    // onboard stopped while it discovers: nothing is onboarded from a partial inventory (the polite sweep of a /24
+    // takes 25 s, so Ctrl-C lands in the middle of it).
+    let state = lab.path("runs").display().to_string();
+    let args = onboard_args(&state);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = polyprov(&lab, &args).spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Interrupted (Ctrl-C) during discovery: no phone was touched."),
+        "{stdout}"
+    );
+    assert!(!lab.path("runs").exists(), "no run was started");
 }
