@@ -42,6 +42,7 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
     let ouis = args.how.ouis(&profiles)?;
     let mut display = Display::new(args.json, args.all);
     if let Some(path) = &args.pcap {
+        display.unchecked = Some("web UI not probed (read from a capture: nothing is sent)".into());
         let mut inv = Inventory::new(ouis);
         let result = pcap::read_into(path, &mut inv);
         let (stats, problem) = match result {
