@@ -1,9 +1,9 @@
 //! The technician's interface: finding it by name (up, with a carrier, with a MAC), its IPv4 addresses and how they
 //! relate to the range asked for (which one the sweep asks from; whether the range is on this link at all),
 //! checking the privilege raw frames need (CAP_NET_RAW on Linux) with the exact fix when it is missing, and opening
-//! the AF_PACKET channel through pnet. The channel is
-//! promiscuous only while passive listening is asked for, because LLDP and CDP go to multicast addresses a NIC
-//! filters out otherwise; the sweep alone needs no promiscuous mode (replies are unicast to us).
+//! the AF_PACKET channel through pnet. The channel is promiscuous only while passive listening is asked for,
+//! because LLDP and CDP go to multicast addresses a NIC filters out otherwise; the sweep alone needs no promiscuous
+//! mode (replies are unicast to us).
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -167,7 +167,8 @@ impl Link {
         self.ipv4.first().map(|n| n.trunc())
     }
 
-    /// How `range` relates to this interface's addresses, and the sweep's sender address for it.
+    /// How `range` relates to this interface's addresses, and the sweep's sender address for it (without a range,
+    /// nothing is swept: the first address, if any).
     pub fn reach(&self, range: Option<Ipv4Net>) -> Reach {
         match range {
             Some(range) => reach(&self.ipv4, range),
