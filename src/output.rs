@@ -115,12 +115,14 @@ pub enum Run {
         answers: usize,
         took_ms: u64,
     },
-    /// Discovery is over: counts and every device listed.
+    /// Discovery is over: counts and every device listed; `interrupted` when Ctrl-C stopped it early (the inventory
+    /// is partial, and the exit code is 130).
     Summary {
         hosts: usize,
         poly: usize,
         ready: usize,
         stats: String,
+        interrupted: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         saved: Option<Saved>,
         devices: Vec<Discovered>,
@@ -150,7 +152,9 @@ pub struct Discovered {
 }
 
 impl Discovered {
-    pub fn new(d: &Device) -> Discovered {
+    /// `unchecked`: why the run did not look at web UIs, when it knows (see [`Readiness::unchecked_because`]).
+    pub fn new(d: &Device, unchecked: Option<&str>) -> Discovered {
+        let readiness = d.readiness();
         Discovered {
             mac: d.mac,
             address: d.ip.as_ref().map_or(String::new(), |f| f.value.to_string()),
@@ -159,7 +163,10 @@ impl Discovered {
                 .firmware
                 .as_ref()
                 .map_or(String::new(), |f| f.value.clone()),
-            provisionable: d.readiness(),
+            provisionable: match unchecked {
+                Some(why) => readiness.unchecked_because(why),
+                None => readiness,
+            },
             device: d.clone(),
         }
     }

@@ -1,5 +1,6 @@
 //! `polyprov discover`: the inventory of Poly phones on the technician's LAN, live from an interface or offline
-//! from a capture, streamed as it arrives and ended with a summary table (the display is `inventory`'s).
+//! from a capture, streamed as it arrives and ended with a summary table (the display is `inventory`'s). Stopped
+//! by Ctrl-C, it still prints what it found, says it is partial, and exits 130.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 
-use super::inventory::{DiscoverArgs, Display, live_inventory, table, tally};
+use super::inventory::{DiscoverArgs, Display, Found, live_inventory, table, tally, unchecked};
 use crate::discover::inventory::Inventory;
 use crate::discover::{self, pcap};
 use crate::fleet::progress::Mode;
@@ -39,8 +40,9 @@ pub struct DiscoverCmd {
 pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
     let ouis = args.how.ouis(&profiles)?;
-    let display = Display::new(args.json, args.all);
+    let mut display = Display::new(args.json, args.all);
     if let Some(path) = &args.pcap {
+        display.unchecked = Some("web UI not probed (read from a capture: nothing is sent)".into());
         let mut inv = Inventory::new(ouis);
         let result = pcap::read_into(path, &mut inv);
         let (stats, problem) = match result {
@@ -58,6 +60,7 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
                 stats.frames,
                 stats.read
             ),
+            false,
         )?;
         return match problem {
             None => Ok(0),
@@ -65,7 +68,14 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
         };
     }
     let plan = args.how.plan()?;
-    let (inv, stats) = live_inventory(plan, profiles, ouis, &display).await?;
+    display.unchecked = unchecked(&plan);
+    let no_ipv4 =
+        (plan.range.is_some() && plan.link.ipv4.is_empty()).then(|| plan.link.name.clone());
+    let Found {
+        inventory: inv,
+        stats,
+        interrupted,
+    } = live_inventory(plan, profiles, ouis, &display).await?;
     let mut line = format!(
         "{} frames heard in {:.1} s",
         stats.frames,
@@ -79,21 +89,25 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
             t.as_secs_f64()
         ));
     }
-    line.push_str(&format!(
-        "; {} web UIs fingerprinted; {} mDNS instances",
-        stats.fingerprints, stats.mdns_instances
-    ));
+    match no_ipv4 {
+        Some(name) => line.push_str(&format!(
+            "; web UIs not checked: {name} has no IPv4 address"
+        )),
+        None => line.push_str(&format!("; {} web UIs fingerprinted", stats.fingerprints)),
+    }
+    line.push_str(&format!("; {} mDNS instances", stats.mdns_instances));
     if stats.port_arp > 0 {
         line.push_str(&format!(
             "; the port saw {} ARP frames from us, at most {} in one second",
             stats.port_arp, stats.port_arp_peak
         ));
     }
-    finish(&args, &display, &inv, &line)?;
+    finish(&args, &display, &inv, &line, interrupted)?;
     if args.print_resources {
         super::shared::print_resources();
     }
-    Ok(0)
+    // 130: stopped by SIGINT, as a shell reports it; the inventory is partial.
+    Ok(if interrupted { 130 } else { 0 })
 }
 
 fn finish(
@@ -101,7 +115,9 @@ fn finish(
     display: &Display,
     inv: &Inventory,
     stats: &str,
+    interrupted: bool,
 ) -> anyhow::Result<()> {
+    let why = display.unchecked.as_deref();
     let (all, poly, ready) = tally(inv);
     let mut saved = 0;
     if let Some(path) = &args.save {
@@ -123,21 +139,27 @@ fn finish(
             poly,
             ready,
             stats: stats.to_string(),
+            interrupted,
             saved: args.save.as_ref().map(|p| crate::output::Saved {
                 path: p.clone(),
                 phones: saved,
             }),
             devices: inv
                 .listed(args.all)
-                .map(crate::output::Discovered::new)
+                .map(|d| crate::output::Discovered::new(d, why))
                 .collect(),
         });
         return Ok(());
     }
-    println!("\n{}", table(inv.listed(args.all)));
+    println!("\n{}", table(inv.listed(args.all), why));
     println!(
         "{poly} Poly phone candidates ({ready} ready to onboard) among {all} hosts heard. {stats}."
     );
+    if interrupted {
+        println!(
+            "Interrupted (Ctrl-C) before discovery was done: this inventory is partial (phones may be missing or not yet checked). Run again to complete it."
+        );
+    }
     if let Some(path) = &args.save {
         match saved {
             0 => println!(

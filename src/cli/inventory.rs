@@ -1,6 +1,8 @@
 //! The live inventory on a terminal, shared by `discover` and `onboard --interface`: where and how to look
-//! ([`DiscoverArgs`]), what the technician is told before anything is sent, the streaming display (a live line per
-//! change on a terminal, plain timestamped lines in a pipe, JSON lines with `--json`) and the summary table.
+//! ([`DiscoverArgs`]), what the technician is told before anything is sent (with warnings when the interface has
+//! no IPv4 address or the range is not on its network), the streaming display (a live line per change on a
+//! terminal, plain timestamped lines in a pipe, JSON lines with `--json`), the summary table, and whether Ctrl-C
+//! cut the run short.
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -10,8 +12,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use ipnet::Ipv4Net;
 
-use crate::discover::inventory::{Change, Device, Inventory};
-use crate::discover::link::{self, Link};
+use crate::discover::inventory::{Change, Device, Inventory, Readiness};
+use crate::discover::link::{self, Link, Reach};
 use crate::discover::oui::Ouis;
 use crate::discover::sweep::{self, Rate};
 use crate::discover::{self, DiscoverError, Plan, Update, live};
@@ -62,7 +64,8 @@ pub struct DiscoverArgs {
 }
 
 impl DiscoverArgs {
-    /// Checks the request and builds the plan: the interface must exist, the range stay within a /16.
+    /// Checks the request and builds the plan: the interface must exist (up, with a carrier), the range stay within
+    /// a /16. Web UIs are fingerprinted only from an interface with an IPv4 address.
     pub fn plan(&self) -> Result<Plan, DiscoverError> {
         let name = self
             .interface
@@ -76,6 +79,7 @@ impl DiscoverArgs {
         };
         let link = Link::find(name)?;
         let default_listen = if self.cidr.is_some() { 0 } else { 35 };
+        let fingerprint = !link.ipv4.is_empty();
         Ok(Plan {
             link,
             range: self.cidr,
@@ -88,7 +92,7 @@ impl DiscoverArgs {
                 Duration::ZERO
             },
             mdns: (!self.no_mdns).then(|| Duration::from_secs(self.mdns_secs)),
-            fingerprint: true,
+            fingerprint,
             fingerprint_concurrency: self.fingerprint_concurrency,
             web_timeout: Duration::from_secs(5),
             promiscuous: true,
@@ -106,7 +110,71 @@ impl DiscoverArgs {
     }
 }
 
-/// What the technician is told before anything is sent.
+/// What the technician must know about the interface and the range before anything is sent (text: `warning:`
+/// lines; JSON: `note` events): no IPv4 address (no web UI can be reached), or a range on none of its subnets.
+pub fn warnings(plan: &Plan) -> Vec<String> {
+    let Some(range) = plan.range else {
+        return Vec::new();
+    };
+    let name = &plan.link.name;
+    match plan.link.reach(Some(range)) {
+        Reach::OnLink { .. } => Vec::new(),
+        Reach::NoAddress => vec![format!(
+            "{name} has no IPv4 address: the ARP sweep still runs (asking from 0.0.0.0, as RFC 5227 probes do), but \
+             web UIs cannot be reached without one, so they are not fingerprinted and no phone can be shown ready. \
+             Fix: give {name} an address in the phones' subnet (DHCP, or `sudo ip addr add ADDRESS/PREFIX dev {name}`)"
+        )],
+        Reach::OffLink { .. } => vec![format!(
+            "{range} is not on {name}'s network (its addresses: {}): hosts in that range on this segment may still \
+             answer ARP, but web connections to them are routed away from {name}, so fingerprinting and onboarding \
+             from here will not reach them. Fix: use the interface on that network, or add an address in that subnet \
+             (`sudo ip addr add ADDRESS/PREFIX dev {name}`)",
+            plan.link.addresses()
+        )],
+    }
+}
+
+/// `onboard --interface` refuses what cannot work: an interface without an IPv4 address, a range on none of its
+/// subnets (the phones' web UIs cannot be reached from it, so nothing could be onboarded).
+pub fn check_onboard(plan: &Plan) -> Result<(), DiscoverError> {
+    let Some(range) = plan.range else {
+        return Ok(());
+    };
+    match plan.link.reach(Some(range)) {
+        Reach::OnLink { .. } => Ok(()),
+        Reach::NoAddress => Err(DiscoverError::NoIpv4 {
+            name: plan.link.name.clone(),
+        }),
+        Reach::OffLink { .. } => Err(DiscoverError::OffLink {
+            range,
+            name: plan.link.name.clone(),
+            addresses: plan.link.addresses(),
+        }),
+    }
+}
+
+/// Why this run does not look at web UIs, when the reason is the run's and not one device's (an address outside
+/// `--cidr`): a passive run, an interface without an IPv4 address.
+pub fn unchecked(plan: &Plan) -> Option<String> {
+    match plan.range {
+        None => Some("web UI not probed (passive run: nothing is sent without --cidr)".into()),
+        Some(_) if plan.link.ipv4.is_empty() => Some(format!(
+            "web UI not probed: {} has no IPv4 address",
+            plan.link.name
+        )),
+        Some(_) => None,
+    }
+}
+
+/// A device's readiness, with the run's reason when its web UI was not checked.
+pub fn readiness(d: &Device, unchecked: Option<&str>) -> Readiness {
+    match unchecked {
+        Some(why) => d.readiness().unchecked_because(why),
+        None => d.readiness(),
+    }
+}
+
+/// What the technician is told before anything is sent (the [`warnings`] last).
 pub fn announce(plan: &Plan) -> Vec<String> {
     let mut lines = Vec::new();
     let listen = if plan.promiscuous {
@@ -160,6 +228,7 @@ pub fn announce(plan: &Plan) -> Vec<String> {
             }
         }
     }
+    lines.extend(warnings(plan).into_iter().map(|w| format!("warning: {w}")));
     lines
 }
 
@@ -172,8 +241,8 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// Summary cells of one device.
-pub fn row(d: &Device) -> [String; 7] {
+/// Summary cells of one device (`unchecked`: see [`unchecked`]).
+pub fn row(d: &Device, unchecked: Option<&str>) -> [String; 7] {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let web = d.web.as_ref().map(|w| &w.value);
     let profile = match web.and_then(|w| w.profile.clone()) {
@@ -191,12 +260,12 @@ pub fn row(d: &Device) -> [String; 7] {
         opt(d.firmware.as_ref().map(|f| f.value.clone())),
         profile,
         sources.join(","),
-        d.readiness().describe(),
+        readiness(d, unchecked).describe(),
     ]
 }
 
-/// The summary table.
-pub fn table<'a>(devices: impl Iterator<Item = &'a Device>) -> String {
+/// The summary table (`unchecked`: see [`unchecked`]).
+pub fn table<'a>(devices: impl Iterator<Item = &'a Device>, unchecked: Option<&str>) -> String {
     let header = [
         "MAC",
         "IP",
@@ -208,7 +277,7 @@ pub fn table<'a>(devices: impl Iterator<Item = &'a Device>) -> String {
     ]
     .map(String::from);
     let mut rows: Vec<[String; 7]> = devices
-        .map(|d| row(d).map(|c| crate::text::for_terminal(&c).into_owned()))
+        .map(|d| row(d, unchecked).map(|c| crate::text::for_terminal(&c).into_owned()))
         .collect();
     rows.sort_by_key(|r| {
         (
@@ -258,6 +327,8 @@ pub struct Display {
     all: bool,
     pub bar: ProgressBar,
     start: Instant,
+    /// Why the run does not look at web UIs, once the plan is known (see [`unchecked`]).
+    pub unchecked: Option<String>,
 }
 
 impl Display {
@@ -278,6 +349,7 @@ impl Display {
             all,
             bar,
             start: Instant::now(),
+            unchecked: None,
         }
     }
 
@@ -306,7 +378,10 @@ impl Display {
                     crate::output::emit_run(crate::output::Run::Device {
                         change,
                         at_ms: at.as_millis() as u64,
-                        device: Box::new(crate::output::Discovered::new(device)),
+                        device: Box::new(crate::output::Discovered::new(
+                            device,
+                            self.unchecked.as_deref(),
+                        )),
                     });
                     return;
                 }
@@ -315,7 +390,7 @@ impl Display {
                 } else {
                     "~"
                 };
-                let r = row(device);
+                let r = row(device, self.unchecked.as_deref());
                 self.line(&format!(
                     "{mark} {}  {:<15} {:<18} {:<12} {:<28} [{}] {}",
                     r[0], r[1], r[2], r[3], r[4], r[5], r[6]
@@ -356,13 +431,22 @@ impl Display {
     }
 }
 
-/// Runs discovery on an interface with the streaming display: announces what will be sent, then streams.
+/// What a live discovery ended with.
+pub struct Found {
+    pub inventory: Inventory,
+    pub stats: live::Stats,
+    /// Ctrl-C stopped it before it was done: the inventory is partial.
+    pub interrupted: bool,
+}
+
+/// Runs discovery on an interface with the streaming display: announces what will be sent (and the [`warnings`]),
+/// then streams until done or Ctrl-C.
 pub async fn live_inventory(
     plan: Plan,
     profiles: Arc<ProfileSet>,
     ouis: Ouis,
     display: &Display,
-) -> anyhow::Result<(Inventory, live::Stats)> {
+) -> anyhow::Result<Found> {
     if display.mode != Mode::Json {
         for l in announce(&plan) {
             eprintln!("{l}");
@@ -374,15 +458,24 @@ pub async fn live_inventory(
             rate: plan.rate.per_sec,
             expected_ms: plan.rate.expected(plan.targets.len()).as_millis() as u64,
         });
+        for note in warnings(&plan) {
+            crate::output::emit_run(crate::output::Run::Note { note });
+        }
     }
     let inventory = Arc::new(Mutex::new(Inventory::new(ouis)));
     let stop = super::shared::stop_on_ctrl_c();
+    let ctrl_c = stop.clone();
     let inv = inventory.clone();
     let stats = live::run(plan, profiles, inventory.clone(), Some(stop), |u| {
         display.update(&u, &inv)
     })
     .await?;
     display.bar.finish_and_clear();
+    let interrupted = *ctrl_c.borrow();
     let inv = inventory.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    Ok((inv, stats))
+    Ok(Found {
+        inventory: inv,
+        stats,
+        interrupted,
+    })
 }

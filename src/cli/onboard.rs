@@ -220,32 +220,43 @@ impl OnboardArgs {
     }
 }
 
-/// Discover the range on a terminal, show the table, and hand the ready phones over as targets.
+/// Discover the range on a terminal, show the table, and hand the ready phones over as targets; `None` when Ctrl-C
+/// stopped discovery (nothing is onboarded from a partial inventory). An interface without an IPv4 address, or a
+/// range on none of its subnets, is refused before anything is sent: no phone could be reached from it.
 async fn discover_targets(
     how: &DiscoverArgs,
     profiles: Arc<ProfileSet>,
     json: bool,
-) -> anyhow::Result<Vec<Target>> {
+) -> anyhow::Result<Option<Vec<Target>>> {
     let Some(range) = how.cidr else {
         bail!(
             "onboard --interface needs --cidr, the range to look for phones in (nothing is sent to a range you did not name)"
         );
     };
-    let display = Display::new(json, false);
     let mut plan = how.plan()?;
+    inventory::check_onboard(&plan)?;
     // The run reads model and firmware after logging in: no need to wait for LLDP here.
     plan.identity_wait = std::time::Duration::ZERO;
-    let (inv, stats) =
+    let mut display = Display::new(json, false);
+    display.unchecked = inventory::unchecked(&plan);
+    let found =
         inventory::live_inventory(plan, profiles.clone(), how.ouis(&profiles)?, &display).await?;
+    let (inv, stats) = (found.inventory, found.stats);
+    if found.interrupted {
+        return Ok(None);
+    }
     if !json {
-        println!("\n{}", inventory::table(inv.listed(false)));
+        println!(
+            "\n{}",
+            inventory::table(inv.listed(false), display.unchecked.as_deref())
+        );
         let (all, poly, ready) = inventory::tally(&inv);
         println!(
             "Discovery: {poly} Poly phone candidates ({ready} ready to onboard) among {all} hosts in {:.1} s.\n",
             stats.elapsed.as_secs_f64()
         );
     }
-    Ok(discovery::ready_targets(&inv, &range.to_string())?)
+    Ok(Some(discovery::ready_targets(&inv, &range.to_string())?))
 }
 
 pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
@@ -257,7 +268,18 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     let site = onboard::spec::site(&asked)?;
     let how = args.discovery();
     let discovered = match &how {
-        Some(how) => Some(discover_targets(how, profiles.clone(), json).await?),
+        Some(how) => match discover_targets(how, profiles.clone(), json).await? {
+            Some(targets) => Some(targets),
+            None => {
+                let note = "Interrupted (Ctrl-C) during discovery: no phone was touched.";
+                if json {
+                    crate::output::emit_run(crate::output::Run::Note { note: note.into() });
+                } else {
+                    println!("{note}");
+                }
+                return Ok(130);
+            }
+        },
         None => None,
     };
     let mut spec = RunSpec::layer(&asked, &site, &profiles, discovered)?;

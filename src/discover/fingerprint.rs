@@ -1,8 +1,9 @@
 //! The HTTP(S) fingerprint of a candidate: without a password, read its certificate subject (a Poly phone's is
 //! `CN=<MAC>, O=Polycom Inc.`), Server header, login page title and login script, and match them against the
 //! device profiles with the same recogniser `provision` uses (`phone::probe`), which gives the profile and login
-//! generation. HTTPS first; plain HTTP only when nothing answers on 443 (SoundPoint SIP 3.x, TLS-1.0 builds).
-//! Only GETs of public pages are sent; nothing is written.
+//! generation. HTTPS first; plain HTTP when 443 refuses, does not answer in time, or fails the TLS handshake
+//! (SoundPoint SIP 3.x, TLS-1.0 builds, a web server that hangs on 443). Only GETs of public pages are sent;
+//! nothing is written.
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
@@ -19,7 +20,7 @@ use crate::profile::ProfileSet;
 pub async fn probe(mac: Mac, ip: Ipv4Addr, profiles: &ProfileSet, timeout: Duration) -> Sighting {
     let https = try_scheme("https", ip, profiles, timeout).await;
     let web = match https {
-        Err(ClientError::Down { .. }) | Err(ClientError::Tls { .. }) => {
+        Err(ClientError::Down { .. } | ClientError::Timeout { .. } | ClientError::Tls { .. }) => {
             match try_scheme("http", ip, profiles, timeout).await {
                 Ok(web) => web,
                 Err(e) => Web {

@@ -85,8 +85,9 @@ pub enum Readiness {
     NotWeb(String),
     /// Heard only through frames that carry no address yet (LLDP before DHCP, a DHCP DISCOVER).
     NoAddress,
-    /// Its web UI was not checked: passive run, or its address is outside `--cidr`.
-    NotChecked,
+    /// Its web UI was not checked, and why: [`NOT_PROBED`] unless the run knows better (see
+    /// [`Readiness::unchecked_because`]: an interface without an IPv4 address, a passive run).
+    NotChecked(String),
     /// Its web UI did not answer or was not recognised.
     Web(String),
     /// Another device answers ARP for its address too: whichever a connection reaches is chance.
@@ -95,7 +96,19 @@ pub enum Readiness {
     NotPoly,
 }
 
+/// Why a web UI was not checked, when the inventory alone is all that is known.
+pub const NOT_PROBED: &str = "web UI not probed (passive run or outside --cidr)";
+
 impl Readiness {
+    /// The same judgement, with `why` as the reason a web UI was not checked (the run knows it: no IPv4 address on
+    /// the interface, a passive run).
+    pub fn unchecked_because(self, why: &str) -> Readiness {
+        match self {
+            Readiness::NotChecked(_) => Readiness::NotChecked(why.into()),
+            other => other,
+        }
+    }
+
     /// One line for the summary's last column.
     pub fn describe(&self) -> String {
         match self {
@@ -104,9 +117,7 @@ impl Readiness {
             Readiness::NoAddress => {
                 "not yet: no IP address (booting? heard by LLDP/DHCP only)".into()
             }
-            Readiness::NotChecked => {
-                "not checked: web UI not probed (passive run or outside --cidr)".into()
-            }
+            Readiness::NotChecked(why) => format!("not checked: {why}"),
             Readiness::Web(why) => format!("no: {why}"),
             Readiness::Conflict(why) => format!("no: address conflict: {why}"),
             Readiness::NotPoly => "no: not a Poly phone".into(),
@@ -245,7 +256,7 @@ impl Device {
             return if self.ip.is_none() {
                 Readiness::NoAddress
             } else {
-                Readiness::NotChecked
+                Readiness::NotChecked(NOT_PROBED.into())
             };
         };
         let w = &web.value;

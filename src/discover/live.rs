@@ -148,7 +148,7 @@ pub async fn run(
     let sender = if sending {
         let (halt, sweep, heard_tx) = (halt.clone(), sweep.clone(), heard_tx.clone());
         let budget = plan.budget.clone();
-        let from = plan.link.ipv4.map_or(Ipv4Addr::UNSPECIFIED, |(ip, _)| ip);
+        let from = plan.link.reach(plan.range).sender();
         Some(
             std::thread::Builder::new()
                 .name("discover-sweep".into())

@@ -46,6 +46,22 @@ pub enum DiscoverError {
     )]
     InterfaceDown { name: String },
     #[error(
+        "interface {name} is up but has no link (no carrier): nothing was sent. Fix: check the cable, that the switch port is enabled, and that the other end is on; `ip link show {name}` says NO-CARRIER until it is, then run again"
+    )]
+    NoCarrier { name: String },
+    #[error(
+        "interface {name} has no IPv4 address, so the phones' web UIs cannot be reached from it and nothing can be onboarded. Fix: give {name} an address in the phones' subnet (DHCP, or `sudo ip addr add ADDRESS/PREFIX dev {name}`), or name the interface that has one"
+    )]
+    NoIpv4 { name: String },
+    #[error(
+        "{range} is not on {name}'s network (its addresses: {addresses}): phones there may answer ARP on this segment, but web connections to them are routed away from {name}, so they cannot be onboarded from here. Fix: use the interface on that network, or add an address in that subnet (`sudo ip addr add ADDRESS/PREFIX dev {name}`)"
+    )]
+    OffLink {
+        range: Ipv4Net,
+        name: String,
+        addresses: String,
+    },
+    #[error(
         "interface {name} has no MAC address (not an Ethernet interface?). Fix: name the wired interface the phones are on"
     )]
     NotEthernet { name: String },

@@ -228,14 +228,32 @@ impl Lab {
         ns
     }
 
-    /// Frames the host has sent so far (its switch port's receive counter).
-    pub fn frames_sent_by(&self, name: &str) -> u64 {
+    /// The host's port on the switch.
+    fn port_of(&self, name: &str) -> String {
         let idx = self
             .namespaces
             .iter()
             .position(|n| *n == self.ns(name))
             .expect("a host of this lab");
-        let port = format!("p{idx}");
+        format!("p{idx}")
+    }
+
+    /// Unplugs the host at the switch end: its port goes down, so the host's eth0 stays up with no carrier.
+    pub fn unplug(&self, name: &str) {
+        run(&[
+            "ip",
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &self.port_of(name),
+            "down",
+        ]);
+    }
+
+    /// Frames the host has sent so far (its switch port's receive counter).
+    pub fn frames_sent_by(&self, name: &str) -> u64 {
+        let port = self.port_of(name);
         let out = run(&["ip", "-n", &self.switch, "-s", "-j", "link", "show", &port]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j");
         v[0]["stats64"]["rx"]["packets"]

@@ -122,9 +122,17 @@ fn hosts_without_poly_evidence_are_listed_only_with_all() {
         inv.get(mac("02:00:00:00:00:99")).unwrap().readiness(),
         Readiness::NotPoly
     );
+    let vvx = inv.get(mac(VVX)).unwrap().readiness();
+    assert_eq!(vvx, Readiness::NotChecked(NOT_PROBED.into()));
+    // The run gives the reason when it knows it; other judgements keep theirs.
+    let why = "eth0 has no IPv4 address";
     assert_eq!(
-        inv.get(mac(VVX)).unwrap().readiness(),
-        Readiness::NotChecked
+        vvx.unchecked_because(why).describe(),
+        "not checked: eth0 has no IPv4 address"
+    );
+    assert_eq!(
+        Readiness::NotPoly.unchecked_because(why),
+        Readiness::NotPoly
     );
 }
 
