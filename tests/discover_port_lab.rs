@@ -9,40 +9,12 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lab::{Lab, TECH_MAC, device, summary};
+use lab::{Lab, capture_times, device, summary, worst_seconds};
 
 const PHONES: u8 = 40;
 
 fn phone_mac(i: u8) -> String {
     format!("64:16:7f:00:01:{i:02x}")
-}
-
-/// Timestamps (seconds) of the frames in a capture, read back with tcpdump.
-fn capture_times(lab: &Lab, pcap: &str) -> Vec<f64> {
-    let out = lab.exec(&lab.tech(), &["tcpdump", "-r", pcap, "-tt", "-n"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect()
-}
-
-/// The most frames in any one-second window, sliding, and in any whole second of the clock (how a switch's
-/// per-interval counter sees them).
-fn worst_seconds(times: &[f64]) -> (usize, usize) {
-    let sliding = (0..times.len())
-        .map(|i| {
-            times[i..]
-                .iter()
-                .take_while(|t| **t - times[i] < 1.0)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
-    let mut per_second = std::collections::BTreeMap::new();
-    for t in times {
-        *per_second.entry(*t as u64).or_insert(0usize) += 1;
-    }
-    (sliding, per_second.values().copied().max().unwrap_or(0))
 }
 
 #[test]
@@ -61,23 +33,8 @@ fn the_port_carries_no_more_arp_than_dynamic_arp_inspection_allows_fingerprints_
             Some(Ipv4Addr::new(198, 18, 0, 200 + i)),
         );
     }
-    let sw = lab.ns("sw");
     let pcap = lab.path("port.pcap").display().to_string();
-    let filter = format!("arp and ether src {TECH_MAC}");
-    // The technician's port is the switch's first (p1).
-    lab.spawn(
-        &sw,
-        "tcpdump",
-        &["tcpdump", "-i", "p1", "-U", "-n", "-w", &pcap, &filter],
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !lab.log("tcpdump").contains("listening on") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "tcpdump did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    lab.capture_port_arp(&pcap);
 
     let out = Command::new("ip")
         .args(["netns", "exec", &lab.tech()])
@@ -89,6 +46,8 @@ fn the_port_carries_no_more_arp_than_dynamic_arp_inspection_allows_fingerprints_
             "--cidr",
             "198.18.0.192/26",
             "--no-mdns",
+            "--passive",
+            "0",
             "--json",
         ])
         .stdout(Stdio::piped())

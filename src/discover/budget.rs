@@ -10,6 +10,10 @@
 //!   one more slot stays held for the kernel's retry (Linux asks up to `mcast_solicit` = 3 times, one second apart,
 //!   so at most one retry falls in any second). An address whose reply was heard a moment ago is in the kernel's
 //!   table and costs nothing.
+//! - Every request of a phone client of `onboard --interface` is paced the same way ([`crate::phone::client`]):
+//!   an address the listener heard from a moment ago — an ARP reply, or IPv4 traffic to us
+//!   ([`PortBudget::saw_traffic`]), which keeps the kernel's entry confirmed — costs nothing; one gone quiet (a
+//!   phone rebooting) costs a resolution like any other.
 //! - The listener reports the ARP frames it sees leave the interface ([`PortBudget::saw_own`]): the kernel's
 //!   requests (matched to their reservation, never counted twice), its retries, its replies to other hosts, its
 //!   reachability probes. A packet socket never sees its own sends, so the sweep's requests are counted only once.
@@ -100,6 +104,8 @@ pub struct PortBudget {
     /// `None`: no cap (a risky rate the user chose); frames are still counted.
     cap: Option<u32>,
     state: Mutex<State>,
+    /// Whether a listener reports what leaves the port (live discovery on the interface).
+    watched: std::sync::atomic::AtomicBool,
 }
 
 impl PortBudget {
@@ -107,6 +113,7 @@ impl PortBudget {
         PortBudget {
             cap: cap.map(|c| c.max(2)),
             state: Mutex::new(State::default()),
+            watched: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -117,6 +124,19 @@ impl PortBudget {
 
     pub fn cap(&self) -> Option<u32> {
         self.cap
+    }
+
+    /// Live discovery's listener reports to this budget from now on.
+    pub fn watch(&self) {
+        self.watched
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a listener reports to it: only then can it tell an address the kernel knows from one it must
+    /// resolve, so only then are ordinary requests paced (without one, each would hold its slots for the kernel's
+    /// full three seconds).
+    pub fn is_watched(&self) -> bool {
+        self.watched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -199,6 +219,14 @@ impl PortBudget {
         if s.resolving.remove(&ip).is_some() {
             s.fresh.insert(ip, now);
         }
+    }
+
+    /// The listener saw an IPv4 packet from `ip` addressed to us: the kernel has `ip` in its neighbour table and
+    /// the traffic keeps it confirmed, so connecting to it costs no ARP now.
+    pub fn saw_traffic(&self, ip: Ipv4Addr, now: Instant) {
+        let mut s = self.state();
+        s.resolving.remove(&ip);
+        s.fresh.insert(ip, now);
     }
 
     /// Frames counted so far, and the most in any one second.

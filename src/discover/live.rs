@@ -114,6 +114,7 @@ pub async fn run(
 ) -> Result<Stats, DiscoverError> {
     let start = Instant::now();
     let (tx_frames, rx_frames) = plan.link.open(plan.promiscuous)?;
+    plan.budget.watch();
     let (heard_tx, mut heard) = mpsc::unbounded_channel::<Heard>();
     let halt = Arc::new(AtomicBool::new(false));
     let frames = Arc::new(AtomicU64::new(0));
@@ -321,6 +322,16 @@ fn unnamed(inventory: &Mutex<Inventory>, range: Option<Ipv4Net>) -> usize {
         .count()
 }
 
+/// The sender of an IPv4 packet addressed to `own` (unicast to us: the kernel has that sender's address).
+fn ipv4_to(frame: &[u8], own: Mac) -> Option<Ipv4Addr> {
+    let view = wire::EthernetFrame::new_checked(frame).ok()?;
+    if view.dst() != own || view.ethertype() != wire::EtherType::Ipv4 {
+        return None;
+    }
+    let src: [u8; 4] = view.payload().get(12..16)?.try_into().ok()?;
+    Some(Ipv4Addr::from(src))
+}
+
 /// What the listener thread shares with the rest of the run.
 struct Ear {
     own: Mac,
@@ -352,6 +363,8 @@ fn listen(mut rx: Box<dyn pnet::datalink::DataLinkReceiver>, ear: Ear) {
             } else if f.arp.operation == arp::Operation::Reply && f.arp.target_mac == ear.own {
                 ear.budget.saw_reply(f.arp.sender_ip, Instant::now());
             }
+        } else if let Some(ip) = ipv4_to(frame, ear.own) {
+            ear.budget.saw_traffic(ip, Instant::now());
         }
         let Some(mut s) = sighting::from_frame(frame, SystemTime::now(), Some(ear.own)) else {
             continue;

@@ -62,7 +62,8 @@ async fn run(job: &Job, profiles: &ProfileSet, report: &mut Report, events: Sink
         Trust::PolyPhone(mac),
         job.known.clone(),
         Duration::from_secs(15),
-    );
+    )
+    .map(|c| c.paced(job.port.clone()));
     let mut client = match client {
         Ok(c) => c,
         Err(e) => return client_outcome(e),

@@ -92,6 +92,9 @@ pub struct PhoneClient {
     max_body: usize,
     /// Set when the device broke a budget: every later request fails with it, unsent.
     refused: Arc<std::sync::OnceLock<ClientError>>,
+    /// The switch port's ARP budget (`onboard --interface`): a request to an address the kernel may have to
+    /// resolve first waits for room, like the sweep.
+    arp: Option<Arc<crate::discover::budget::PortBudget>>,
 }
 
 /// Most tags an HTML page may hold: real phone pages have a few hundred.
@@ -197,7 +200,17 @@ impl PhoneClient {
             cut_cookies: Arc::default(),
             max_body: crate::profile::DEFAULT_MAX_PAGE_BYTES,
             refused: Arc::default(),
+            arp: None,
         })
+    }
+
+    /// The same client, its requests paced by the port's ARP budget when a listener watches the port (`None`, or
+    /// a budget nobody watches: not paced).
+    pub fn paced(self, arp: Option<Arc<crate::discover::budget::PortBudget>>) -> PhoneClient {
+        PhoneClient {
+            arp: arp.filter(|b| b.is_watched()),
+            ..self
+        }
     }
 
     /// The same client with answers capped at `bytes` (the recognised profile's page cap).
@@ -228,6 +241,7 @@ impl PhoneClient {
         Ok(PhoneClient {
             max_body: self.max_body,
             refused: self.refused.clone(),
+            arp: self.arp.clone(),
             ..pinned
         })
     }
@@ -288,6 +302,9 @@ impl PhoneClient {
     ) -> Result<Reply, ClientError> {
         if let Some(e) = self.refused.get() {
             return Err(e.clone());
+        }
+        if let (Some(arp), Some(url::Host::Ipv4(ip))) = (&self.arp, self.base.host()) {
+            arp.resolve(ip).await;
         }
         let result = self
             .exchange(http, method, path, headers, body, max_body)

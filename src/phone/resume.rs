@@ -31,7 +31,8 @@ pub(super) async fn watch_resumed(
         Trust::PolyPhone(mac),
         job.known.clone(),
         timeout,
-    );
+    )
+    .map(|c| c.paced(job.port.clone()));
     let mut client = match client {
         Ok(c) => c,
         Err(e) => return client_outcome(e),

@@ -151,6 +151,7 @@ async fn run(
         job.known.clone(),
         CLIENT_TIMEOUT,
     )
+    .map(|c| c.paced(job.port.clone()))
     .or_end(client_outcome)?;
     let recognised = probe::recognise(&client, profiles).await;
     if let Some(cert) = client.certificate() {

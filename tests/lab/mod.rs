@@ -494,6 +494,26 @@ impl Lab {
         panic!("{ip}:{port} in {ns} never listened");
     }
 
+    /// Waits until a spawned program's log says `text` (tcpdump's "listening on").
+    pub fn wait_log(&self, log: &str, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log(log).contains(text) {
+            assert!(Instant::now() < deadline, "{log} never said {text:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Captures, on the switch side of the technician's port, every ARP frame the laptop sends, into `file`.
+    pub fn capture_port_arp(&mut self, file: &str) {
+        let (sw, filter) = (self.ns("sw"), format!("arp and ether src {TECH_MAC}"));
+        self.spawn(
+            &sw,
+            "tcpdump-port",
+            &["tcpdump", "-i", "p1", "-U", "-n", "-w", file, &filter],
+        );
+        self.wait_log("tcpdump-port", "listening on");
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
@@ -531,6 +551,34 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Timestamps (seconds) of the frames in a capture, read back with tcpdump.
+pub fn capture_times(lab: &Lab, pcap: &str) -> Vec<f64> {
+    let out = lab.exec(&lab.tech(), &["tcpdump", "-r", pcap, "-tt", "-n"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// The most frames in any one-second window, sliding, and in any whole second of the clock (how a switch's
+/// per-interval counter sees them).
+pub fn worst_seconds(times: &[f64]) -> (usize, usize) {
+    let sliding = (0..times.len())
+        .map(|i| {
+            times[i..]
+                .iter()
+                .take_while(|t| **t - times[i] < 1.0)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    let mut per_second = std::collections::BTreeMap::new();
+    for t in times {
+        *per_second.entry(*t as u64).or_insert(0usize) += 1;
+    }
+    (sliding, per_second.values().copied().max().unwrap_or(0))
 }
 
 /// Reads `polyprov discover --json` output: the summary line's devices, by MAC.

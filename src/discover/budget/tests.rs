@@ -203,3 +203,31 @@ proptest! {
         prop_assert!(worst_second(&wire) <= cap as usize, "{} > {cap}", worst_second(&wire));
     }
 }
+
+#[test]
+fn traffic_from_an_address_means_the_kernel_knows_it() {
+    let budget = PortBudget::new(Some(2));
+    let t0 = Instant::now();
+    budget.try_send(t0).unwrap();
+    budget.try_send(t0).unwrap();
+    // The window is full, yet a phone that just sent us a packet costs nothing to connect to.
+    budget.saw_traffic(ip(11), t0);
+    assert!(budget.try_resolve(ip(11), t0 + ms(10)).is_ok());
+    // One gone quiet (rebooting) costs a resolution again.
+    assert!(
+        budget
+            .try_resolve(ip(11), t0 + Duration::from_secs(16))
+            .is_ok()
+    );
+    assert_eq!(budget.counted().0, 3);
+}
+
+#[test]
+fn loopback_is_never_resolved_with_arp() {
+    let budget = PortBudget::new(Some(2));
+    let t0 = Instant::now();
+    for _ in 0..10 {
+        assert!(budget.try_resolve(Ipv4Addr::LOCALHOST, t0).is_ok());
+    }
+    assert_eq!(budget.counted().0, 0);
+}
