@@ -111,49 +111,15 @@ fn pseudo_random(seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// tcpdump on the technician's switch port, counting the ARP frames the laptop sends while `f` runs.
-fn port_arp<T>(lab: &lab::Lab, tag: &str, f: impl FnOnce() -> T) -> (T, usize, usize) {
+/// tcpdump on the technician's switch port, counting the ARP frames the laptop sends while `f` runs: how many,
+/// and the most in any one second.
+fn port_arp<T>(lab: &mut lab::Lab, tag: &str, f: impl FnOnce(&lab::Lab) -> T) -> (T, usize, usize) {
     let pcap = lab.path(&format!("port-{tag}.pcap")).display().to_string();
-    let filter = format!("arp and ether src {}", lab::TECH_MAC);
-    let mut dump = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.ns("sw"),
-            "tcpdump",
-            "-i",
-            "p1",
-            "-U",
-            "-n",
-            "-w",
-            &pcap,
-            &filter,
-        ])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("tcpdump");
-    std::thread::sleep(Duration::from_millis(1500));
-    let out = f();
+    lab.capture_port_arp(&pcap);
+    let out = f(lab);
     std::thread::sleep(Duration::from_millis(500));
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &dump.id().to_string()])
-        .status();
-    let _ = dump.wait();
-    let read = lab.exec(&lab.tech(), &["tcpdump", "-r", &pcap, "-tt", "-n"]);
-    let times: Vec<f64> = String::from_utf8_lossy(&read.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect();
-    let worst = (0..times.len())
-        .map(|i| {
-            times[i..]
-                .iter()
-                .take_while(|t| **t - times[i] < 1.0)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
+    let times = lab::capture_times(lab, &pcap);
+    let (worst, _) = lab::worst_seconds(&times);
     (out, times.len(), worst)
 }
 
@@ -405,12 +371,12 @@ fn main() {
 /// The realistic arm: 120 hosts, 30 phones with LLDP every 30 s at random phase, 25 % loss; polyprov as it
 /// ships against arp-scan's default, with the port's ARP rate of each.
 fn realistic() {
-    let lab = build_with(REAL_HOSTS, REAL_PHONES, Some(30));
+    let mut lab = build_with(REAL_HOSTS, REAL_PHONES, Some(30));
     let expected = usize::from(REAL_HOSTS);
     lab.lossy(25);
-    let (a, a_frames, a_worst) = port_arp(&lab, "arp-scan", || arp_scan(&lab));
-    let (p, p_frames, p_worst) = port_arp(&lab, "polyprov", || {
-        polyprov_at(&lab, "polite", REAL_PHONES)
+    let (a, a_frames, a_worst) = port_arp(&mut lab, "arp-scan", arp_scan);
+    let (p, p_frames, p_worst) = port_arp(&mut lab, "polyprov", |lab| {
+        polyprov_at(lab, "polite", REAL_PHONES)
     });
     println!(
         "\n== realistic: {REAL_HOSTS} hosts ({REAL_PHONES} phones, LLDP every 30 s at random phase), 25 % loss"

@@ -6,10 +6,10 @@
 mod lab;
 
 use std::net::Ipv4Addr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use lab::{Lab, device, summary};
+use lab::{Lab, device, discover, field, fleet, summary};
 use polyprov::mac::Mac;
 use polyprov::wire::dhcp::{
     BootpOp, DhcpFrame, DhcpRepr, MessageType, PolyVendorClass, VendorClass,
@@ -26,13 +26,6 @@ const PC: &str = "02:42:ac:00:00:22";
 
 fn ip(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 0, last)
-}
-
-fn fleet(profile: &str, firmware: &str, mac: &str, model: &str, at: Ipv4Addr) -> String {
-    format!(
-        "time-scale = 300.0\n[[phone]]\nprofile = \"{profile}\"\nfirmware = \"{firmware}\"\nmac = \"{}\"\nmodel = \"{model}\"\nip = \"{at}\"\nhttps-port = 443\nhttp-port = 80\n",
-        mac.replace(':', "")
-    )
 }
 
 /// A Poly phone's DHCP broadcast with its RFC 3925 vendor class (`discovery.md` §1.2).
@@ -196,32 +189,6 @@ fn broadcast_dhcp(lab: &Lab) {
     );
 }
 
-fn discover(lab: &Lab, args: &[&str]) -> std::process::Child {
-    Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.tech(),
-            env!("CARGO_BIN_EXE_polyprov"),
-            "discover",
-            "--interface",
-            "eth0",
-            "--json",
-        ])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn field<'a>(
-    d: &'a serde_json::Value,
-    name: &str,
-) -> (&'a serde_json::Value, &'a serde_json::Value) {
-    (&d["device"][name]["value"], &d["device"][name]["source"])
-}
-
 #[test]
 fn discover_finds_exactly_the_phones_with_model_firmware_and_profile_from_each_source() {
     if !lab::available("discover_lab") {
@@ -371,123 +338,6 @@ fn without_a_range_discovery_only_listens_and_sends_nothing() {
             "no web request in a passive run"
         );
     }
-}
-
-#[test]
-fn two_hosts_answering_for_one_address_are_shown_as_a_conflict_and_never_saved() {
-    if !lab::available("discover_lab") {
-        return;
-    }
-    // A phone with its web UI, and a second phone someone gave the same static address (its web server off):
-    // both answer ARP for .29, and which one a connection reaches is chance.
-    const FIRST: &str = "64:16:7f:00:00:31";
-    const SECOND: &str = "64:16:7f:00:00:32";
-    let mut lab = Lab::new("dup");
-    let ns = lab.host("pa", FIRST, Some(ip(29)));
-    lab.sim(
-        &ns,
-        "sima",
-        &fleet("poly-vvx-6", "6.4.5.1210", FIRST, "VVX 411", ip(29)),
-        ip(29),
-    );
-    lab.wait_tcp(&ns, ip(29), 443, Duration::from_secs(20));
-    lab.host("pb", SECOND, Some(ip(29)));
-    let save = lab.path("targets.csv").display().to_string();
-    let child = discover(
-        &lab,
-        &["--cidr", "198.18.0.0/27", "--no-mdns", "--save", &save],
-    );
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s = summary(&out.stdout);
-    for (me, them) in [(FIRST, SECOND), (SECOND, FIRST)] {
-        let d = device(&s, me).unwrap_or_else(|| panic!("{me} listed: {s}"));
-        assert_eq!(d["provisionable"]["state"], "conflict", "{d}");
-        let detail = d["provisionable"]["detail"].as_str().unwrap_or_default();
-        assert!(
-            detail.to_ascii_lowercase().contains(&them.replace(':', ""))
-                && detail.contains("198.18.0.29"),
-            "{detail}"
-        );
-        assert_eq!(
-            d["device"]["conflict"]["evidence"].as_array().map(Vec::len),
-            Some(2),
-            "{d}"
-        );
-    }
-    assert_eq!(s["ready"], 0, "{s}");
-    assert_eq!(
-        std::fs::read_to_string(&save).unwrap(),
-        "ip,mac\n",
-        "a conflicted address is never saved as a target"
-    );
-}
-
-#[test]
-fn a_fast_sweep_waits_for_the_lldp_that_names_a_phones_model_unless_told_not_to() {
-    if !lab::available("discover_lab") {
-        return;
-    }
-    const LATE: &str = "64:16:7f:00:00:41";
-    let mut lab = Lab::new("late");
-    let ns = lab.host("pl", LATE, Some(ip(9)));
-    lab.sim(
-        &ns,
-        "siml",
-        &fleet("poly-vvx-6", "6.4.5.1210", LATE, "VVX 411", ip(9)),
-        ip(9),
-    );
-    lab.wait_tcp(&ns, ip(9), 443, Duration::from_secs(20));
-    let range = ["--cidr", "198.18.0.0/28", "--no-mdns"];
-
-    // Told not to wait: the run ends with the sweep and the fingerprint, the model unknown.
-    let started = std::time::Instant::now();
-    let out = discover(&lab, &[&range[..], &["--passive", "0"]].concat())
-        .wait_with_output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let quick = started.elapsed();
-    let s = summary(&out.stdout);
-    let d = device(&s, LATE).expect("the phone");
-    assert!(d["device"]["model"].is_null(), "{d}");
-    assert_eq!(d["provisionable"]["state"], "ready");
-
-    // By default it keeps listening while the phone has not said what it is; its LLDP (every 30 s, like a phone
-    // after fast start) comes a few seconds in, and the run ends as soon as it has.
-    let child = discover(&lab, &range);
-    let started = std::time::Instant::now();
-    std::thread::sleep(quick + Duration::from_secs(2));
-    lab.lldpd_every(&ns, "lldpl", &["-M", "3", "-i", "-S",
-        "Polycom;VVX-VVX_411;3111-48450-001,1;SIP/6.4.5.1210/12-Feb-21 10:00;UP/6.4.5.1210/12-Feb-21 10:05;"],
-        "VVX411-64167F000041", 30);
-    let out = child.wait_with_output().unwrap();
-    let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        lines.contains("have not said their model or firmware"),
-        "the wait is announced: {lines}"
-    );
-    let s = summary(&out.stdout);
-    let d = device(&s, LATE).expect("the phone");
-    assert_eq!(field(d, "model"), (&"VVX 411".into(), &"lldp".into()));
-    assert_eq!(field(d, "firmware").0, "6.4.5.1210");
-    assert!(
-        took < Duration::from_secs(30),
-        "the wait ended when the model came, not at its limit: {took:?}"
-    );
 }
 
 #[test]

@@ -120,7 +120,9 @@ fn finish(
     let why = display.unchecked.as_deref();
     let (all, poly, ready) = tally(inv);
     let mut saved = 0;
-    if let Some(path) = &args.save {
+    // A partial inventory never replaces a targets file: the phones it misses would silently drop out.
+    let save = args.save.as_ref().filter(|_| !interrupted);
+    if let Some(path) = save {
         let mut out = String::from("ip,mac\n");
         for d in inv
             .listed(false)
@@ -140,7 +142,7 @@ fn finish(
             ready,
             stats: stats.to_string(),
             interrupted,
-            saved: args.save.as_ref().map(|p| crate::output::Saved {
+            saved: save.map(|p| crate::output::Saved {
                 path: p.clone(),
                 phones: saved,
             }),
@@ -160,7 +162,13 @@ fn finish(
             "Interrupted (Ctrl-C) before discovery was done: this inventory is partial (phones may be missing or not yet checked). Run again to complete it."
         );
     }
-    if let Some(path) = &args.save {
+    if let (Some(path), true) = (&args.save, interrupted) {
+        println!(
+            "{} was not written: the inventory is partial. Run again to save a complete one.",
+            path.display()
+        );
+    }
+    if let Some(path) = save {
         match saved {
             0 => println!(
                 "0 phones ready to onboard: {} holds only its header line (ip,mac).",

@@ -38,7 +38,8 @@ pub struct DiscoverArgs {
     #[arg(long)]
     pub cidr: Option<Ipv4Net>,
     /// Sweep rate: polite (10/s, under Cisco DAI's 15/s: the default), brisk (200/s), fast (500/s, arp-scan's), or a
-    /// number of requests/s up to 2000. Faster than 15/s can get the port err-disabled where DAI is on.
+    /// number of requests/s: up to 10 (polite: the port's ARP budget of 12/s keeps room for the kernel's ARP), or 15
+    /// to 2000 (no budget: can get the port err-disabled where DAI is on).
     #[arg(long, default_value = "polite")]
     pub rate: Rate,
     /// Listen at least this many seconds (LLDP repeats every 30 s: 35 hears every phone once) [default: 35 without
@@ -447,6 +448,8 @@ pub async fn live_inventory(
     ouis: Ouis,
     display: &Display,
 ) -> anyhow::Result<Found> {
+    // Ctrl-C is caught before anything is said or sent, so from the first line on it ends with a partial summary.
+    let stop = super::shared::stop_on_ctrl_c();
     if display.mode != Mode::Json {
         for l in announce(&plan) {
             eprintln!("{l}");
@@ -463,7 +466,6 @@ pub async fn live_inventory(
         }
     }
     let inventory = Arc::new(Mutex::new(Inventory::new(ouis)));
-    let stop = super::shared::stop_on_ctrl_c();
     let ctrl_c = stop.clone();
     let inv = inventory.clone();
     let stats = live::run(plan, profiles, inventory.clone(), Some(stop), |u| {

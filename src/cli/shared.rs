@@ -70,7 +70,8 @@ pub struct WatchArgs {
     /// A range to look for a phone in by MAC if it comes back on a new address (at most a /16).
     #[arg(long)]
     pub cidr: Option<IpNet>,
-    /// Addresses per second probed while looking in --cidr.
+    /// Addresses per second probed while looking in --cidr, at most: each address may make the kernel send ARP, so
+    /// the search also waits for room in the port's polite ARP budget (12 frames/s for everything the run causes).
     #[arg(long, default_value_t = 20)]
     pub search_rate: u32,
     /// Give up on a phone that stays down this long after a reboot, phone seconds [default: 3 × its boot time].

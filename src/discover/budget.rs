@@ -111,7 +111,8 @@ pub struct PortBudget {
 impl PortBudget {
     pub fn new(cap: Option<u32>) -> PortBudget {
         PortBudget {
-            cap: cap.map(|c| c.max(2)),
+            // Room for a sweep request beside a resolution.
+            cap: cap.map(|c| c.max(3)),
             state: Mutex::new(State::default()),
             watched: std::sync::atomic::AtomicBool::new(false),
         }
@@ -148,8 +149,9 @@ impl PortBudget {
         let mut s = self.state();
         s.prune(now);
         if let Some(cap) = self.cap {
-            if s.load() + 1 > cap {
-                return Err(s.room_at(now, 1, cap));
+            // Two slots stay free for a resolution, so the sweep never starves the fingerprints.
+            if s.load() + 1 > cap - 2 {
+                return Err(s.room_at(now, 3, cap));
             }
         }
         s.count(Frame {
@@ -157,6 +159,16 @@ impl PortBudget {
             reserved_for: None,
         });
         Ok(())
+    }
+
+    /// Whether a request the caller sends itself would fit now (see [`PortBudget::try_send`]); takes nothing.
+    pub fn room(&self, now: Instant) -> Result<(), Instant> {
+        let mut s = self.state();
+        s.prune(now);
+        match self.cap {
+            Some(cap) if s.load() + 1 > cap - 2 => Err(s.room_at(now, 3, cap)),
+            _ => Ok(()),
+        }
     }
 
     /// Reserves what connecting to `ip` may cost (see the module's doc), or says when to ask again.
@@ -203,8 +215,13 @@ impl PortBudget {
     pub fn saw_own(&self, target: Ipv4Addr, now: Instant) {
         let mut s = self.state();
         s.prune(now);
-        if let Some(f) = s.recent.iter_mut().find(|f| f.reserved_for == Some(target)) {
-            f.reserved_for = None;
+        // The kernel's request a reservation announced: counted once, at the moment it really left.
+        if let Some(i) = s.recent.iter().position(|f| f.reserved_for == Some(target)) {
+            s.recent.remove(i);
+            s.recent.push_back(Frame {
+                at: now,
+                reserved_for: None,
+            });
             return;
         }
         s.count(Frame {

@@ -20,18 +20,20 @@ use crate::profile::ProfileSet;
 pub async fn probe(mac: Mac, ip: Ipv4Addr, profiles: &ProfileSet, timeout: Duration) -> Sighting {
     let https = try_scheme("https", ip, profiles, timeout).await;
     let web = match https {
-        Err(ClientError::Down { .. } | ClientError::Timeout { .. } | ClientError::Tls { .. }) => {
-            match try_scheme("http", ip, profiles, timeout).await {
-                Ok(web) => web,
-                Err(e) => Web {
-                    url: format!("https://{ip}/"),
-                    problem: Some(format!(
-                        "no web UI answered on 443 or 80 ({e}); booting, or the web server is disabled"
-                    )),
-                    ..Web::default()
-                },
-            }
-        }
+        Err(
+            first @ (ClientError::Down { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::Tls { .. }),
+        ) => match try_scheme("http", ip, profiles, timeout).await {
+            Ok(web) => web,
+            Err(e) => Web {
+                url: format!("https://{ip}/"),
+                problem: Some(format!(
+                    "no web UI answered on 443 ({first}) or 80 ({e}); booting, or the web server is disabled"
+                )),
+                ..Web::default()
+            },
+        },
         Ok(web) => web,
         Err(e) => Web {
             url: format!("https://{ip}/"),

@@ -2,8 +2,11 @@
 //! LLDP, CDP that phones send anyway) while the paced ARP sweep asks the named range, mDNS browses briefly, and
 //! every Poly candidate that shows an address inside the range is fingerprinted over HTTP(S) as soon as it does,
 //! with bounded concurrency. Everything lands in one shared [`Inventory`]; each visible change is handed to the
-//! caller at once so the display streams. Without a range, nothing is sent at all: no sweep, no mDNS query, no
-//! HTTP request. In background mode (`onboard`) it keeps listening until told to stop, so a phone that moves to
+//! caller at once so the display streams. Every ARP frame the run causes on the port — the sweep's, and the
+//! kernel's for each fingerprint's connection — comes out of one [`PortBudget`], which the listener keeps honest by
+//! counting what leaves. After the sweep and fingerprints, a run with a range listens on (up to
+//! `Plan::identity_wait`) only while a candidate has not said its model and firmware. Without a range, nothing is
+//! sent at all: no sweep, no mDNS query, no HTTP request. In background mode (`onboard`) it keeps listening until told to stop, so a phone that moves to
 //! another address after a reboot is found again by its MAC.
 
 use std::collections::HashSet;
@@ -398,13 +401,19 @@ fn send(
     let mut buf = [0u8; wire::ETHERNET_MIN_FRAME_LEN];
     let mut failures = 0u32;
     while !halt.load(Ordering::Relaxed) {
+        // Room on the port first, so the sweep's reply timers start when its request really leaves.
+        if let Err(at) = budget.room(Instant::now()) {
+            let wait = at.saturating_duration_since(Instant::now());
+            std::thread::sleep(wait.clamp(Duration::from_millis(1), Duration::from_millis(50)));
+            continue;
+        }
         let step = sweep
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .next(Instant::now());
         match step {
             Step::Send(ip) => {
-                // The port's budget first: the kernel's requests for the fingerprints share it.
+                // Take the slot (a resolution may have taken the room since: then wait a moment more).
                 while let Err(at) = budget.try_send(Instant::now()) {
                     if halt.load(Ordering::Relaxed) {
                         break;

@@ -69,10 +69,26 @@ pub const MAX_PER_SEC: u32 = 2000;
 
 /// A rate the user asked for that is not a profile or a sane number.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "--rate {0:?} is neither a profile (polite: 10/s, the default; brisk: 200/s; fast: 500/s) nor a number of requests per second from 1 to {MAX_PER_SEC}"
-)]
-pub struct RateError(pub String);
+#[error("--rate {given:?} {why}")]
+pub struct RateError {
+    pub given: String,
+    pub why: String,
+}
+
+impl RateError {
+    fn unknown(given: &str) -> RateError {
+        RateError {
+            given: given.into(),
+            why: format!(
+                "is neither a profile (polite: 10/s, the default; brisk: 200/s; fast: 500/s) nor a number of requests per second from 1 to {MAX_PER_SEC}"
+            ),
+        }
+    }
+}
+
+/// The most sweep requests a second the polite port budget leaves room for (two of its slots are kept for the
+/// kernel's ARP when a web UI is opened).
+pub const POLITE_MAX: u32 = super::budget::POLITE_CAP - 2;
 
 impl std::str::FromStr for Rate {
     type Err = RateError;
@@ -83,9 +99,20 @@ impl std::str::FromStr for Rate {
         let n: u32 = s
             .trim_end_matches("/s")
             .parse()
-            .map_err(|_| RateError(s.into()))?;
+            .map_err(|_| RateError::unknown(s))?;
         if n == 0 || n > MAX_PER_SEC {
-            return Err(RateError(s.into()));
+            return Err(RateError::unknown(s));
+        }
+        if n > POLITE_MAX && n < 15 {
+            return Err(RateError {
+                given: s.into(),
+                why: format!(
+                    "would sweep faster than the polite budget allows yet slower than a risky rate: under Dynamic \
+                     ARP Inspection's 15/s the port also carries the kernel's ARP for every web UI opened, so a \
+                     polite sweep asks at most {POLITE_MAX}/s. Use --rate {POLITE_MAX} (or less), or 15 and up where \
+                     DAI is off"
+                ),
+            });
         }
         Ok(Rate {
             name: "custom",

@@ -62,6 +62,8 @@ impl Listener {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let inv = inventory.clone();
         let budget = plan.budget.clone();
+        // Watched from now on, before any phone client is built: every one of them is paced.
+        budget.watch();
         let task = tokio::spawn(async move {
             if let Err(e) = live::run(plan, profiles, inv, Some(stopped), |_| {}).await {
                 tracing::warn!("background discovery stopped: {e}");

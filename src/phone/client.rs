@@ -207,10 +207,7 @@ impl PhoneClient {
     /// The same client, its requests paced by the port's ARP budget when a listener watches the port (`None`, or
     /// a budget nobody watches: not paced).
     pub fn paced(self, arp: Option<Arc<crate::discover::budget::PortBudget>>) -> PhoneClient {
-        PhoneClient {
-            arp: arp.filter(|b| b.is_watched()),
-            ..self
-        }
+        PhoneClient { arp, ..self }
     }
 
     /// The same client with answers capped at `bytes` (the recognised profile's page cap).
@@ -304,7 +301,9 @@ impl PhoneClient {
             return Err(e.clone());
         }
         if let (Some(arp), Some(url::Host::Ipv4(ip))) = (&self.arp, self.base.host()) {
-            arp.resolve(ip).await;
+            if arp.is_watched() {
+                arp.resolve(ip).await;
+            }
         }
         let result = self
             .exchange(http, method, path, headers, body, max_body)

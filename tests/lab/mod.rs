@@ -553,46 +553,5 @@ impl Drop for Lab {
     }
 }
 
-/// Timestamps (seconds) of the frames in a capture, read back with tcpdump.
-pub fn capture_times(lab: &Lab, pcap: &str) -> Vec<f64> {
-    let out = lab.exec(&lab.tech(), &["tcpdump", "-r", pcap, "-tt", "-n"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect()
-}
-
-/// The most frames in any one-second window, sliding, and in any whole second of the clock (how a switch's
-/// per-interval counter sees them).
-pub fn worst_seconds(times: &[f64]) -> (usize, usize) {
-    let sliding = (0..times.len())
-        .map(|i| {
-            times[i..]
-                .iter()
-                .take_while(|t| **t - times[i] < 1.0)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
-    let mut per_second = std::collections::BTreeMap::new();
-    for t in times {
-        *per_second.entry(*t as u64).or_insert(0usize) += 1;
-    }
-    (sliding, per_second.values().copied().max().unwrap_or(0))
-}
-
-/// Reads `polyprov discover --json` output: the summary line's devices, by MAC.
-pub fn summary(stdout: &[u8]) -> serde_json::Value {
-    schema::json_lines(&String::from_utf8_lossy(stdout))
-        .into_iter()
-        .find(|v| v["event"] == "summary")
-        .unwrap_or_else(|| panic!("no summary in {}", String::from_utf8_lossy(stdout)))
-}
-
-pub fn device<'a>(summary: &'a serde_json::Value, mac: &str) -> Option<&'a serde_json::Value> {
-    summary["devices"].as_array()?.iter().find(|d| {
-        d["device"]["mac"]
-            .as_str()
-            .is_some_and(|m| m.eq_ignore_ascii_case(&mac.replace(':', "")))
-    })
-}
+mod read;
+pub use read::*;

@@ -109,9 +109,14 @@ fn a_whole_slash_24_takes_what_the_formula_says() {
 fn rates_are_profiles_or_bounded_numbers() {
     assert_eq!("fast".parse::<Rate>().unwrap().per_sec, 500);
     assert_eq!("BRISK".parse::<Rate>().unwrap().per_sec, 200);
-    let custom: Rate = "12".parse().unwrap();
-    assert_eq!(custom.per_sec, 12);
+    let custom: Rate = "8".parse().unwrap();
+    assert_eq!(custom.per_sec, 8);
     assert!(!custom.is_risky());
+    // Between the polite budget's sweep share and DAI's limit there is no room for the kernel's ARP.
+    for squeezed in ["11", "14"] {
+        let e = squeezed.parse::<Rate>().unwrap_err().to_string();
+        assert!(e.contains("--rate 10") && e.contains("15"), "{e}");
+    }
     assert!("50/s".parse::<Rate>().unwrap().is_risky());
     for bad in ["0", "2001", "quick", ""] {
         let e = bad.parse::<Rate>().unwrap_err().to_string();
