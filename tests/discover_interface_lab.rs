@@ -7,28 +7,16 @@
 mod lab;
 
 use std::net::Ipv4Addr;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use lab::{Lab, device, summary};
+use lab::{Lab, device, polyprov, summary};
 
 const VVX411: &str = "64:16:7f:00:00:11";
 const HANGS: &str = "64:16:7f:00:00:20";
 
 fn ip(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 0, last)
-}
-
-/// `polyprov ARGS` in the technician's namespace (`ip netns exec` execs it: the child's pid is polyprov's).
-fn polyprov(lab: &Lab, args: &[&str]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", &lab.tech(), env!("CARGO_BIN_EXE_polyprov")])
-        .args(args)
-        .env("POLYPROV_PASSWORD", "123")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
 }
 
 fn run(lab: &Lab, args: &[&str]) -> Output {
@@ -240,7 +228,7 @@ fn the_sweep_asks_from_the_address_inside_the_range_not_the_first() {
             &format!("exec tcpdump -i eth0 -l -n arp > {log}"),
         ],
     );
-    std::thread::sleep(Duration::from_millis(800));
+    lab.wait_log("tcpdump", "listening on");
     let out = run(
         &lab,
         &[

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::Duration;
 
-use lab::{Lab, device, discover, field, fleet, summary};
+use lab::{Lab, device, discover, field, finished, fleet, polyprov, summary};
 use polyprov::mac::Mac;
 use polyprov::wire::dhcp::{
     BootpOp, DhcpFrame, DhcpRepr, MessageType, PolyVendorClass, VendorClass,
@@ -211,12 +211,7 @@ fn discover_finds_exactly_the_phones_with_model_firmware_and_profile_from_each_s
     );
     std::thread::sleep(Duration::from_secs(1));
     broadcast_dhcp(&lab);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = finished(child);
     let s = summary(&out.stdout);
 
     // Exactly the five Poly phones are listed; the printer and the PC were heard but are not phones.
@@ -319,12 +314,7 @@ fn without_a_range_discovery_only_listens_and_sends_nothing() {
     let child = discover(&lab, &["--passive", "4"]);
     std::thread::sleep(Duration::from_secs(1));
     broadcast_dhcp(&lab);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = finished(child);
     assert_eq!(
         lab.frames_sent_by("t") - before,
         0,
@@ -400,12 +390,9 @@ fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
         .clone()
         .expect("the lab's provisioning service")
         .flags();
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.tech(),
-            env!("CARGO_BIN_EXE_polyprov"),
+    let out = polyprov(
+        &lab,
+        &[
             "onboard",
             "--interface",
             "eth0",
@@ -417,11 +404,11 @@ fn onboard_discovers_the_range_and_takes_every_ready_phone_to_inactive() {
             "--json",
             "--state-dir",
             &state,
-        ])
-        .args(&server)
-        .env("POLYPROV_PASSWORD", "123")
-        .output()
-        .unwrap();
+        ],
+    )
+    .args(&server)
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

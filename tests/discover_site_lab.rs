@@ -7,10 +7,9 @@
 mod lab;
 
 use std::net::Ipv4Addr;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lab::{Lab, capture_times, device, discover, field, fleet, summary, worst_seconds};
+use lab::{Lab, capture_times, device, discover, field, finished, fleet, summary, worst_seconds};
 
 fn ip(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(198, 18, 0, last)
@@ -41,29 +40,10 @@ fn the_port_carries_no_more_arp_than_dynamic_arp_inspection_allows_fingerprints_
     let pcap = lab.path("port.pcap").display().to_string();
     lab.capture_port_arp(&pcap);
 
-    let out = Command::new("ip")
-        .args(["netns", "exec", &lab.tech()])
-        .arg(env!("CARGO_BIN_EXE_polyprov"))
-        .args([
-            "discover",
-            "--interface",
-            "eth0",
-            "--cidr",
-            "198.18.0.192/26",
-            "--no-mdns",
-            "--passive",
-            "0",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = finished(discover(
+        &lab,
+        &["--cidr", "198.18.0.192/26", "--no-mdns", "--passive", "0"],
+    ));
     std::thread::sleep(Duration::from_millis(500));
     let s = summary(&out.stdout);
 
@@ -143,12 +123,7 @@ fn two_hosts_answering_for_one_address_are_shown_as_a_conflict_and_never_saved()
         &lab,
         &["--cidr", "198.18.0.0/27", "--no-mdns", "--save", &save],
     );
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = finished(child);
     let s = summary(&out.stdout);
     for (me, them) in [(FIRST, SECOND), (SECOND, FIRST)] {
         let d = device(&s, me).unwrap_or_else(|| panic!("{me} listed: {s}"));
@@ -192,14 +167,7 @@ fn a_fast_sweep_waits_for_the_lldp_that_names_a_phones_model_unless_told_not_to(
 
     // Told not to wait: the run ends with the sweep and the fingerprint, the model unknown.
     let started = std::time::Instant::now();
-    let out = discover(&lab, &[&range[..], &["--passive", "0"]].concat())
-        .wait_with_output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = finished(discover(&lab, &[&range[..], &["--passive", "0"]].concat()));
     let quick = started.elapsed();
     let s = summary(&out.stdout);
     let d = device(&s, LATE).expect("the phone");

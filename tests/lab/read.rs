@@ -58,24 +58,38 @@ pub fn fleet(profile: &str, firmware: &str, mac: &str, model: &str, at: Ipv4Addr
     )
 }
 
+/// `polyprov ARGS` in the technician's namespace (`ip netns exec` execs it: the child's pid is polyprov's), with
+/// the lab phones' admin password in the environment.
+pub fn polyprov(lab: &Lab, args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &lab.tech(), env!("CARGO_BIN_EXE_polyprov")])
+        .args(args)
+        .env("POLYPROV_PASSWORD", "123")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
 /// `polyprov discover --interface eth0 --json ARGS` on the technician's laptop, running.
 pub fn discover(lab: &Lab, args: &[&str]) -> std::process::Child {
-    Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &lab.tech(),
-            env!("CARGO_BIN_EXE_polyprov"),
-            "discover",
-            "--interface",
-            "eth0",
-            "--json",
-        ])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    polyprov(
+        lab,
+        &[&["discover", "--interface", "eth0", "--json"], args].concat(),
+    )
+    .spawn()
+    .unwrap()
+}
+
+/// A run's output once it ended, which it must have done successfully (its stderr otherwise).
+pub fn finished(child: std::process::Child) -> std::process::Output {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// A device's field in a summary: its value and who said it.
