@@ -147,13 +147,7 @@ impl PortBudget {
     /// Takes one frame for a request the caller sends itself (the sweep), or says when to ask again.
     pub fn try_send(&self, now: Instant) -> Result<(), Instant> {
         let mut s = self.state();
-        s.prune(now);
-        if let Some(cap) = self.cap {
-            // Two slots stay free for a resolution, so the sweep never starves the fingerprints.
-            if s.load() + 1 > cap - 2 {
-                return Err(s.room_at(now, 3, cap));
-            }
-        }
+        self.sweep_room(&mut s, now)?;
         s.count(Frame {
             at: now,
             reserved_for: None,
@@ -163,7 +157,12 @@ impl PortBudget {
 
     /// Whether a request the caller sends itself would fit now (see [`PortBudget::try_send`]); takes nothing.
     pub fn room(&self, now: Instant) -> Result<(), Instant> {
-        let mut s = self.state();
+        self.sweep_room(&mut self.state(), now)
+    }
+
+    /// The sweep's share of the window: two slots stay free for a resolution, so the sweep never starves the
+    /// fingerprints.
+    fn sweep_room(&self, s: &mut State, now: Instant) -> Result<(), Instant> {
         s.prune(now);
         match self.cap {
             Some(cap) if s.load() + 1 > cap - 2 => Err(s.room_at(now, 3, cap)),
