@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::oui::Ouis;
 use super::sighting::{Sighting, Source, Web};
+use super::vlan::Segment;
 use crate::mac::Mac;
 
 /// One field's value, who said it and when.
@@ -35,6 +36,7 @@ enum Field {
     Ip,
     Identity,
     Hostname,
+    Segment,
 }
 
 fn rank(field: Field, source: Source) -> u8 {
@@ -47,6 +49,7 @@ fn rank(field: Field, source: Source) -> u8 {
         (Field::Hostname, Dhcp) => 3,
         (Field::Hostname, Mdns) => 2,
         (Field::Hostname, Lldp | Cdp) => 1,
+        (Field::Segment, Arp | Sweep | Dhcp | Lldp | Cdp) => 1,
         _ => 0,
     }
 }
@@ -92,6 +95,8 @@ pub enum Readiness {
     Web(String),
     /// Another device answers ARP for its address too: whichever a connection reaches is chance.
     Conflict(String),
+    /// Heard only on a VLAN the interface is not on (its frames arrive tagged), so its web UI is out of reach.
+    OtherVlan(u16),
     /// No Poly evidence at all (listed with `--all` only).
     NotPoly,
 }
@@ -120,6 +125,9 @@ impl Readiness {
             Readiness::NotChecked(why) => format!("not checked: {why}"),
             Readiness::Web(why) => format!("no: {why}"),
             Readiness::Conflict(why) => format!("no: address conflict: {why}"),
+            Readiness::OtherVlan(vlan) => format!(
+                "not reachable: on VLAN {vlan}, which this interface is not on (its frames arrive tagged)"
+            ),
             Readiness::NotPoly => "no: not a Poly phone".into(),
         }
     }
@@ -138,7 +146,11 @@ pub struct Device {
     pub model: Option<Fact<String>>,
     pub firmware: Option<Fact<String>>,
     pub part_number: Option<Fact<String>>,
+    /// The voice VLAN it advertises (a switch's LLDP-MED network policy or CDP VoIP VLAN reply; a phone's own
+    /// policy).
     pub voice_vlan: Option<Fact<u16>>,
+    /// The segment its latest frame travelled in: a phone that moves to the voice VLAN after a reboot shows it.
+    pub segment: Option<Fact<Segment>>,
     pub web: Option<Fact<Web>>,
     /// Other devices answering ARP for this device's address, with the evidence.
     pub conflict: Option<Conflict>,
@@ -166,6 +178,7 @@ impl Device {
             firmware: None,
             part_number: None,
             voice_vlan: None,
+            segment: None,
             web: None,
             conflict: None,
             raw: BTreeMap::new(),
@@ -200,6 +213,7 @@ impl Device {
             at,
         );
         set(&mut self.voice_vlan, Field::Identity, s.voice_vlan, src, at);
+        set(&mut self.segment, Field::Segment, s.segment, src, at);
         if let Some(web) = s.web {
             self.web = Some(Fact {
                 value: web,
@@ -253,6 +267,9 @@ impl Device {
             return Readiness::Conflict(c.describe());
         }
         let Some(web) = &self.web else {
+            if let Some(Segment::Tagged { vlan, .. }) = self.segment.as_ref().map(|f| f.value) {
+                return Readiness::OtherVlan(vlan);
+            }
             return if self.ip.is_none() {
                 Readiness::NoAddress
             } else {
@@ -301,6 +318,7 @@ impl Device {
             self.sources.clone(),
             self.hostname.as_ref().map(|f| f.value.clone()),
             self.conflict.as_ref().map(|c| c.others.clone()),
+            self.segment.as_ref().map(|f| f.value),
         )
     }
 }

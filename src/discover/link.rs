@@ -1,21 +1,20 @@
 //! The technician's interface: finding it by name (up, with a carrier, with a MAC), its IPv4 addresses and how they
 //! relate to the range asked for (which one the sweep asks from; whether the range is on this link at all),
-//! checking the privilege raw frames need (CAP_NET_RAW on Linux) with the exact fix when it is missing, and opening
-//! the AF_PACKET channel through pnet. The channel is promiscuous only while passive listening is asked for,
-//! because LLDP and CDP go to multicast addresses a NIC filters out otherwise; the sweep alone needs no promiscuous
-//! mode (replies are unicast to us).
+//! the VLAN it is on when it is a VLAN subinterface (`eth0.20`), checking the privilege raw frames need (CAP_NET_RAW
+//! on Linux) with the exact fix when it is missing, and opening the raw socket ([`super::packet`]). The socket
+//! joins the LLDP and CDP multicast groups only while passive listening is asked for; the sweep alone needs none
+//! (replies are unicast to us).
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
-use pnet::datalink::{self, Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
+use pnet::datalink::{self, NetworkInterface};
 
 use super::DiscoverError;
+use super::packet::PacketSocket;
+use super::vlan;
 use crate::mac::Mac;
-
-/// The two halves of a raw channel: frames out (the sweep), frames in (the listener).
-pub type RawChannel = (Box<dyn DataLinkSender>, Box<dyn DataLinkReceiver>);
 
 /// A named Ethernet interface with its MAC and every IPv4 address, in the order the kernel lists them.
 #[derive(Debug, Clone)]
@@ -24,6 +23,9 @@ pub struct Link {
     pub mac: Mac,
     /// Our addresses and prefixes there; the sweep asks from 0.0.0.0 (an RFC 5227 probe) when there is none.
     pub ipv4: Vec<Ipv4Net>,
+    /// The VLAN this interface is on when it is a VLAN subinterface (`eth0.20`: 20): untagged frames heard on it
+    /// travelled in that VLAN.
+    pub vlan: Option<u16>,
     iface: NetworkInterface,
 }
 
@@ -158,6 +160,10 @@ impl Link {
             name: name.into(),
             mac,
             ipv4,
+            vlan: vlan::subinterfaces()
+                .into_iter()
+                .find(|v| v.name == name)
+                .map(|v| v.id),
             iface,
         })
     }
@@ -188,20 +194,11 @@ impl Link {
         all.join(", ")
     }
 
-    /// Opens the raw channel. `promiscuous` for the passive LLDP/CDP listener.
-    pub fn open(&self, promiscuous: bool) -> Result<RawChannel, DiscoverError> {
+    /// Opens the raw socket; `passive` joins the LLDP and CDP groups for the passive listener.
+    pub fn open(&self, passive: bool) -> Result<PacketSocket, DiscoverError> {
         privilege(&self.name)?;
-        let config = datalink::Config {
-            read_timeout: Some(Duration::from_millis(50)),
-            read_buffer_size: 65536,
-            promiscuous,
-            ..datalink::Config::default()
-        };
-        match datalink::channel(&self.iface, config) {
-            Ok(Channel::Ethernet(tx, rx)) => Ok((tx, rx)),
-            Ok(_) => Err(DiscoverError::NotEthernet {
-                name: self.name.clone(),
-            }),
+        match PacketSocket::open(self.iface.index, passive, Duration::from_millis(50)) {
+            Ok(socket) => Ok(socket),
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 Err(DiscoverError::NoPrivilege(fix(&self.name)))
             }

@@ -22,8 +22,10 @@ use tokio::task::JoinSet;
 use super::budget::PortBudget;
 use super::inventory::{Change, Device, Inventory};
 use super::link::Link;
+use super::packet::{Groups, PacketSocket};
 use super::sighting::{self, Sighting, Source};
 use super::sweep::{Rate, Step, Sweep};
+use super::vlan::Segment;
 use super::{DiscoverError, fingerprint, mdns};
 use crate::mac::Mac;
 use crate::profile::ProfileSet;
@@ -116,9 +118,24 @@ pub async fn run(
     mut on: impl FnMut(Update),
 ) -> Result<Stats, DiscoverError> {
     let start = Instant::now();
-    let (tx_frames, rx_frames) = plan.link.open(plan.promiscuous)?;
+    let socket = Arc::new(plan.link.open(plan.promiscuous)?);
     plan.budget.watch();
     let (heard_tx, mut heard) = mpsc::unbounded_channel::<Heard>();
+    match socket.groups() {
+        Groups::NotAsked | Groups::Joined => {}
+        Groups::Promiscuous(why) => {
+            let _ = heard_tx.send(Heard::Note(format!(
+                "{} refused the LLDP/CDP multicast groups ({why}); listening promiscuously instead",
+                plan.link.name
+            )));
+        }
+        Groups::Refused(why) => {
+            let _ = heard_tx.send(Heard::Note(format!(
+                "{} refused both the LLDP/CDP multicast groups and promiscuous mode ({why}); LLDP and CDP are heard                  only if the network card passes them anyway",
+                plan.link.name
+            )));
+        }
+    }
     let halt = Arc::new(AtomicBool::new(false));
     let frames = Arc::new(AtomicU64::new(0));
     let sending = plan.range.is_some() && !plan.targets.is_empty();
@@ -140,10 +157,12 @@ pub async fn run(
             sweep: sweep.clone(),
             budget: plan.budget.clone(),
             out: heard_tx.clone(),
+            home_vlan: plan.link.vlan,
         };
+        let socket = socket.clone();
         std::thread::Builder::new()
             .name("discover-listen".into())
-            .spawn(move || listen(rx_frames, ear))
+            .spawn(move || listen(&socket, ear))
             .map_err(|source| DiscoverError::Channel {
                 interface: plan.link.name.clone(),
                 source,
@@ -156,14 +175,13 @@ pub async fn run(
         Some(
             std::thread::Builder::new()
                 .name("discover-sweep".into())
-                .spawn(move || send(tx_frames, own, from, halt, sweep, budget, heard_tx))
+                .spawn(move || send(&socket, own, from, halt, sweep, budget, heard_tx))
                 .map_err(|source| DiscoverError::Channel {
                     interface: plan.link.name.clone(),
                     source,
                 })?,
         )
     } else {
-        drop(tx_frames);
         None
     };
     let mut mdns_running = false;
@@ -343,25 +361,28 @@ struct Ear {
     sweep: Arc<Mutex<Sweep>>,
     budget: Arc<PortBudget>,
     out: mpsc::UnboundedSender<Heard>,
+    /// The interface's own VLAN, when it is a VLAN subinterface: untagged frames travelled in it.
+    home_vlan: Option<u16>,
 }
 
-/// The listener thread: every frame, from the first millisecond. ARP frames leaving this interface (the kernel's,
-/// never the sweep's own: a packet socket does not see its sends) count against the port's budget; ARP replies
-/// to us for addresses the sweep asked answer it.
-fn listen(mut rx: Box<dyn pnet::datalink::DataLinkReceiver>, ear: Ear) {
+/// The listener thread: every frame, from the first millisecond, with its VLAN tag. ARP frames leaving this
+/// interface (the kernel's, never the sweep's own: a packet socket does not see its sends) count against the
+/// port's budget; ARP replies to us for addresses the sweep asked answer it.
+fn listen(socket: &PacketSocket, ear: Ear) {
+    let mut buf = PacketSocket::buffer();
     while !ear.halt.load(Ordering::Relaxed) {
-        let frame = match rx.next() {
-            Ok(frame) => frame,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+        let received = match socket.recv(&mut buf) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
             Err(e) => {
                 let _ = ear.out.send(Heard::ChannelLost(e.to_string()));
                 return;
             }
         };
+        let frame = received.frame;
         ear.frames.fetch_add(1, Ordering::Relaxed);
         if let Ok(f) = arp::parse_frame(frame) {
-            if f.ethernet.src == ear.own {
+            if f.ethernet.src == ear.own || received.outgoing {
                 ear.budget.saw_own(f.arp.target_ip, Instant::now());
             } else if f.arp.operation == arp::Operation::Reply && f.arp.target_mac == ear.own {
                 ear.budget.saw_reply(f.arp.sender_ip, Instant::now());
@@ -369,9 +390,15 @@ fn listen(mut rx: Box<dyn pnet::datalink::DataLinkReceiver>, ear: Ear) {
         } else if let Some(ip) = ipv4_to(frame, ear.own) {
             ear.budget.saw_traffic(ip, Instant::now());
         }
+        if received.outgoing {
+            continue; // the host's own frames say nothing about other devices
+        }
         let Some(mut s) = sighting::from_frame(frame, SystemTime::now(), Some(ear.own)) else {
             continue;
         };
+        if let Some(Segment::Ours { vlan }) = &mut s.segment {
+            *vlan = ear.home_vlan;
+        }
         // A reply to us answers the sweep only for an address it asked; any other is the device's own ARP.
         if let (Source::Sweep, Some(ip)) = (s.source, s.ip) {
             let mut sweep = ear.sweep.lock().unwrap_or_else(|p| p.into_inner());
@@ -389,7 +416,7 @@ fn listen(mut rx: Box<dyn pnet::datalink::DataLinkReceiver>, ear: Ear) {
 
 /// The sweep thread: paced raw ARP requests from our own MAC and address, never through the OS neighbour table.
 fn send(
-    mut tx: Box<dyn pnet::datalink::DataLinkSender>,
+    socket: &PacketSocket,
     own: Mac,
     from: Ipv4Addr,
     halt: Arc<AtomicBool>,
@@ -432,13 +459,13 @@ fn send(
                 };
                 // A full send queue (ENOBUFS) is retried a few times, as arp-scan does.
                 for attempt in 0..20 {
-                    match tx.send_to(&buf[..n], None) {
-                        Some(Ok(())) | None => break,
-                        Some(Err(e)) if attempt < 19 => {
+                    match socket.send(&buf[..n]) {
+                        Ok(()) => break,
+                        Err(e) if attempt < 19 => {
                             tracing::debug!("ARP request to {ip}: {e}; retrying");
                             std::thread::sleep(Duration::from_millis(5));
                         }
-                        Some(Err(e)) => {
+                        Err(e) => {
                             failures += 1;
                             if failures == 1 {
                                 let _ = out.send(Heard::Note(format!(

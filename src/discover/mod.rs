@@ -6,8 +6,11 @@
 //! - [`sweep`]: the paced ARP sweep's schedule and rate profiles (polite by default: under DAI's 15/s);
 //! - [`budget`]: the port's ARP budget, one sliding second shared by the sweep and every connection whose ARP
 //!   the kernel sends (fingerprints, searches for moved phones), counted as the listener sees the frames leave;
-//! - [`link`]: the interface, the privilege check, and the raw AF_PACKET channel (pnet) the sweep and the
-//!   passive listener share;
+//! - [`link`]: the interface, its VLAN, and the privilege check;
+//! - [`packet`]: the raw AF_PACKET socket the sweep and the passive listener share (VLAN tags, LLDP/CDP groups;
+//!   the crate's only `unsafe` code);
+//! - [`vlan`]: which VLAN each device was heard in, the voice VLANs switches advertise, and the fix when phones
+//!   are on a VLAN the interface is not on;
 //! - [`live`]: the engine that runs them together, with mDNS ([`mdns`]) and the HTTP fingerprint
 //!   ([`fingerprint`]), streaming updates as they arrive;
 //! - [`pcap`]: the same inventory from a capture file, touching no network.
@@ -24,7 +27,9 @@ pub mod mdns;
 pub mod oui;
 pub mod pcap;
 pub mod sighting;
+pub mod packet;
 pub mod sweep;
+pub mod vlan;
 
 pub use inventory::{Change, Device, Fact, Inventory, Readiness};
 pub use live::{Plan, Stats, Update};

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use super::vlan::Segment;
 use crate::mac::Mac;
 use crate::wire::{self, EtherType, arp, cdp, dhcp, lldp};
 
@@ -92,6 +93,8 @@ pub struct Sighting {
     pub part_number: Option<String>,
     /// The voice VLAN from an LLDP-MED network policy.
     pub voice_vlan: Option<u16>,
+    /// The segment the frame travelled in (frames only): its VLAN tag, or untagged on the interface's own.
+    pub segment: Option<Segment>,
     /// The string the model and firmware were read from, kept as sent (`Polycom;VVX-VVX_411;…`).
     pub raw: Option<String>,
     /// mDNS service instances seen (`Poly CCX 500._http._tcp.local.`).
@@ -112,6 +115,7 @@ impl Sighting {
             firmware: None,
             part_number: None,
             voice_vlan: None,
+            segment: None,
             raw: None,
             services: Vec::new(),
             web: None,
@@ -138,12 +142,25 @@ pub fn from_frame(frame: &[u8], at: SystemTime, own: Option<Mac>) -> Option<Sigh
     if Some(src) == own {
         return None;
     }
-    match ethernet.ethertype() {
+    let mut s = match ethernet.ethertype() {
         EtherType::Arp => from_arp(frame, at, own),
         EtherType::Ipv4 => from_dhcp(frame, at),
         EtherType::Lldp => from_lldp(frame, at),
         EtherType::Length(_) => from_cdp(frame, at),
         _ => None,
+    }?;
+    s.segment = Some(segment(&ethernet));
+    Some(s)
+}
+
+/// The frame's segment as the interface sees it: a priority tag (VLAN 0) is the untagged VLAN.
+fn segment<T: AsRef<[u8]>>(frame: &wire::EthernetFrame<T>) -> Segment {
+    match frame.vlan() {
+        Some(tag) if tag.id != 0 => Segment::Tagged {
+            vlan: tag.id,
+            outer: None,
+        },
+        _ => Segment::Ours { vlan: None },
     }
 }
 
