@@ -123,6 +123,9 @@ pub enum Run {
         ready: usize,
         stats: String,
         interrupted: bool,
+        /// Phones on VLANs the interface is not on (with the fix), and voice VLANs switches advertised to it.
+        #[serde(skip_serializing_if = "crate::discover::vlan::VlanPicture::is_empty")]
+        vlans: crate::discover::vlan::VlanPicture,
         #[serde(skip_serializing_if = "Option::is_none")]
         saved: Option<Saved>,
         devices: Vec<Discovered>,
@@ -147,6 +150,8 @@ pub struct Discovered {
     pub address: String,
     pub model: String,
     pub firmware: String,
+    /// The VLAN it was last heard in, when known (tagged, or on a VLAN subinterface); `device.segment` says which.
+    pub vlan: Option<u16>,
     pub provisionable: Readiness,
     pub device: Device,
 }
@@ -163,6 +168,7 @@ impl Discovered {
                 .firmware
                 .as_ref()
                 .map_or(String::new(), |f| f.value.clone()),
+            vlan: d.segment.as_ref().and_then(|f| f.value.vlan()),
             provisionable: match unchecked {
                 Some(why) => readiness.unchecked_because(why),
                 None => readiness,

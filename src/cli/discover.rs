@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::inventory::{DiscoverArgs, Display, Found, live_inventory, table, tally, unchecked};
 use crate::discover::inventory::Inventory;
+use crate::discover::vlan::{self, VlanPicture};
 use crate::discover::{self, pcap};
 use crate::fleet::progress::Mode;
 use crate::profile::ProfileSet;
@@ -50,10 +51,16 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
             Err((e, s)) => (s, Some(e)),
         };
         display.bar.finish_and_clear();
+        // A capture names no interface to reach anything from: only what switches advertised is worth a line.
+        let vlans = VlanPicture {
+            elsewhere: Vec::new(),
+            ..vlan::picture(&inv, "", |_, _| None)
+        };
         finish(
             &args,
             &display,
             &inv,
+            &vlans,
             &format!(
                 "{}: {} frames, {} read as ARP/DHCP/LLDP/CDP",
                 path.display(),
@@ -69,6 +76,7 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
     }
     let plan = args.how.plan()?;
     display.unchecked = unchecked(&plan);
+    let interface = plan.link.name.clone();
     let no_ipv4 =
         (plan.range.is_some() && plan.link.ipv4.is_empty()).then(|| plan.link.name.clone());
     let Found {
@@ -102,7 +110,8 @@ pub async fn run(args: DiscoverCmd) -> anyhow::Result<u8> {
             stats.port_arp, stats.port_arp_peak
         ));
     }
-    finish(&args, &display, &inv, &line, interrupted)?;
+    let vlans = vlan::picture(&inv, &interface, vlan::subinterface);
+    finish(&args, &display, &inv, &vlans, &line, interrupted)?;
     if args.print_resources {
         super::shared::print_resources();
     }
@@ -114,6 +123,7 @@ fn finish(
     args: &DiscoverCmd,
     display: &Display,
     inv: &Inventory,
+    vlans: &VlanPicture,
     stats: &str,
     interrupted: bool,
 ) -> anyhow::Result<()> {
@@ -142,6 +152,7 @@ fn finish(
             ready,
             stats: stats.to_string(),
             interrupted,
+            vlans: vlans.clone(),
             saved: save.map(|p| crate::output::Saved {
                 path: p.clone(),
                 phones: saved,
@@ -154,6 +165,9 @@ fn finish(
         return Ok(());
     }
     println!("\n{}", table(inv.listed(args.all), why));
+    for line in vlans.lines() {
+        println!("VLAN: {}", crate::text::for_terminal(&line));
+    }
     println!(
         "{poly} Poly phone candidates ({ready} ready to onboard) among {all} hosts heard. {stats}."
     );

@@ -242,8 +242,9 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// Summary cells of one device (`unchecked`: see [`unchecked`]).
-pub fn row(d: &Device, unchecked: Option<&str>) -> [String; 7] {
+/// Summary cells of one device (`unchecked`: see [`unchecked`]): MAC, IP, VLAN, model, firmware, profile, sources,
+/// provisionable.
+pub fn row(d: &Device, unchecked: Option<&str>) -> [String; 8] {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     let web = d.web.as_ref().map(|w| &w.value);
     let profile = match web.and_then(|w| w.profile.clone()) {
@@ -257,6 +258,7 @@ pub fn row(d: &Device, unchecked: Option<&str>) -> [String; 7] {
     [
         d.mac.shown(),
         opt(d.ip.as_ref().map(|f| f.value.to_string())),
+        opt(d.segment.as_ref().map(|f| f.value.shown())),
         opt(d.model.as_ref().map(|f| f.value.clone())),
         opt(d.firmware.as_ref().map(|f| f.value.clone())),
         profile,
@@ -265,11 +267,16 @@ pub fn row(d: &Device, unchecked: Option<&str>) -> [String; 7] {
     ]
 }
 
-/// The summary table (`unchecked`: see [`unchecked`]).
+/// The VLAN column's index in [`row`].
+const VLAN: usize = 2;
+
+/// The summary table (`unchecked`: see [`unchecked`]). The VLAN column is shown only when a device's VLAN is
+/// known (heard tagged, or on a VLAN subinterface).
 pub fn table<'a>(devices: impl Iterator<Item = &'a Device>, unchecked: Option<&str>) -> String {
     let header = [
         "MAC",
         "IP",
+        "VLAN",
         "model",
         "firmware",
         "profile",
@@ -277,7 +284,7 @@ pub fn table<'a>(devices: impl Iterator<Item = &'a Device>, unchecked: Option<&s
         "provisionable",
     ]
     .map(String::from);
-    let mut rows: Vec<[String; 7]> = devices
+    let mut rows: Vec<[String; 8]> = devices
         .map(|d| row(d, unchecked).map(|c| crate::text::for_terminal(&c).into_owned()))
         .collect();
     rows.sort_by_key(|r| {
@@ -286,20 +293,23 @@ pub fn table<'a>(devices: impl Iterator<Item = &'a Device>, unchecked: Option<&s
             r[0].clone(),
         )
     });
+    let show_vlan = rows.iter().any(|r| r[VLAN] != "-");
     let mut widths = header.clone().map(|h| h.chars().count());
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
     }
+    let last = header.len() - 1;
     let mut out = String::new();
     for r in std::iter::once(&header).chain(rows.iter()) {
         let cells: Vec<String> = r
             .iter()
             .zip(widths)
             .enumerate()
+            .filter(|(i, _)| show_vlan || *i != VLAN)
             .map(|(i, (c, w))| {
-                if i == 6 {
+                if i == last {
                     c.clone()
                 } else {
                     format!("{c:<w$}")
@@ -392,9 +402,14 @@ impl Display {
                     "~"
                 };
                 let r = row(device, self.unchecked.as_deref());
+                let vlan = if r[VLAN] == "-" {
+                    String::new()
+                } else {
+                    format!("VLAN {}  ", r[VLAN])
+                };
                 self.line(&format!(
-                    "{mark} {}  {:<15} {:<18} {:<12} {:<28} [{}] {}",
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6]
+                    "{mark} {}  {:<15} {vlan}{:<18} {:<12} {:<28} [{}] {}",
+                    r[0], r[1], r[3], r[4], r[5], r[6], r[7]
                 ));
                 if self.mode == Mode::Terminal {
                     let (all, poly, ready) = tally(&inv.lock().unwrap_or_else(|p| p.into_inner()));

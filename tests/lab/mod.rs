@@ -380,10 +380,26 @@ impl Lab {
 
     /// A real lldpd on the host's eth0, sending at once and then every `secs` (30: a phone after fast start).
     pub fn lldpd_every(&mut self, ns: &str, name: &str, args: &[&str], hostname: &str, secs: u32) {
+        self.lldpd_with(ns, name, args, hostname, secs, "");
+    }
+
+    /// A real lldpd as [`Lab::lldpd_every`], with more `lldpcli` configuration lines (`configure med policy …`,
+    /// `configure ports eth0 lldp vlan-tx 20`).
+    pub fn lldpd_with(
+        &mut self,
+        ns: &str,
+        name: &str,
+        args: &[&str],
+        hostname: &str,
+        secs: u32,
+        extra: &str,
+    ) {
         let conf = self.dir.join(format!("{name}.conf"));
         std::fs::write(
             &conf,
-            format!("configure lldp tx-interval {secs}\nconfigure system hostname {hostname}\n"),
+            format!(
+                "configure lldp tx-interval {secs}\nconfigure system hostname {hostname}\n{extra}\n"
+            ),
         )
         .expect("lldpd conf");
         let sock = self.dir.join(format!("{name}.sock")).display().to_string();
