@@ -298,6 +298,7 @@ impl ArpRepr {
             dst: eth_dst,
             src: self.sender_mac,
             vlan: None,
+            outer: None,
             ethertype: EtherType::Arp,
         };
         let header = ethernet.emit(buf)?;

@@ -332,6 +332,7 @@ impl CdpRepr {
             dst: MULTICAST,
             src,
             vlan,
+            outer: None,
             ethertype: EtherType::Length(fits(len, 1500, "802.3 length", 12)?),
         };
         ethernet.append_to(out)?;

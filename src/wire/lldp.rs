@@ -479,6 +479,7 @@ impl LldpRepr {
             dst: MULTICAST,
             src,
             vlan,
+            outer: None,
             ethertype: EtherType::Lldp,
         };
         ethernet.append_to(out)?;

@@ -107,11 +107,7 @@ fn padding_after_the_pdu_is_ignored() {
 /// CDP inside an 802.1Q tag parses the same.
 #[test]
 fn tagged_frame() {
-    let tag = VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    };
+    let tag = VlanTag::dot1q(20, 5);
     let frame = parse_frame(&frame_of(&vvx250(), Some(tag))).unwrap();
     assert_eq!((frame.ethernet.vlan, frame.cdp), (Some(tag), vvx250()));
 }

@@ -41,6 +41,7 @@ fn spip601_discover() -> DhcpFrame {
             dst: BROADCAST,
             src: mac,
             vlan: None,
+            outer: None,
             ethertype: EtherType::Ipv4,
         },
         source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT),
@@ -63,11 +64,7 @@ fn vvx411_request() -> DhcpFrame {
     let mac: Mac = "64167F123456".parse().unwrap();
     let mut frame = spip601_discover();
     frame.ethernet.src = mac;
-    frame.ethernet.vlan = Some(VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    });
+    frame.ethernet.vlan = Some(VlanTag::dot1q(20, 5));
     frame.dhcp = DhcpRepr {
         client_mac: mac,
         message_type: Some(MessageType::Request),
@@ -298,7 +295,7 @@ fn frame() -> impl Strategy<Value = DhcpFrame> {
         (
             mac(),
             mac(),
-            testkit::vlan(),
+            testkit::tags(),
             ipv4(),
             any::<u16>(),
             ipv4(),
@@ -319,7 +316,7 @@ fn frame() -> impl Strategy<Value = DhcpFrame> {
     )
         .prop_map(
             |(
-                (dst, src, vlan, sip, sport, dip, dport),
+                (dst, src, (outer, vlan), sip, sport, dip, dport),
                 (op, xid, ciaddr, client_mac, kind),
                 (requested_ip, host_name, vendor_class),
             )| {
@@ -328,6 +325,7 @@ fn frame() -> impl Strategy<Value = DhcpFrame> {
                         dst,
                         src,
                         vlan,
+                        outer,
                         ethertype: EtherType::Ipv4,
                     },
                     source: SocketAddrV4::new(sip, sport),

@@ -257,11 +257,7 @@ fn chassis_absent_or_unnumbered_before_dhcp() {
 /// An LLDPDU in the voice VLAN (802.1Q tag, priority 5) parses the same, the tag kept.
 #[test]
 fn tagged_lldpdu() {
-    let tag = VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    };
+    let tag = VlanTag::dot1q(20, 5);
     let bytes = frame_of(&vvx411(), Some(tag));
     assert_eq!(&bytes[12..16], &hex("8100 a014")[..]);
     let frame = parse_frame(&bytes).unwrap();

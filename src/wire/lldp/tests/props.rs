@@ -174,11 +174,7 @@ fn fixtures() -> Vec<Vec<u8>> {
     let mut soundpoint = vvx411();
     soundpoint.system_description =
         some("Polycom;SoundPointIP-SPIP_650;2345-12600-001,3;SIP/4.0.15/x;BR/5.0/y;");
-    let tag = VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    };
+    let tag = VlanTag::dot1q(20, 5);
     vec![
         hex(VVX411_FRAME),
         frame_of(&early, None),
