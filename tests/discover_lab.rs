@@ -42,6 +42,7 @@ fn dhcp(
             dst: BROADCAST,
             src: mac,
             vlan: None,
+            outer: None,
             ethertype: EtherType::Ipv4,
         },
         source: std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),

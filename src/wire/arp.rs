@@ -298,6 +298,7 @@ impl ArpRepr {
             dst: eth_dst,
             src: self.sender_mac,
             vlan: None,
+            outer: None,
             ethertype: EtherType::Arp,
         };
         let header = ethernet.emit(buf)?;
@@ -324,7 +325,7 @@ pub fn parse(bytes: &[u8]) -> Result<ArpRepr, WireError> {
     ArpRepr::parse(&ArpPacket::new_checked(bytes)?)
 }
 
-/// Reads a whole frame (untagged or in one VLAN); the EtherType must be ARP.
+/// Reads a whole frame (untagged or under up to two VLAN tags); the EtherType must be ARP.
 pub fn parse_frame(frame: &[u8]) -> Result<ArpFrame, WireError> {
     let (ethernet, payload, header_len) = frame_of(frame, EtherType::Arp, "0x806 (ARP)")?;
     let arp = parse(payload).map_err(|e| e.shifted(header_len))?;

@@ -23,6 +23,9 @@ pub const SNAP_HEADER: [u8; 8] = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00
 /// The 802.2 protocol bytes that mark an IPv6 address in the Addresses TLV.
 const IPV6_PROTOCOL: [u8; 8] = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x86, 0xdd];
 
+/// The data byte before the VLAN ID in a VoIP VLAN Reply, as switches send it.
+const VOIP_VLAN_DATA: u8 = 0x01;
+
 /// Capability bits of the Capabilities TLV.
 pub mod capability {
     pub const ROUTER: u32 = 0x01;
@@ -61,6 +64,7 @@ fn tlv_name(kind: TlvType) -> &'static str {
         TlvType::SoftwareVersion => "CDP software version TLV",
         TlvType::Platform => "CDP platform TLV",
         TlvType::NativeVlan => "CDP native VLAN TLV",
+        TlvType::VoipVlanReply => "CDP VoIP VLAN reply TLV",
         _ => "CDP TLV",
     }
 }
@@ -150,7 +154,10 @@ pub struct CdpRepr {
     pub software_version: Option<String>,
     /// Poly: `Polycom VVX 250`.
     pub platform: Option<String>,
+    /// The port's untagged (data) VLAN, from a switch.
     pub native_vlan: Option<u16>,
+    /// The voice VLAN a switch tells the phone to use (VoIP VLAN Reply, TLV 0x000E).
+    pub voice_vlan: Option<u16>,
     /// In the order they came.
     pub other_tlvs: Vec<RawTlv>,
 }
@@ -191,6 +198,7 @@ impl CdpRepr {
             software_version: None,
             platform: None,
             native_vlan: None,
+            voice_vlan: None,
             other_tlvs: Vec::new(),
         };
         let mut seen_addresses = false;
@@ -239,13 +247,21 @@ impl CdpRepr {
                 TlvType::NativeVlan if repr.native_vlan.is_none() => {
                     repr.native_vlan = Some(v.u16("CDP native VLAN")?)
                 }
+                TlvType::VoipVlanReply if repr.voice_vlan.is_none() => {
+                    // A data byte (usually 0x01) then the VLAN ID; some switches send the VLAN ID alone.
+                    if v.remaining() != 2 {
+                        v.u8("CDP VoIP VLAN reply data byte")?;
+                    }
+                    repr.voice_vlan = Some(v.u16("CDP VoIP VLAN reply VLAN ID")?)
+                }
                 TlvType::DeviceId
                 | TlvType::Addresses
                 | TlvType::PortId
                 | TlvType::Capabilities
                 | TlvType::SoftwareVersion
                 | TlvType::Platform
-                | TlvType::NativeVlan => {} // a later duplicate
+                | TlvType::NativeVlan
+                | TlvType::VoipVlanReply => {} // a later duplicate
                 kind => repr.other_tlvs.push(RawTlv {
                     kind,
                     value: v.rest().to_vec(),
@@ -307,6 +323,10 @@ impl CdpRepr {
         if let Some(vlan) = self.native_vlan {
             put_tlv(out, TlvType::NativeVlan, &vlan.to_be_bytes())?;
         }
+        if let Some(vlan) = self.voice_vlan {
+            let [high, low] = vlan.to_be_bytes();
+            put_tlv(out, TlvType::VoipVlanReply, &[VOIP_VLAN_DATA, high, low])?;
+        }
         for tlv in &self.other_tlvs {
             put_tlv(out, tlv.kind, &tlv.value)?;
         }
@@ -332,6 +352,7 @@ impl CdpRepr {
             dst: MULTICAST,
             src,
             vlan,
+            outer: None,
             ethertype: EtherType::Length(fits(len, 1500, "802.3 length", 12)?),
         };
         ethernet.append_to(out)?;

@@ -377,8 +377,8 @@ impl DhcpFrame {
     }
 }
 
-/// Reads a whole frame: Ethernet (untagged or in one VLAN), IPv4, UDP to port 67 or 68, then DHCP. Error offsets
-/// count from the frame.
+/// Reads a whole frame: Ethernet (untagged or under up to two VLAN tags), IPv4, UDP to port 67 or 68, then DHCP.
+/// Error offsets count from the frame.
 pub fn parse_frame(frame: &[u8]) -> Result<DhcpFrame, WireError> {
     let (ethernet, payload, header_len) = frame_of(frame, EtherType::Ipv4, "0x800 (IPv4)")?;
     let mut peek = Reader::new(payload, header_len);

@@ -479,6 +479,7 @@ impl LldpRepr {
             dst: MULTICAST,
             src,
             vlan,
+            outer: None,
             ethertype: EtherType::Lldp,
         };
         ethernet.append_to(out)?;
@@ -510,7 +511,8 @@ fn id_bytes(subtype: u8, id: &[u8]) -> Vec<u8> {
     value
 }
 
-/// Reads a whole frame (untagged or in one VLAN); the EtherType must be LLDP. Error offsets count from the frame.
+/// Reads a whole frame (untagged or under up to two VLAN tags); the EtherType must be LLDP. Error offsets count
+/// from the frame.
 pub fn parse_frame(frame: &[u8]) -> Result<LldpFrame, WireError> {
     let (ethernet, payload, header_len) = frame_of(frame, EtherType::Lldp, "0x88cc (LLDP)")?;
     let lldp = LldpRepr::parse_at(payload, header_len)?;

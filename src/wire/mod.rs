@@ -8,8 +8,10 @@
 //! - [`dhcp`]: DHCP DISCOVER/REQUEST over UDP/IPv4, including Poly's RFC 3925 vendor class (option 60);
 //! - [`poly`]: reading the Poly strings all three carry (system description, model tokens, build strings).
 //!
-//! This module owns what they share: [`WireError`], the Ethernet II frame view [`EthernetFrame`] (one 802.1Q tag,
-//! 802.3 length framing) and its [`EthernetRepr`].
+//! They all arrive in Ethernet framing, which `ethernet` owns (re-exported here): the frame view [`EthernetFrame`]
+//! and its [`EthernetRepr`], Ethernet II or 802.3 length framing, with up to two VLAN tags ([`VlanTag`]: 802.1Q,
+//! 802.1ad or 0x9100, so QinQ too), the innermost one the sender's own VLAN.
+//! This module owns the rest of what they share: [`WireError`], the never-trusting `Reader`, and the emit helpers.
 //! The protocols' tests share `testkit` (hex fixtures, proptest strategies, frame mutations; tests only).
 //!
 //! # Panics
@@ -79,8 +81,15 @@ macro_rules! enum_with_unknown {
 pub mod arp;
 pub mod cdp;
 pub mod dhcp;
+mod ethernet;
 pub mod lldp;
 pub mod poly;
+
+pub(crate) use ethernet::frame_of;
+pub use ethernet::{
+    BROADCAST, ETHERNET_HEADER_LEN, ETHERNET_MAX_HEADER_LEN, ETHERNET_MIN_FRAME_LEN, EtherType,
+    EthernetFrame, EthernetRepr, Tpid, VLAN_TAG_LEN, VlanTag,
+};
 
 /// What was wrong with the bytes (or, when emitting, with the value), and at which byte.
 ///
@@ -303,277 +312,6 @@ pub(crate) fn internet_checksum(data: &[u8]) -> u16 {
 /// Text from the wire: invalid UTF-8 is replaced, never refused (a phone's name is still worth showing).
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The all-ones broadcast address.
-pub const BROADCAST: Mac = Mac([0xff; 6]);
-
-/// Bytes in an untagged Ethernet II header.
-pub const ETHERNET_HEADER_LEN: usize = 14;
-
-/// Bytes one 802.1Q tag adds.
-pub const VLAN_TAG_LEN: usize = 4;
-
-/// The shortest Ethernet frame without its FCS; shorter frames are padded with zeroes.
-pub const ETHERNET_MIN_FRAME_LEN: usize = 60;
-
-/// The largest value of the type/length field that is an 802.3 length rather than an EtherType.
-const LENGTH_MAX: u16 = 1500;
-
-/// The 802.1Q tag protocol identifier.
-const TPID_8021Q: u16 = 0x8100;
-
-/// The type/length field of an Ethernet frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EtherType {
-    Ipv4,
-    Arp,
-    /// An 802.1Q tag (only seen here when a frame carries a second tag, which is not unwrapped).
-    Vlan,
-    Ipv6,
-    Lldp,
-    /// At most 1500: an 802.3 frame whose payload (LLC, e.g. CDP's SNAP) is this many bytes long.
-    Length(u16),
-    /// An EtherType with no name here.
-    Unknown(u16),
-}
-
-impl From<u16> for EtherType {
-    fn from(value: u16) -> Self {
-        match value {
-            0x0800 => EtherType::Ipv4,
-            0x0806 => EtherType::Arp,
-            TPID_8021Q => EtherType::Vlan,
-            0x86dd => EtherType::Ipv6,
-            0x88cc => EtherType::Lldp,
-            n if n <= LENGTH_MAX => EtherType::Length(n),
-            n => EtherType::Unknown(n),
-        }
-    }
-}
-
-impl From<EtherType> for u16 {
-    fn from(value: EtherType) -> Self {
-        match value {
-            EtherType::Ipv4 => 0x0800,
-            EtherType::Arp => 0x0806,
-            EtherType::Vlan => TPID_8021Q,
-            EtherType::Ipv6 => 0x86dd,
-            EtherType::Lldp => 0x88cc,
-            EtherType::Length(n) | EtherType::Unknown(n) => n,
-        }
-    }
-}
-
-/// One 802.1Q tag: the voice VLAN a phone's frames travel in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VlanTag {
-    /// Priority code point, 0..=7 (voice is usually 5).
-    pub priority: u8,
-    /// Drop eligible indicator.
-    pub drop_eligible: bool,
-    /// VLAN ID, 0..=4095.
-    pub id: u16,
-}
-
-impl VlanTag {
-    fn from_tci(tci: u16) -> Self {
-        VlanTag {
-            priority: (tci >> 13) as u8,
-            drop_eligible: tci & 0x1000 != 0,
-            id: tci & 0x0fff,
-        }
-    }
-
-    fn tci(&self, offset: usize) -> Result<u16, WireError> {
-        let priority: u16 = fits(usize::from(self.priority), 7, "802.1Q priority", offset)?;
-        let id: u16 = fits(usize::from(self.id), 0x0fff, "802.1Q VLAN ID", offset)?;
-        Ok(priority << 13 | u16::from(self.drop_eligible) << 12 | id)
-    }
-}
-
-/// A zero-copy view of an Ethernet II (or 802.3) frame, with at most one 802.1Q tag unwrapped.
-#[derive(Debug, Clone)]
-pub struct EthernetFrame<T: AsRef<[u8]>> {
-    buffer: T,
-}
-
-fn mac_at(data: &[u8], at: usize) -> Mac {
-    let bytes = data
-        .get(at..at.saturating_add(6))
-        .and_then(|b| <[u8; 6]>::try_from(b).ok());
-    Mac(bytes.unwrap_or_default())
-}
-
-fn u16_at(data: &[u8], at: usize) -> u16 {
-    let bytes = data
-        .get(at..at.saturating_add(2))
-        .and_then(|b| <[u8; 2]>::try_from(b).ok());
-    u16::from_be_bytes(bytes.unwrap_or_default())
-}
-
-impl<T: AsRef<[u8]>> EthernetFrame<T> {
-    /// Wraps a frame after checking that its header, its tag, and (for 802.3 framing) the payload its length
-    /// field announces are all there.
-    pub fn new_checked(buffer: T) -> Result<Self, WireError> {
-        let mut r = Reader::new(buffer.as_ref(), 0);
-        r.take(12, "Ethernet destination and source addresses")?;
-        let mut kind = r.u16("EtherType")?;
-        if kind == TPID_8021Q {
-            r.u16("802.1Q tag control")?;
-            kind = r.u16("EtherType after the 802.1Q tag")?;
-        }
-        if kind <= LENGTH_MAX {
-            r.take(
-                usize::from(kind),
-                "802.3 payload (as long as the length field says)",
-            )?;
-        }
-        Ok(EthernetFrame { buffer })
-    }
-
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    pub fn dst(&self) -> Mac {
-        mac_at(self.buffer.as_ref(), 0)
-    }
-
-    pub fn src(&self) -> Mac {
-        mac_at(self.buffer.as_ref(), 6)
-    }
-
-    fn tagged(&self) -> bool {
-        u16_at(self.buffer.as_ref(), 12) == TPID_8021Q
-    }
-
-    /// The 802.1Q tag, if the frame has one.
-    pub fn vlan(&self) -> Option<VlanTag> {
-        self.tagged()
-            .then(|| VlanTag::from_tci(u16_at(self.buffer.as_ref(), 14)))
-    }
-
-    /// The EtherType (or 802.3 length) after the tag, if any.
-    pub fn ethertype(&self) -> EtherType {
-        let at = if self.tagged() { 16 } else { 12 };
-        EtherType::from(u16_at(self.buffer.as_ref(), at))
-    }
-
-    /// Bytes before the payload: 14, or 18 with a tag.
-    pub fn header_len(&self) -> usize {
-        if self.tagged() {
-            ETHERNET_HEADER_LEN + VLAN_TAG_LEN
-        } else {
-            ETHERNET_HEADER_LEN
-        }
-    }
-
-    /// The payload: everything after the header (padding included), or exactly the announced length for 802.3.
-    pub fn payload(&self) -> &[u8] {
-        let data = self.buffer.as_ref();
-        let start = self.header_len();
-        let end = match self.ethertype() {
-            EtherType::Length(n) => start.saturating_add(usize::from(n)),
-            _ => data.len(),
-        };
-        data.get(start..end).unwrap_or(&[])
-    }
-}
-
-/// The parsed header of an Ethernet frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EthernetRepr {
-    pub dst: Mac,
-    /// The sender's MAC: for LLDP/CDP the phone itself, a fallback key when no Port ID MAC is sent.
-    pub src: Mac,
-    pub vlan: Option<VlanTag>,
-    pub ethertype: EtherType,
-}
-
-impl EthernetRepr {
-    pub fn parse<T: AsRef<[u8]>>(frame: &EthernetFrame<T>) -> Self {
-        EthernetRepr {
-            dst: frame.dst(),
-            src: frame.src(),
-            vlan: frame.vlan(),
-            ethertype: frame.ethertype(),
-        }
-    }
-
-    /// Bytes the header takes.
-    pub fn header_len(&self) -> usize {
-        match self.vlan {
-            Some(_) => ETHERNET_HEADER_LEN + VLAN_TAG_LEN,
-            None => ETHERNET_HEADER_LEN,
-        }
-    }
-
-    /// Writes the header at the start of `buf`, returning its length.
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
-        let len = self.header_len();
-        if buf.len() < len {
-            return Err(WireError::BufferTooSmall {
-                what: "Ethernet header",
-                offset: 0,
-                needed: len,
-                available: buf.len(),
-            });
-        }
-        put(buf, 0, &self.dst.0, "Ethernet destination")?;
-        put(buf, 6, &self.src.0, "Ethernet source")?;
-        let mut at = 12;
-        if let Some(tag) = self.vlan {
-            put(buf, 12, &TPID_8021Q.to_be_bytes(), "802.1Q tag")?;
-            put(buf, 14, &tag.tci(14)?.to_be_bytes(), "802.1Q tag control")?;
-            at = 16;
-        }
-        if let EtherType::Length(n) = self.ethertype {
-            fits::<u16>(usize::from(n), usize::from(LENGTH_MAX), "802.3 length", at)?;
-        }
-        put(
-            buf,
-            at,
-            &u16::from(self.ethertype).to_be_bytes(),
-            "EtherType",
-        )?;
-        Ok(len)
-    }
-
-    /// Appends the header to `out`.
-    pub fn append_to(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        let mut header = [0u8; ETHERNET_HEADER_LEN + VLAN_TAG_LEN];
-        let len = self.emit(&mut header)?;
-        out.extend_from_slice(header.get(..len).unwrap_or(&[]));
-        Ok(())
-    }
-}
-
-/// Wraps `frame` and checks its EtherType; errors point at the EtherType field.
-pub(crate) fn frame_of<'a>(
-    frame: &'a [u8],
-    want: EtherType,
-    expected: &'static str,
-) -> Result<(EthernetRepr, &'a [u8], usize), WireError> {
-    let view = EthernetFrame::new_checked(frame)?;
-    let ethernet = EthernetRepr::parse(&view);
-    let header_len = view.header_len();
-    let kind_matches = match (ethernet.ethertype, want) {
-        (EtherType::Length(_), EtherType::Length(_)) => true,
-        (have, want) => have == want,
-    };
-    if !kind_matches {
-        return Err(WireError::Unexpected {
-            what: "EtherType",
-            offset: header_len.saturating_sub(2),
-            found: u64::from(u16::from(ethernet.ethertype)),
-            expected,
-        });
-    }
-    let end = header_len.saturating_add(view.payload().len());
-    let payload = frame.get(header_len..end).unwrap_or(&[]);
-    Ok((ethernet, payload, header_len))
 }
 
 #[cfg(test)]

@@ -59,14 +59,35 @@ pub fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), 0..=max)
 }
 
-pub fn vlan() -> impl Strategy<Value = Option<VlanTag>> {
-    proptest::option::of((0u8..8, any::<bool>(), 0u16..4096).prop_map(
-        |(priority, drop_eligible, id)| VlanTag {
+/// One VLAN tag with any TPID (802.1Q, 802.1ad or 0x9100), priority, DEI and ID.
+pub fn tag() -> impl Strategy<Value = VlanTag> {
+    (
+        prop_oneof![Just(Tpid::Dot1q), Just(Tpid::Dot1ad), Just(Tpid::Qinq9100)],
+        0u8..8,
+        any::<bool>(),
+        0u16..4096,
+    )
+        .prop_map(|(tpid, priority, drop_eligible, id)| VlanTag {
+            tpid,
             priority,
             drop_eligible,
             id,
-        },
-    ))
+        })
+}
+
+/// No tag or one tag of any TPID.
+pub fn vlan() -> impl Strategy<Value = Option<VlanTag>> {
+    proptest::option::of(tag())
+}
+
+/// A tag stack of 0, 1 or 2 tags as [`EthernetRepr`] holds it: `(outer, vlan)`, `vlan` the innermost, `outer` only
+/// with `vlan`.
+pub fn tags() -> impl Strategy<Value = (Option<VlanTag>, Option<VlanTag>)> {
+    prop_oneof![
+        Just((None, None)),
+        tag().prop_map(|inner| (None, Some(inner))),
+        (tag(), tag()).prop_map(|(outer, inner)| (Some(outer), Some(inner))),
+    ]
 }
 
 /// One change to a valid frame: what a bad cable, a buggy stack or an attacker could do.

@@ -6,6 +6,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use super::super::VlanTag;
 use super::super::testkit::*;
 use super::*;
 use proptest::prelude::*;
@@ -198,6 +199,39 @@ fn tagged_reply() {
     assert_eq!(parse_frame(&frame).unwrap_err().offset(), 18);
 }
 
+/// A reply under two stacked 802.1Q tags (outer 100, inner voice VLAN 20) parses the same, `vlan` the inner tag,
+/// with errors counted from the frame.
+#[test]
+fn double_tagged_reply() {
+    let mut frame = hex(POLY_REPLY);
+    frame.splice(12..12, hex("8100 0064 8100 a014"));
+    let parsed = parse_frame(&frame).unwrap();
+    assert_eq!(parsed.arp, poly_reply());
+    assert_eq!(parsed.ethernet.vlan, Some(VlanTag::dot1q(20, 5)));
+    assert_eq!(parsed.ethernet.outer, Some(VlanTag::dot1q(100, 0)));
+    frame[23] = 2;
+    assert_eq!(parse_frame(&frame).unwrap_err().offset(), 22);
+}
+
+/// Under a third tag the reply is refused at that tag's TPID, not read past it.
+#[test]
+fn triple_tagged_reply_is_refused() {
+    let mut frame = hex(POLY_REPLY);
+    frame.splice(12..12, hex("88a8 0064 8100 00c8 8100 a014"));
+    let err = parse_frame(&frame).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WireError::Unexpected {
+                what: "TPID of a third VLAN tag",
+                offset: 20,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
 /// Emitting into a buffer too small for the frame or the packet is refused, not truncated.
 #[test]
 fn emit_refuses_small_buffers() {
@@ -264,6 +298,10 @@ proptest! {
         let mut buf = vec![0u8; FRAME_LEN];
         ArpRepr::request(m, ip, Ipv4Addr::new(198, 18, 20, 41)).emit_frame(BROADCAST, &mut buf).unwrap();
         buf
+    }, {
+        let mut qinq = hex(POLY_REPLY);
+        qinq.splice(12..12, hex("88a8 0064 8100 a014"));
+        qinq
     }])) {
         match parse_frame(&frame) {
             Ok(parsed) => {

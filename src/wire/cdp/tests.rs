@@ -39,6 +39,7 @@ fn vvx250() -> CdpRepr {
         software_version: Some("Updater: 6.4.6.2681, App: 6.4.6.2681".into()),
         platform: Some("Polycom VVX 250".into()),
         native_vlan: None,
+        voice_vlan: None,
         other_tlvs: vec![],
     }
 }
@@ -46,6 +47,25 @@ fn vvx250() -> CdpRepr {
 fn frame_of(repr: &CdpRepr, vlan: Option<VlanTag>) -> Vec<u8> {
     let mut out = Vec::new();
     repr.emit_frame(phone_mac(), vlan, &mut out).unwrap();
+    out
+}
+
+/// The frame `repr` makes under `(outer, vlan)` tags, its header built by hand (`emit_frame` takes one tag).
+fn frame_in(repr: &CdpRepr, (outer, vlan): (Option<VlanTag>, Option<VlanTag>)) -> Vec<u8> {
+    let mut pdu = Vec::new();
+    repr.emit(&mut pdu).unwrap();
+    let mut out = Vec::new();
+    let length = (SNAP_HEADER.len() + pdu.len()) as u16;
+    let ethernet = EthernetRepr {
+        dst: MULTICAST,
+        src: phone_mac(),
+        vlan,
+        outer,
+        ethertype: EtherType::Length(length),
+    };
+    ethernet.append_to(&mut out).unwrap();
+    out.extend_from_slice(&SNAP_HEADER);
+    out.extend_from_slice(&pdu);
     out
 }
 
@@ -107,11 +127,7 @@ fn padding_after_the_pdu_is_ignored() {
 /// CDP inside an 802.1Q tag parses the same.
 #[test]
 fn tagged_frame() {
-    let tag = VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    };
+    let tag = VlanTag::dot1q(20, 5);
     let frame = parse_frame(&frame_of(&vvx250(), Some(tag))).unwrap();
     assert_eq!((frame.ethernet.vlan, frame.cdp), (Some(tag), vvx250()));
 }
@@ -206,6 +222,76 @@ fn unknowns_are_kept() {
     );
 }
 
+/// A switch's CDP to the phone on its port: native (data) VLAN 10, and a VoIP VLAN Reply telling the phone its voice
+/// VLAN, 20 (data byte 0x01, then the VLAN ID).
+const SWITCH_FRAME: &str = "
+    01000ccccccc 001b2baabbcc 0063                          # to CDP multicast from the switch, 802.3 length 99
+    aaaa03 00000c 2000                                      # LLC/SNAP, Cisco, CDP
+    02 b4 0000                                              # version 2, holdtime 180, checksum (not verified)
+    0001 000f 73772d6163636573732d31                        # device ID 'sw-access-1'
+    0003 0018 4769676162697445746865726e6574312f302f35      # port ID 'GigabitEthernet1/0/5'
+    0004 0008 00000028                                      # capabilities: switch + IGMP
+    0006 001b 636973636f2057532d4332393630582d34384650442d4c  # platform 'cisco WS-C2960X-48FPD-L'
+    000a 0006 000a                                          # native VLAN 10
+    000e 0007 01 0014                                       # VoIP VLAN reply: data 0x01, VLAN 20";
+
+/// A switch's CDP frame yields both its native VLAN (10) and the voice VLAN it assigns the phone (20).
+#[test]
+fn switch_assigns_the_voice_vlan() {
+    let frame = parse_frame(&hex(SWITCH_FRAME)).unwrap();
+    assert_eq!(frame.cdp.native_vlan, Some(10));
+    assert_eq!(frame.cdp.voice_vlan, Some(20));
+    assert_eq!(
+        frame.cdp.platform.as_deref(),
+        Some("cisco WS-C2960X-48FPD-L")
+    );
+    assert!(!frame.cdp.is_phone());
+    assert!(frame.cdp.other_tlvs.is_empty());
+}
+
+/// The voice VLAN is emitted as switches send it (data byte 0x01, then the VLAN ID), so the switch frame's PDU
+/// re-emits byte for byte apart from the checksum.
+#[test]
+fn emits_the_voip_vlan_reply() {
+    let bytes = hex(SWITCH_FRAME);
+    let mut pdu = Vec::new();
+    parse_frame(&bytes).unwrap().cdp.emit(&mut pdu).unwrap();
+    assert_eq!(pdu[4..], bytes[26..]);
+}
+
+/// A VoIP VLAN Reply of the VLAN ID alone (2 bytes) is read too; shorter values are refused, naming the TLV.
+#[test]
+fn voip_vlan_reply_lengths() {
+    let repr = CdpRepr::parse(&hex("02 b4 0000  000e 0006 0014")).unwrap();
+    assert_eq!(repr.voice_vlan, Some(20));
+    let repr = CdpRepr::parse(&hex("02 b4 0000  000e 0008 01 0014 ff  000e 0007 01 0063")).unwrap();
+    assert_eq!(
+        repr.voice_vlan,
+        Some(20),
+        "bytes after the VLAN ID, and a later duplicate, are ignored"
+    );
+    let err = CdpRepr::parse(&hex("02 b4 0000  000e 0005 01")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CDP VoIP VLAN reply VLAN ID at byte 9 needs 2 bytes, but only 0 remain"
+    );
+    let err = CdpRepr::parse(&hex("02 b4 0000  000e 0004")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CDP VoIP VLAN reply data byte at byte 8 needs 1 bytes, but only 0 remain"
+    );
+}
+
+/// CDP from a phone behind a QinQ provider (S-tag 100 around voice VLAN 20) parses the same, both tags kept.
+#[test]
+fn qinq_frame() {
+    let outer = Some(VlanTag::dot1ad(100, 0));
+    let vlan = Some(VlanTag::dot1q(20, 5));
+    let frame = parse_frame(&frame_in(&vvx250(), (outer, vlan))).unwrap();
+    assert_eq!((frame.ethernet.outer, frame.ethernet.vlan), (outer, vlan));
+    assert_eq!(frame.cdp, vvx250());
+}
+
 /// A PDU too long for one 802.3 frame is refused when emitting.
 #[test]
 fn emit_refuses_oversized_frames() {
@@ -244,7 +330,7 @@ fn text() -> impl Strategy<Value = Option<String>> {
 
 fn raw() -> impl Strategy<Value = RawTlv> {
     (0x0007u16..=0xffff)
-        .prop_filter("not a parsed type", |k| *k != 0x000a)
+        .prop_filter("not a parsed type", |k| !matches!(k, 0x000a | 0x000e))
         .prop_flat_map(|kind| {
             bytes(24).prop_map(move |value| RawTlv {
                 kind: TlvType::from(kind),
@@ -267,13 +353,14 @@ fn repr() -> impl Strategy<Value = CdpRepr> {
             text(),
             text(),
             proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<u16>()),
         ),
         proptest::collection::vec(raw(), 0..3),
     )
         .prop_map(
             |(
                 (version, ttl, device_id, addresses, port_id),
-                (capabilities, software_version, platform, native_vlan),
+                (capabilities, software_version, platform, native_vlan, voice_vlan),
                 other_tlvs,
             )| CdpRepr {
                 version,
@@ -285,6 +372,7 @@ fn repr() -> impl Strategy<Value = CdpRepr> {
                 software_version,
                 platform,
                 native_vlan,
+                voice_vlan,
                 other_tlvs,
             },
         )
@@ -293,9 +381,17 @@ fn repr() -> impl Strategy<Value = CdpRepr> {
 proptest! {
     #![proptest_config(cases(1500))]
 
-    /// Any CDP repr survives emit → parse unchanged, in a frame with or without a VLAN tag.
+    /// Any CDP repr survives emit → parse unchanged, untagged or under one or two VLAN tags of any TPID.
     #[test]
-    fn round_trip(repr in repr(), vlan in testkit::vlan()) {
+    fn round_trip(repr in repr(), tags in testkit::tags()) {
+        let frame = parse_frame(&frame_in(&repr, tags)).unwrap();
+        prop_assert_eq!((frame.ethernet.outer, frame.ethernet.vlan), tags);
+        prop_assert_eq!(frame.cdp, repr);
+    }
+
+    /// A repr in one tag survives `emit_frame` → parse unchanged.
+    #[test]
+    fn round_trip_emit_frame(repr in repr(), vlan in testkit::vlan()) {
         let frame = parse_frame(&frame_of(&repr, vlan)).unwrap();
         prop_assert_eq!(frame.ethernet.vlan, vlan);
         prop_assert_eq!(frame.cdp, repr);
@@ -318,11 +414,11 @@ proptest! {
     /// Flipped, cut, extended or spliced CDP frames never panic; whatever still parses emits and parses back
     /// to the same repr.
     #[test]
-    fn mutated_frames_never_panic(frame in mutated(vec![hex(VVX250_FRAME), {
+    fn mutated_frames_never_panic(frame in mutated(vec![hex(VVX250_FRAME), hex(SWITCH_FRAME), {
         let mut padded = frame_of(&CdpRepr { addresses: vec![], ..vvx250() }, None);
         padded.resize(padded.len() + 20, 0);
         padded
-    }])) {
+    }, frame_in(&vvx250(), (Some(VlanTag::dot1ad(100, 0)), Some(VlanTag::dot1q(20, 5))))])) {
         match parse_frame(&frame) {
             Ok(parsed) => {
                 let mut again = Vec::new();

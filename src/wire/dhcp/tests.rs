@@ -7,7 +7,7 @@
 )]
 
 use super::super::testkit::{self, bytes, cases, hex, ipv4, mac, mutated};
-use super::super::{BROADCAST, VlanTag};
+use super::super::{BROADCAST, Tpid, VlanTag};
 use super::*;
 use proptest::prelude::*;
 
@@ -41,6 +41,7 @@ fn spip601_discover() -> DhcpFrame {
             dst: BROADCAST,
             src: mac,
             vlan: None,
+            outer: None,
             ethertype: EtherType::Ipv4,
         },
         source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT),
@@ -63,11 +64,7 @@ fn vvx411_request() -> DhcpFrame {
     let mac: Mac = "64167F123456".parse().unwrap();
     let mut frame = spip601_discover();
     frame.ethernet.src = mac;
-    frame.ethernet.vlan = Some(VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    });
+    frame.ethernet.vlan = Some(VlanTag::dot1q(20, 5));
     frame.dhcp = DhcpRepr {
         client_mac: mac,
         message_type: Some(MessageType::Request),
@@ -125,6 +122,22 @@ fn parses_a_vvx_request_in_the_voice_vlan() {
         (poly.model().as_deref(), poly.firmware().as_deref()),
         (Some("VVX 411"), Some("6.4.7.4560"))
     );
+}
+
+/// The same REQUEST behind a QinQ provider (0x9100 outer tag, VLAN 300) parses the same: the IPv4 and UDP offsets
+/// follow the 22-byte header.
+#[test]
+fn parses_a_vvx_request_under_two_tags() {
+    let mut request = vvx411_request();
+    request.ethernet.outer = Some(VlanTag {
+        tpid: Tpid::Qinq9100,
+        ..VlanTag::dot1q(300, 0)
+    });
+    let mut bytes = bytes_of(&request);
+    assert_eq!(&bytes[12..20], &hex("9100 012c 8100 a014")[..]);
+    assert_eq!(parse_frame(&bytes).unwrap(), request);
+    bytes[22] = 0x65; // IP version 6
+    assert_eq!(parse_frame(&bytes).unwrap_err().offset(), 22);
 }
 
 /// While only the BootROM runs, sub-option 4 carries the BootROM's build: no application firmware is reported.
@@ -298,7 +311,7 @@ fn frame() -> impl Strategy<Value = DhcpFrame> {
         (
             mac(),
             mac(),
-            testkit::vlan(),
+            testkit::tags(),
             ipv4(),
             any::<u16>(),
             ipv4(),
@@ -319,7 +332,7 @@ fn frame() -> impl Strategy<Value = DhcpFrame> {
     )
         .prop_map(
             |(
-                (dst, src, vlan, sip, sport, dip, dport),
+                (dst, src, (outer, vlan), sip, sport, dip, dport),
                 (op, xid, ciaddr, client_mac, kind),
                 (requested_ip, host_name, vendor_class),
             )| {
@@ -328,6 +341,7 @@ fn frame() -> impl Strategy<Value = DhcpFrame> {
                         dst,
                         src,
                         vlan,
+                        outer,
                         ethertype: EtherType::Ipv4,
                     },
                     source: SocketAddrV4::new(sip, sport),
@@ -391,7 +405,11 @@ proptest! {
     /// Flipped, cut, extended or spliced DISCOVERs and REQUESTs never panic; whatever still parses emits and
     /// parses back to the same message.
     #[test]
-    fn mutated_frames_never_panic(frame in mutated(vec![bytes_of(&spip601_discover()), bytes_of(&vvx411_request())])) {
+    fn mutated_frames_never_panic(frame in mutated(vec![bytes_of(&spip601_discover()), bytes_of(&vvx411_request()), {
+        let mut qinq = vvx411_request();
+        qinq.ethernet.outer = Some(VlanTag::dot1ad(100, 0));
+        bytes_of(&qinq)
+    }])) {
         match parse_frame(&frame) {
             Ok(parsed) => {
                 let mut again = Vec::new();

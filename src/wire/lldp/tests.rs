@@ -257,15 +257,33 @@ fn chassis_absent_or_unnumbered_before_dhcp() {
 /// An LLDPDU in the voice VLAN (802.1Q tag, priority 5) parses the same, the tag kept.
 #[test]
 fn tagged_lldpdu() {
-    let tag = VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    };
+    let tag = VlanTag::dot1q(20, 5);
     let bytes = frame_of(&vvx411(), Some(tag));
     assert_eq!(&bytes[12..16], &hex("8100 a014")[..]);
     let frame = parse_frame(&bytes).unwrap();
     assert_eq!((frame.ethernet.vlan, frame.lldp), (Some(tag), vvx411()));
+}
+
+/// QinQ: the VVX 411's LLDPDU under a provider's 802.1ad S-tag (VLAN 100) around its 802.1Q voice tag (VLAN 20,
+/// priority 5) parses the same; `vlan` is the phone's own VLAN, 20, and `outer` the service VLAN, 100.
+#[test]
+fn qinq_lldpdu() {
+    let mut bytes = hex(VVX411_FRAME);
+    bytes.splice(12..12, hex("88a8 0064 8100 a014"));
+    let frame = parse_frame(&bytes).unwrap();
+    assert_eq!(frame.ethernet.vlan, Some(VlanTag::dot1q(20, 5)));
+    assert_eq!(frame.ethernet.outer, Some(VlanTag::dot1ad(100, 0)));
+    assert_eq!(frame.ethernet.ethertype, EtherType::Lldp);
+    assert_eq!(frame.lldp, vvx411());
+    let mut untagged = hex(VVX411_FRAME);
+    untagged[14] |= 0x01; // the Chassis ID TLV's length, now 256 more: past the end
+    bytes[22] |= 0x01;
+    let err = parse_frame(&untagged).unwrap_err();
+    assert_eq!(
+        parse_frame(&bytes).unwrap_err(),
+        err.shifted(8),
+        "offsets count from the frame"
+    );
 }
 
 /// A TLV whose length runs past the data is refused with its name, its offset in the frame and the shortfall.

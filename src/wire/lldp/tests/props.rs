@@ -168,21 +168,33 @@ fn repr() -> impl Strategy<Value = LldpRepr> {
         )
 }
 
+/// The frame `repr` makes under `(outer, vlan)` tags, its header built by hand (`emit_frame` takes one tag).
+fn frame_in(repr: &LldpRepr, (outer, vlan): (Option<VlanTag>, Option<VlanTag>)) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ethernet = EthernetRepr {
+        dst: MULTICAST,
+        src: Mac([0x64, 0x16, 0x7f, 0x12, 0x34, 0x56]),
+        vlan,
+        outer,
+        ethertype: EtherType::Lldp,
+    };
+    ethernet.append_to(&mut out).unwrap();
+    repr.emit(&mut out).unwrap();
+    out
+}
+
 fn fixtures() -> Vec<Vec<u8>> {
     let mut early = vvx411();
     early.chassis_id = None;
     let mut soundpoint = vvx411();
     soundpoint.system_description =
         some("Polycom;SoundPointIP-SPIP_650;2345-12600-001,3;SIP/4.0.15/x;BR/5.0/y;");
-    let tag = VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    };
+    let tag = VlanTag::dot1q(20, 5);
     vec![
         hex(VVX411_FRAME),
         frame_of(&early, None),
         frame_of(&soundpoint, Some(tag)),
+        frame_in(&vvx411(), (Some(VlanTag::dot1ad(100, 0)), Some(tag))),
     ]
 }
 
@@ -195,6 +207,14 @@ proptest! {
         let bytes = frame_of(&repr, vlan);
         let frame = parse_frame(&bytes).unwrap();
         prop_assert_eq!(frame.ethernet.vlan, vlan);
+        prop_assert_eq!(frame.lldp, repr);
+    }
+
+    /// Any LLDP repr survives emit → parse unchanged under 0..=2 VLAN tags of any TPID, the tags kept.
+    #[test]
+    fn round_trip_under_tags(repr in repr(), tags in testkit::tags()) {
+        let frame = parse_frame(&frame_in(&repr, tags)).unwrap();
+        prop_assert_eq!((frame.ethernet.outer, frame.ethernet.vlan), tags);
         prop_assert_eq!(frame.lldp, repr);
     }
 }
