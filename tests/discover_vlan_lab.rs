@@ -35,11 +35,7 @@ fn voice(last: u8) -> Ipv4Addr {
 
 /// The voice VLAN's tag: VLAN 20, priority 5.
 fn voice_tag() -> VlanTag {
-    VlanTag {
-        priority: 5,
-        drop_eligible: false,
-        id: 20,
-    }
+    VlanTag::dot1q(20, 5)
 }
 
 /// A gratuitous ARP a phone sends once its address is configured, in the voice VLAN.
@@ -50,6 +46,7 @@ fn tagged_gratuitous_arp(mac: &str, ip: Ipv4Addr) -> Vec<u8> {
         dst: BROADCAST,
         src: mac,
         vlan: Some(voice_tag()),
+        outer: None,
         ethertype: EtherType::Arp,
     }
     .append_to(&mut out)
@@ -76,6 +73,7 @@ fn tagged_dhcp_request(mac: &str, ip: Ipv4Addr) -> Vec<u8> {
             dst: BROADCAST,
             src: mac,
             vlan: Some(voice_tag()),
+            outer: None,
             ethertype: EtherType::Ipv4,
         },
         source: std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
@@ -167,7 +165,10 @@ fn phones_in_the_voice_vlan_are_shown_with_it_and_the_fix() {
     assert_eq!(vvx["vlan"], 20, "{vvx}");
     assert_eq!(vvx["device"]["segment"]["value"]["tagged"]["vlan"], 20);
     assert_eq!(vvx["device"]["model"]["value"], "VVX 411");
-    assert_eq!(vvx["provisionable"], serde_json::json!({"state": "other-vlan", "detail": 20}));
+    assert_eq!(
+        vvx["provisionable"],
+        serde_json::json!({"state": "other-vlan", "detail": 20})
+    );
     let ccx = device(&s, CCX_VOICE).expect("the CCX in the voice VLAN");
     assert_eq!(ccx["vlan"], 20, "{ccx}");
     assert_eq!(ccx["address"], "198.18.20.12");

@@ -49,7 +49,10 @@ fn rank(field: Field, source: Source) -> u8 {
         (Field::Hostname, Dhcp) => 3,
         (Field::Hostname, Mdns) => 2,
         (Field::Hostname, Lldp | Cdp) => 1,
-        (Field::Segment, Arp | Sweep | Dhcp | Lldp | Cdp) => 1,
+        // ARP and DHCP travel in the VLAN the device's IP lives in; LLDP and CDP are link-local, and a phone may send
+        // them in either VLAN, so they only say where a device is when nothing better has.
+        (Field::Segment, Arp | Sweep | Dhcp) => 2,
+        (Field::Segment, Lldp | Cdp) => 1,
         _ => 0,
     }
 }
@@ -194,6 +197,12 @@ impl Device {
         self.sources.insert(src);
         self.first_seen = self.first_seen.min(at);
         self.last_seen = self.last_seen.max(at);
+        if self.moves_segment(s.segment, src, at) {
+            // A phone that moved to another VLAN (the voice VLAN, after its first boot) left its address and web UI
+            // behind: an address proven in one VLAN says nothing about the other.
+            self.ip = None;
+            self.web = None;
+        }
         set(&mut self.ip, Field::Ip, s.ip, src, at);
         set(&mut self.hostname, Field::Hostname, s.hostname, src, at);
         set(
@@ -225,6 +234,19 @@ impl Device {
             self.raw.insert(src, raw);
         }
         self.services.extend(s.services);
+    }
+
+    /// Whether this sighting says the device is now on another segment than the one known (a newer ARP or DHCP
+    /// frame from another VLAN).
+    fn moves_segment(&self, segment: Option<Segment>, source: Source, at: SystemTime) -> bool {
+        match (&self.segment, segment) {
+            (Some(old), Some(new)) => {
+                old.value != new
+                    && rank(Field::Segment, source) >= rank(Field::Segment, old.source).max(2)
+                    && at >= old.seen
+            }
+            _ => false,
+        }
     }
 
     /// What makes this a Poly phone candidate, one phrase per piece of evidence.

@@ -25,9 +25,9 @@ pub mod link;
 pub mod live;
 pub mod mdns;
 pub mod oui;
+pub mod packet;
 pub mod pcap;
 pub mod sighting;
-pub mod packet;
 pub mod sweep;
 pub mod vlan;
 

@@ -122,8 +122,13 @@ impl PacketSocket {
         }
         // SAFETY: `raw` is a new, valid descriptor that nothing else owns; OwnedFd closes it once.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        set_option(&fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, &1 as &libc::c_int)
-            .map_err(|e| io::Error::new(e.kind(), format!("PACKET_AUXDATA: {e}")))?;
+        set_option(
+            &fd,
+            libc::SOL_PACKET,
+            libc::PACKET_AUXDATA,
+            &1 as &libc::c_int,
+        )
+        .map_err(|e| io::Error::new(e.kind(), format!("PACKET_AUXDATA: {e}")))?;
         // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value that is then filled in.
         let mut addr: libc::sockaddr_ll = unsafe { zeroed() };
         addr.sll_family = libc::AF_PACKET as libc::c_ushort;
@@ -146,7 +151,12 @@ impl PacketSocket {
         };
         set_option(&fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &timeout)?;
         // A bigger queue for bursts (the kernel caps it at net.core.rmem_max); a refusal only costs drops.
-        let _ = set_option(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(1 << 20) as &libc::c_int);
+        let _ = set_option(
+            &fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            &(1 << 20) as &libc::c_int,
+        );
         let groups = if passive {
             join(&fd, index)
         } else {
@@ -194,9 +204,9 @@ impl PacketSocket {
         if n < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
-                    Ok(None)
-                }
+                io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::Interrupted => Ok(None),
                 _ => Err(e),
             };
         }
@@ -267,9 +277,8 @@ fn auxdata_tag(msg: &libc::msghdr) -> Option<(u16, u16)> {
                 && header.cmsg_type == libc::PACKET_AUXDATA
                 && header.cmsg_len as usize >= needed
             {
-                let aux = std::ptr::read_unaligned(
-                    libc::CMSG_DATA(cmsg).cast::<libc::tpacket_auxdata>(),
-                );
+                let aux =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::tpacket_auxdata>());
                 return tag_of(&aux);
             }
             cmsg = libc::CMSG_NXTHDR(msg, cmsg);

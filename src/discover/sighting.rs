@@ -158,7 +158,7 @@ fn segment<T: AsRef<[u8]>>(frame: &wire::EthernetFrame<T>) -> Segment {
     match frame.vlan() {
         Some(tag) if tag.id != 0 => Segment::Tagged {
             vlan: tag.id,
-            outer: None,
+            outer: frame.outer_vlan().map(|t| t.id),
         },
         _ => Segment::Ours { vlan: None },
     }
@@ -239,6 +239,8 @@ fn from_cdp(frame: &[u8], at: SystemTime) -> Option<Sighting> {
     });
     s.hostname = c.device_id.clone().filter(|d| !d.is_empty());
     s.raw = c.platform.clone();
+    // A switch tells the phone its voice VLAN in a VoIP VLAN reply.
+    s.voice_vlan = c.voice_vlan;
     if let Some(poly) = c.poly() {
         s.manufacturer = c
             .platform

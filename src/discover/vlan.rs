@@ -207,8 +207,10 @@ pub fn picture(
     let elsewhere = on
         .into_iter()
         .map(|(vlan, phones)| {
-            let addresses: Vec<Ipv4Addr> =
-                phones.iter().filter_map(|d| d.ip.as_ref().map(|f| f.value)).collect();
+            let addresses: Vec<Ipv4Addr> = phones
+                .iter()
+                .filter_map(|d| d.ip.as_ref().map(|f| f.value))
+                .collect();
             let sub = find(interface, vlan);
             let fix = fix(interface, vlan, phones.len(), &addresses, sub.as_ref());
             ElsewhereVlan {
@@ -229,10 +231,7 @@ pub fn picture(
 /// The /24 that holds every address, when one does.
 fn common_subnet(addresses: &[Ipv4Addr]) -> Option<Ipv4Net> {
     let first = Ipv4Net::new(*addresses.first()?, 24).ok()?.trunc();
-    addresses
-        .iter()
-        .all(|a| first.contains(a))
-        .then_some(first)
+    addresses.iter().all(|a| first.contains(a)).then_some(first)
 }
 
 /// What to tell the technician about `phones` Poly phones on `vlan`, which `interface` is not on.
@@ -252,14 +251,14 @@ fn fix(
         .unwrap_or_else(|| "THEIR-SUBNET".into());
     match sub {
         Some((s, nets)) if !nets.is_empty() => {
-            let range = nets
-                .first()
-                .map(|n| n.trunc().to_string())
-                .unwrap_or(range);
+            let range = nets.first().map(|n| n.trunc().to_string()).unwrap_or(range);
             format!(
                 "{what}. This host's {} is on VLAN {vlan} ({}): run again with `--interface {} --cidr {range}`",
                 s.name,
-                nets.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+                nets.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 s.name
             )
         }

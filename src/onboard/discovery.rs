@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use super::OnboardError;
 use crate::discover::inventory::Inventory;
 use crate::discover::oui::Ouis;
+use crate::discover::vlan::Segment;
 use crate::discover::{self, Plan, live};
 use crate::fleet::targets::{self, Target};
-use crate::phone::locate::Heard;
+use crate::phone::locate::{Heard, Whereabouts};
 use crate::profile::ProfileSet;
 
 /// The inventory's phones ready to onboard, as targets (one per MAC); an error when there is none.
@@ -71,9 +72,13 @@ impl Listener {
         });
         let heard = Heard(Arc::new(move |mac| {
             let inv = inventory.lock().unwrap_or_else(|p| p.into_inner());
-            inv.get(mac)
-                .and_then(|d| d.ip.as_ref())
-                .map(|f| std::net::IpAddr::V4(f.value))
+            inv.get(mac).map(|d| Whereabouts {
+                ip: d.ip.as_ref().map(|f| std::net::IpAddr::V4(f.value)),
+                other_vlan: match d.segment.as_ref().map(|f| f.value) {
+                    Some(Segment::Tagged { vlan, .. }) => Some(vlan),
+                    _ => None,
+                },
+            })
         }));
         Listener {
             heard,

@@ -77,6 +77,7 @@ pub(super) async fn follow(
     let start = job.clock.now();
     let mut auth: Option<Auth> = None;
     let mut last_search: Option<f64> = None;
+    let mut told_vlan: Option<u16> = None;
     let mut blind_told = false;
     // After a refused password (the service's configuration may change it) no more logins: each would count
     // toward the lockout. The phone is then watched by reachability alone, and its outcome cannot be proven.
@@ -222,6 +223,17 @@ pub(super) async fn follow(
                         to: ip.to_string(),
                     });
                     continue;
+                }
+                // Heard again, but on a VLAN out of reach: say so once per VLAN, with the fix.
+                let elsewhere = job
+                    .heard
+                    .as_ref()
+                    .zip(report.mac.or(job.expected_mac))
+                    .and_then(|(h, mac)| h.of(mac))
+                    .and_then(|w| Some((w.other_vlan?, w.ip)));
+                if let Some((vlan, ip)) = elsewhere.filter(|(v, _)| told_vlan != Some(*v)) {
+                    told_vlan = Some(vlan);
+                    warn(report, events, &locate::unreachable_vlan(vlan, ip));
                 }
             }
         }

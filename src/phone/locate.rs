@@ -11,10 +11,39 @@ use super::tls::{PhoneVerifier, Trust};
 use crate::mac::Mac;
 
 /// Where discovery last heard a MAC, when discovery keeps listening during the run (`onboard --interface`): the
-/// freshest ARP, DHCP or LLDP address of that MAC. A new lease is announced by the phone itself (DHCP, gratuitous ARP),
-/// so this finds a moved phone without probing anything.
+/// freshest ARP, DHCP or LLDP address of that MAC, and the VLAN when its frames arrive tagged. A new lease is
+/// announced by the phone itself (DHCP, gratuitous ARP), so this finds a moved phone without probing anything —
+/// in the voice VLAN too, when the agent can reach that VLAN (a VLAN subinterface, or a route to it).
 #[derive(Clone)]
-pub struct Heard(pub std::sync::Arc<dyn Fn(Mac) -> Option<IpAddr> + Send + Sync>);
+pub struct Heard(pub std::sync::Arc<dyn Fn(Mac) -> Option<Whereabouts> + Send + Sync>);
+
+/// What live discovery last heard of one MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whereabouts {
+    /// Its freshest address, when it has one.
+    pub ip: Option<IpAddr>,
+    /// The VLAN its frames reach the interface tagged with: one the agent's interface is not on.
+    pub other_vlan: Option<u16>,
+}
+
+impl Heard {
+    /// What was heard of `mac`.
+    pub fn of(&self, mac: Mac) -> Option<Whereabouts> {
+        (self.0)(mac)
+    }
+}
+
+/// Why a phone heard again cannot be followed: it came back on a VLAN the agent's interface is not on, and nothing
+/// answered at the address it announced there (no VLAN subinterface, no route).
+pub fn unreachable_vlan(vlan: u16, ip: Option<IpAddr>) -> String {
+    let at = ip.map_or(String::new(), |ip| format!(" at {ip}"));
+    format!(
+        "the phone came back on VLAN {vlan}{at} (its frames reach the agent's interface tagged: the switch moved it \
+         to the voice VLAN), which the agent's interface is not on, and it did not answer there. Fix: onboard from \
+         VLAN {vlan}: a VLAN subinterface (`sudo ip link add link IF name IF.{vlan} type vlan id {vlan}`, an address \
+         on it, then `--interface IF.{vlan}`), or a host on that VLAN; the phone's own progress is not affected"
+    )
+}
 
 impl std::fmt::Debug for Heard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,7 +102,11 @@ pub fn neighbour_mac_of(ip: IpAddr) -> Option<Mac> {
 /// Look for the phone; `skip` is the address it left.
 pub async fn find(search: &Search, skip: IpAddr) -> Option<IpAddr> {
     if let Some(heard) = &search.heard {
-        if let Some(ip) = (heard.0)(search.mac).filter(|ip| *ip != skip) {
+        if let Some(ip) = heard
+            .of(search.mac)
+            .and_then(|w| w.ip)
+            .filter(|ip| *ip != skip)
+        {
             if certificate_names(search, ip).await {
                 return Some(ip);
             }

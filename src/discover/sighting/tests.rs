@@ -96,15 +96,25 @@ fn the_agents_own_frames_are_not_sightings() {
 }
 
 /// The lab's frames re-sent under QinQ (802.1ad S-tag 100 around an 802.1Q tag 20) or two 802.1Q tags read as the
-/// same sightings: every protocol discovery reads looks past both tags.
+/// same sightings, in VLAN 20 inside VLAN 100: every protocol discovery reads looks past both tags.
 #[test]
 fn frames_under_two_vlan_tags_are_the_same_sightings() {
     for frame in capture() {
         let untagged = from_frame(&frame, at(), None);
+        if let Some(s) = &untagged {
+            assert_eq!(s.segment, Some(Segment::Ours { vlan: None }));
+        }
         for tags in ["88a8 0064 8100 a014", "8100 0064 8100 0014"] {
             let mut tagged = frame.clone();
             tagged.splice(12..12, crate::wire::testkit::hex(tags));
-            assert_eq!(from_frame(&tagged, at(), None), untagged, "{tags}");
+            let expected = untagged.clone().map(|s| Sighting {
+                segment: Some(Segment::Tagged {
+                    vlan: 20,
+                    outer: Some(100),
+                }),
+                ..s
+            });
+            assert_eq!(from_frame(&tagged, at(), None), expected, "{tags}");
         }
     }
     assert!(

@@ -83,7 +83,10 @@ fn phones_heard_only_tagged_get_the_vlan_subinterface_fix() {
     let p = picture(&inv, "eth0", no_subinterface);
     assert_eq!(p.elsewhere.len(), 1);
     let e = &p.elsewhere[0];
-    assert_eq!((e.vlan, e.phones.len(), e.subinterface.clone()), (20, 2, None));
+    assert_eq!(
+        (e.vlan, e.phones.len(), e.subinterface.clone()),
+        (20, 2, None)
+    );
     assert!(
         e.fix.contains(
             "sudo ip link add link eth0 name eth0.20 type vlan id 20 && sudo ip link set eth0.20 up"
@@ -166,7 +169,9 @@ fn a_switch_advertising_a_voice_vlan_is_shown() {
     );
     assert_eq!(
         p.lines(),
-        vec!["access-sw1 (02:aa:00:00:00:01) advertises voice VLAN 20 on this port (LLDP-MED network policy)"]
+        vec![
+            "access-sw1 (02:aa:00:00:00:01) advertises voice VLAN 20 on this port (LLDP-MED network policy)"
+        ]
     );
 }
 
@@ -184,4 +189,29 @@ fn segments_read_plainly() {
         .shown(),
         "20 in 100 (tagged)"
     );
+}
+
+/// A phone that moves to the voice VLAN after its reboot leaves its old address and web UI behind, even though
+/// an ARP reply outranks the DHCP request that announces the new one: the address is the voice VLAN's.
+#[test]
+fn a_phone_moving_to_the_voice_vlan_leaves_its_old_address_behind() {
+    let mut inv = inventory();
+    inv.merge(heard(VVX, Source::Sweep, 1, Some("198.18.0.11"), DATA));
+    let mut web = Sighting::new(Some(mac(VVX)), Source::Http, t(2));
+    web.web = Some(Web {
+        url: "https://198.18.0.11/".into(),
+        ..Web::default()
+    });
+    inv.merge(web);
+    inv.merge(heard(VVX, Source::Dhcp, 90, Some("198.18.20.37"), VOICE));
+    let d = inv.get(mac(VVX)).unwrap();
+    assert_eq!(d.ip.as_ref().unwrap().value.to_string(), "198.18.20.37");
+    assert!(d.web.is_none());
+    assert_eq!(d.readiness(), Readiness::OtherVlan(20));
+    assert!(inv.at("198.18.0.11".parse().unwrap()).is_none());
+    // LLDP sent untagged afterwards (link-local, either VLAN) does not move it back.
+    inv.merge(heard(VVX, Source::Lldp, 95, None, DATA));
+    let d = inv.get(mac(VVX)).unwrap();
+    assert_eq!(d.segment.as_ref().unwrap().value, VOICE);
+    assert_eq!(d.ip.as_ref().unwrap().value.to_string(), "198.18.20.37");
 }
