@@ -124,8 +124,8 @@ pub enum Run {
         stats: String,
         interrupted: bool,
         /// Phones on VLANs the interface is not on (with the fix), and voice VLANs switches advertised to it.
-        #[serde(skip_serializing_if = "crate::discover::vlan::VlanPicture::is_empty")]
-        vlans: crate::discover::vlan::VlanPicture,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        vlans: Option<crate::discover::vlan::VlanPicture>,
         #[serde(skip_serializing_if = "Option::is_none")]
         saved: Option<Saved>,
         devices: Vec<Discovered>,

@@ -152,7 +152,7 @@ fn finish(
             ready,
             stats: stats.to_string(),
             interrupted,
-            vlans: vlans.clone(),
+            vlans: (!vlans.is_empty()).then(|| vlans.clone()),
             saved: save.map(|p| crate::output::Saved {
                 path: p.clone(),
                 phones: saved,

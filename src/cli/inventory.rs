@@ -96,7 +96,7 @@ impl DiscoverArgs {
             fingerprint,
             fingerprint_concurrency: self.fingerprint_concurrency,
             web_timeout: Duration::from_secs(5),
-            promiscuous: true,
+            passive_groups: true,
             background: false,
             budget: Arc::new(discover::budget::PortBudget::new(self.rate.port_cap())),
         })
@@ -178,8 +178,9 @@ pub fn readiness(d: &Device, unchecked: Option<&str>) -> Readiness {
 /// What the technician is told before anything is sent (the [`warnings`] last).
 pub fn announce(plan: &Plan) -> Vec<String> {
     let mut lines = Vec::new();
-    let listen = if plan.promiscuous {
-        "listening promiscuously for ARP, DHCP, LLDP and CDP (receive only; polyprov never sends LLDP or CDP)"
+    let listen = if plan.passive_groups {
+        "listening for ARP, DHCP, and LLDP and CDP on their multicast groups (receive only; polyprov never sends \
+         LLDP or CDP)"
     } else {
         "listening for ARP and DHCP"
     };

@@ -52,8 +52,8 @@ pub struct Plan {
     pub fingerprint: bool,
     pub fingerprint_concurrency: usize,
     pub web_timeout: Duration,
-    /// Listen promiscuously (LLDP/CDP multicast).
-    pub promiscuous: bool,
+    /// Hear LLDP and CDP: join their multicast groups (promiscuous mode only where the interface refuses them).
+    pub passive_groups: bool,
     /// Keep listening after everything else is done, until `stop` turns true (`onboard`).
     pub background: bool,
     /// The port's ARP budget: the sweep and the fingerprints' connections take from it, and the listener counts
@@ -118,7 +118,7 @@ pub async fn run(
     mut on: impl FnMut(Update),
 ) -> Result<Stats, DiscoverError> {
     let start = Instant::now();
-    let socket = Arc::new(plan.link.open(plan.promiscuous)?);
+    let socket = Arc::new(plan.link.open(plan.passive_groups)?);
     plan.budget.watch();
     let (heard_tx, mut heard) = mpsc::unbounded_channel::<Heard>();
     match socket.groups() {
@@ -131,7 +131,7 @@ pub async fn run(
         }
         Groups::Refused(why) => {
             let _ = heard_tx.send(Heard::Note(format!(
-                "{} refused both the LLDP/CDP multicast groups and promiscuous mode ({why}); LLDP and CDP are heard                  only if the network card passes them anyway",
+                "{} refused both the LLDP/CDP multicast groups and promiscuous mode ({why}); LLDP and CDP are heard only if the network card passes them anyway",
                 plan.link.name
             )));
         }
