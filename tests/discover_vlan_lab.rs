@@ -327,3 +327,86 @@ fn a_vlan_subinterface_discovers_the_voice_vlan_end_to_end() {
     assert_eq!(d["vlan"], 20, "{d}");
     assert_eq!(d["device"]["segment"]["value"]["ours"]["vlan"], 20);
 }
+
+/// A phone that comes back from its reboot in the voice VLAN (VLAN 20, a new address) is followed there by `onboard
+/// --interface` when this host can reach that VLAN: live discovery hears the phone's tagged gratuitous ARP, the
+/// address it announces is tried first, its certificate names the phone, and the run ends Inactive at the new
+/// address. This kernel cannot make `eth0.20`, so the laptop reaches 198.18.20.0/24 by an on-link route, which is
+/// what a VLAN subinterface (or a routed voice VLAN) gives the agent.
+#[test]
+fn onboard_follows_a_phone_into_the_voice_vlan_it_can_reach() {
+    if !lab::available("discover_vlan_lab") {
+        return;
+    }
+    const MOVER: &str = "64:16:7f:00:02:05";
+    let mut lab = Lab::new("vf");
+    let prov = lab.provisioning_service();
+    let ns = lab.host("pf", MOVER, Some(data(15)));
+    let out = lab.exec(
+        &ns,
+        &["ip", "addr", "add", "198.18.20.15/24", "dev", "eth0"],
+    );
+    assert!(out.status.success());
+    // Its first reboot brings it back on 198.18.20.15, as a phone moved to the voice VLAN gets a new lease there.
+    let fleet = fleet("poly-vvx-6", "6.4.5.1210", MOVER, "VVX 411", data(15))
+        .replace("time-scale = 300.0", "time-scale = 60.0")
+        + "[phone.faults]\nnew-ip = \"198.18.20.15\"\n";
+    lab.sim(&ns, "sim-pf", &fleet, data(15));
+    lab.wait_tcp(&ns, data(15), 443, Duration::from_secs(20));
+    // Once it has gone down, it announces its new address in VLAN 20 every second (a gratuitous ARP, tagged).
+    let garp: String = tagged_gratuitous_arp(MOVER, voice(15))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let announcer = "import socket,sys,time\nframe=bytes.fromhex(sys.argv[1])\nup=False\nwhile True:\n    s=socket.socket()\n    s.settimeout(0.3)\n    try:\n        s.connect(('198.18.0.15',443))\n        up=True\n    except Exception:\n        if up:\n            break\n    finally:\n        s.close()\n    time.sleep(0.05)\nr=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\nr.bind(('eth0',0))\nwhile True:\n    r.send(frame)\n    time.sleep(1)\n";
+    lab.spawn(&ns, "announcer", &["python3", "-c", announcer, &garp]);
+    let tech = lab.tech();
+    let out = lab.exec(
+        &tech,
+        &["ip", "route", "add", "198.18.20.0/24", "dev", "eth0"],
+    );
+    assert!(out.status.success());
+    let state = lab.path("runs").display().to_string();
+    let out = lab::polyprov(
+        &lab,
+        &[
+            "onboard",
+            "--interface",
+            "eth0",
+            "--cidr",
+            "198.18.0.0/27",
+            "--time-scale",
+            "60",
+            "--yes",
+            "--json",
+            "--state-dir",
+            &state,
+        ],
+    )
+    .args(prov.flags())
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = lab::schema::json_lines(&stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "moved" && l["to"] == "198.18.20.15"),
+        "the run followed the phone to its voice-VLAN address: {stdout}"
+    );
+    let ended = lines
+        .iter()
+        .find(|l| l["event"] == "ended")
+        .expect("the run ended");
+    assert_eq!(ended["summary"]["inactive"], 1, "{ended}");
+    let result = lines
+        .iter()
+        .find(|l| l["event"] == "result")
+        .expect("the phone's result");
+    assert_eq!(result["result"]["address"], "198.18.20.15", "{result}");
+}
