@@ -40,13 +40,18 @@ fn voice_tag() -> VlanTag {
 
 /// A gratuitous ARP a phone sends once its address is configured, in the voice VLAN.
 fn tagged_gratuitous_arp(mac: &str, ip: Ipv4Addr) -> Vec<u8> {
+    gratuitous_arp_in(mac, ip, None)
+}
+
+/// A gratuitous ARP in the voice VLAN, inside an `outer` service tag when there is one.
+fn gratuitous_arp_in(mac: &str, ip: Ipv4Addr, outer: Option<VlanTag>) -> Vec<u8> {
     let mac: Mac = mac.parse().unwrap();
     let mut out = Vec::new();
     EthernetRepr {
         dst: BROADCAST,
         src: mac,
         vlan: Some(voice_tag()),
-        outer: None,
+        outer,
         ethertype: EtherType::Arp,
     }
     .append_to(&mut out)
@@ -409,4 +414,37 @@ fn onboard_follows_a_phone_into_the_voice_vlan_it_can_reach() {
         .find(|l| l["event"] == "result")
         .expect("the phone's result");
     assert_eq!(result["result"]["address"], "198.18.20.15", "{result}");
+}
+
+/// A frame with two tags (an 802.1ad service tag, VLAN 100, around the voice VLAN's 802.1Q tag) keeps both: the
+/// kernel strips the outer one with its TPID, polyprov asks for it back, and the phone is listed in VLAN 20 inside
+/// VLAN 100.
+#[test]
+fn a_double_tagged_frame_keeps_both_tags() {
+    if !lab::available("discover_vlan_lab") {
+        return;
+    }
+    const QINQ: &str = "64:16:7f:00:02:06";
+    let mut lab = Lab::new("vq");
+    lab.host("pq", QINQ, None);
+    let child = discover(&lab, &["--passive", "3"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    lab.send_frames(
+        &lab.ns("pq"),
+        &[gratuitous_arp_in(
+            QINQ,
+            voice(16),
+            Some(VlanTag::dot1ad(100, 0)),
+        )],
+    );
+    let out = finished(child);
+    let s = summary(&out.stdout);
+    let d = device(&s, QINQ).expect("the phone behind two tags");
+    assert_eq!(
+        d["device"]["segment"]["value"],
+        serde_json::json!({"tagged": {"vlan": 20, "outer": 100}}),
+        "{d}"
+    );
+    assert_eq!(d["vlan"], 20);
+    assert_eq!(d["address"], "198.18.20.16");
 }
