@@ -106,6 +106,14 @@ fn tagged_dhcp_request(mac: &str, ip: Ipv4Addr) -> Vec<u8> {
     out
 }
 
+/// The technician's eth0's promiscuity count (`ip -d link`: a packet socket's membership raises it without setting
+/// the PROMISC flag `ip link` shows).
+fn promiscuity(lab: &Lab) -> u64 {
+    let out = lab.exec(&lab.tech(), &["ip", "-d", "-j", "link", "show", "eth0"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ip -j");
+    v[0]["promiscuity"].as_u64().expect("promiscuity")
+}
+
 /// The lab: the switch advertising voice VLAN 20, two phones in it (tagged), one in the data VLAN.
 fn voice_vlan_lab(tag: &str) -> Lab {
     let mut lab = Lab::new(tag);
@@ -136,7 +144,7 @@ fn voice_vlan_lab(tag: &str) -> Lab {
 
 /// Phones in the voice VLAN arrive tagged: each is listed with VLAN 20 and "not reachable" instead of "not
 /// probed", the switch's advertised voice VLAN is shown, and the fix names the exact subinterface commands; the
-/// phone in the data VLAN stays ready. LLDP is heard through the multicast groups, without promiscuous mode.
+/// phone in the data VLAN stays ready. With `--no-promiscuous`, LLDP is heard through the multicast groups alone.
 #[test]
 fn phones_in_the_voice_vlan_are_shown_with_it_and_the_fix() {
     if !lab::available("discover_vlan_lab") {
@@ -145,7 +153,14 @@ fn phones_in_the_voice_vlan_are_shown_with_it_and_the_fix() {
     let lab = voice_vlan_lab("vl");
     let child = discover(
         &lab,
-        &["--cidr", "198.18.0.0/28", "--no-mdns", "--passive", "4"],
+        &[
+            "--cidr",
+            "198.18.0.0/28",
+            "--no-mdns",
+            "--passive",
+            "4",
+            "--no-promiscuous",
+        ],
     );
     std::thread::sleep(Duration::from_millis(1500));
     lab.send_frames(
@@ -156,14 +171,13 @@ fn phones_in_the_voice_vlan_are_shown_with_it_and_the_fix() {
     // While it listens: the LLDP and CDP groups are joined, and the interface is not promiscuous.
     let maddr = lab.exec(&lab.tech(), &["ip", "maddr", "show", "dev", "eth0"]);
     let maddr = String::from_utf8_lossy(&maddr.stdout).to_string();
-    let link = lab.exec(&lab.tech(), &["ip", "link", "show", "eth0"]);
-    let link = String::from_utf8_lossy(&link.stdout).to_string();
+    let link = promiscuity(&lab);
     let out = finished(child);
     assert!(
         maddr.contains("01:80:c2:00:00:0e") && maddr.contains("01:00:0c:cc:cc:cc"),
         "LLDP and CDP groups joined: {maddr}"
     );
-    assert!(!link.contains("PROMISC"), "not promiscuous: {link}");
+    assert_eq!(link, 0, "not promiscuous");
 
     let s = summary(&out.stdout);
     let vvx = device(&s, VVX_VOICE).expect("the VVX in the voice VLAN");
@@ -202,7 +216,8 @@ fn phones_in_the_voice_vlan_are_shown_with_it_and_the_fix() {
     );
 }
 
-/// The text table gains a VLAN column when a VLAN is known, and the fix follows the table.
+/// The text table gains a VLAN column when a VLAN is known, and the fix follows the table. By default the
+/// interface listens promiscuously (network cards that filter VLANs in hardware pass every VLAN only then).
 #[test]
 fn the_table_shows_the_vlan_column_and_the_fix() {
     if !lab::available("discover_vlan_lab") {
@@ -229,7 +244,18 @@ fn the_table_shows_the_vlan_column_and_the_fix() {
         &lab.ns("pv1"),
         &[tagged_gratuitous_arp(VVX_VOICE, voice(11))],
     );
+    let during = promiscuity(&lab);
     let out = finished(child);
+    assert_eq!(during, 1, "promiscuous while listening");
+    assert_eq!(
+        promiscuity(&lab),
+        0,
+        "and not after: the membership ended with the socket"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listening promiscuously"),
+        "announced"
+    );
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let header = text
         .lines()

@@ -50,6 +50,11 @@ pub struct DiscoverArgs {
     /// Sweep ranges larger than a /16 (slow, and a flood of broadcasts).
     #[arg(long)]
     pub allow_large_range: bool,
+    /// Listen without making the interface promiscuous: LLDP and CDP are still heard (their multicast groups), but
+    /// network cards that filter VLANs in hardware then drop the frames of VLANs this host is not on, so phones in
+    /// the voice VLAN may go unseen.
+    #[arg(long)]
+    pub no_promiscuous: bool,
     /// Skip the mDNS browse.
     #[arg(long)]
     pub no_mdns: bool,
@@ -96,7 +101,10 @@ impl DiscoverArgs {
             fingerprint,
             fingerprint_concurrency: self.fingerprint_concurrency,
             web_timeout: Duration::from_secs(5),
-            passive_groups: true,
+            passive: discover::packet::Passive {
+                groups: true,
+                promiscuous: !self.no_promiscuous,
+            },
             background: false,
             budget: Arc::new(discover::budget::PortBudget::new(self.rate.port_cap())),
         })
@@ -178,11 +186,16 @@ pub fn readiness(d: &Device, unchecked: Option<&str>) -> Readiness {
 /// What the technician is told before anything is sent (the [`warnings`] last).
 pub fn announce(plan: &Plan) -> Vec<String> {
     let mut lines = Vec::new();
-    let listen = if plan.passive_groups {
-        "listening for ARP, DHCP, and LLDP and CDP on their multicast groups (receive only; polyprov never sends \
-         LLDP or CDP)"
-    } else {
-        "listening for ARP and DHCP"
+    let listen = match (plan.passive.groups, plan.passive.promiscuous) {
+        (true, true) => {
+            "listening promiscuously for ARP, DHCP, LLDP and CDP, in every VLAN that reaches the port (receive only; \
+             polyprov never sends LLDP or CDP)"
+        }
+        (true, false) => {
+            "listening for ARP, DHCP, and LLDP and CDP on their multicast groups, not promiscuously (receive only; \
+             polyprov never sends LLDP or CDP)"
+        }
+        _ => "listening for ARP and DHCP",
     };
     lines.push(format!(
         "{} ({}): {listen}",

@@ -40,6 +40,9 @@ pub struct OnboardArgs {
     /// or requests/s.
     #[arg(long, default_value = "polite")]
     pub rate: crate::discover::sweep::Rate,
+    /// Discovery listens without making the interface promiscuous (see `discover --no-promiscuous`).
+    #[arg(long, requires = "interface")]
+    pub no_promiscuous: bool,
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
@@ -212,6 +215,7 @@ impl OnboardArgs {
             rate: self.rate,
             passive: None,
             allow_large_range: false,
+            no_promiscuous: self.no_promiscuous,
             no_mdns: false,
             mdns_secs: inventory::MDNS_SECS,
             ouis: self.allow_ouis.clone(),

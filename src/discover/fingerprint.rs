@@ -18,6 +18,8 @@ use crate::profile::ProfileSet;
 /// Fingerprints the device `mac` at `ip`; the result is a sighting whose `ip` is set only when the web server
 /// proved it is that device (certificate CN = MAC), so a stale address never overrides ARP.
 pub async fn probe(mac: Mac, ip: Ipv4Addr, profiles: &ProfileSet, timeout: Duration) -> Sighting {
+    // Stamped when the look began: a phone that moved to another VLAN meanwhile makes this look stale.
+    let started = SystemTime::now();
     let https = try_scheme("https", ip, profiles, timeout).await;
     let web = match https {
         Err(
@@ -41,7 +43,7 @@ pub async fn probe(mac: Mac, ip: Ipv4Addr, profiles: &ProfileSet, timeout: Durat
             ..Web::default()
         },
     };
-    let mut s = Sighting::new(Some(mac), Source::Http, SystemTime::now());
+    let mut s = Sighting::new(Some(mac), Source::Http, started);
     let proven = web.cert_cn.as_deref() == Some(mac.to_string().as_str());
     if proven {
         s.ip = Some(ip);

@@ -154,6 +154,10 @@ pub struct Device {
     pub voice_vlan: Option<Fact<u16>>,
     /// The segment its latest frame travelled in: a phone that moves to the voice VLAN after a reboot shows it.
     pub segment: Option<Fact<Segment>>,
+    /// When it last moved to another segment: looks begun before that (a fingerprint) are stale.
+    #[serde(skip)]
+    #[schemars(skip)]
+    moved_at: Option<SystemTime>,
     pub web: Option<Fact<Web>>,
     /// Other devices answering ARP for this device's address, with the evidence.
     pub conflict: Option<Conflict>,
@@ -182,6 +186,7 @@ impl Device {
             part_number: None,
             voice_vlan: None,
             segment: None,
+            moved_at: None,
             web: None,
             conflict: None,
             raw: BTreeMap::new(),
@@ -192,16 +197,22 @@ impl Device {
         }
     }
 
-    fn absorb(&mut self, s: Sighting) {
+    fn absorb(&mut self, mut s: Sighting) {
         let (src, at) = (s.source, s.at);
         self.sources.insert(src);
         self.first_seen = self.first_seen.min(at);
         self.last_seen = self.last_seen.max(at);
-        if self.moves_segment(s.segment, src, at) {
+        if self.moves_segment(s.segment, s.ip, src, at) {
             // A phone that moved to another VLAN (the voice VLAN, after its first boot) left its address and web UI
             // behind: an address proven in one VLAN says nothing about the other.
             self.ip = None;
             self.web = None;
+            self.moved_at = Some(at);
+        }
+        if self.moved_at.is_some_and(|m| at < m) {
+            // A look begun before the move (a fingerprint of the old address) no longer says where it is.
+            s.ip = None;
+            s.web = None;
         }
         set(&mut self.ip, Field::Ip, s.ip, src, at);
         set(&mut self.hostname, Field::Hostname, s.hostname, src, at);
@@ -238,12 +249,23 @@ impl Device {
 
     /// Whether this sighting says the device is now on another segment than the one known (a newer ARP or DHCP
     /// frame from another VLAN).
-    fn moves_segment(&self, segment: Option<Segment>, source: Source, at: SystemTime) -> bool {
+    /// Both frames must be ARP or DHCP (LLDP and CDP are link-local and may come in either VLAN), and a frame that
+    /// shows the same address again moves nothing.
+    fn moves_segment(
+        &self,
+        segment: Option<Segment>,
+        ip: Option<Ipv4Addr>,
+        source: Source,
+        at: SystemTime,
+    ) -> bool {
+        let strong = |s: Source| rank(Field::Segment, s) >= 2;
         match (&self.segment, segment) {
             (Some(old), Some(new)) => {
                 old.value != new
-                    && rank(Field::Segment, source) >= rank(Field::Segment, old.source).max(2)
+                    && strong(source)
+                    && strong(old.source)
                     && at >= old.seen
+                    && (ip.is_none() || ip != self.ip.as_ref().map(|f| f.value))
             }
             _ => false,
         }
@@ -288,10 +310,13 @@ impl Device {
         if let Some(c) = &self.conflict {
             return Readiness::Conflict(c.describe());
         }
+        if let (Some(Segment::Tagged { vlan, .. }), false) = (
+            self.segment.as_ref().map(|f| f.value),
+            self.web.as_ref().is_some_and(|w| w.value.answered()),
+        ) {
+            return Readiness::OtherVlan(vlan);
+        }
         let Some(web) = &self.web else {
-            if let Some(Segment::Tagged { vlan, .. }) = self.segment.as_ref().map(|f| f.value) {
-                return Readiness::OtherVlan(vlan);
-            }
             return if self.ip.is_none() {
                 Readiness::NoAddress
             } else {

@@ -12,7 +12,7 @@ use ipnet::Ipv4Net;
 use pnet::datalink::{self, NetworkInterface};
 
 use super::DiscoverError;
-use super::packet::PacketSocket;
+use super::packet::{PacketSocket, Passive};
 use super::vlan;
 use crate::mac::Mac;
 
@@ -194,8 +194,8 @@ impl Link {
         all.join(", ")
     }
 
-    /// Opens the raw socket; `passive` joins the LLDP and CDP groups for the passive listener.
-    pub fn open(&self, passive: bool) -> Result<PacketSocket, DiscoverError> {
+    /// Opens the raw socket, listening passively as asked (the LLDP and CDP groups, promiscuous mode).
+    pub fn open(&self, passive: Passive) -> Result<PacketSocket, DiscoverError> {
         privilege(&self.name)?;
         match PacketSocket::open(self.iface.index, passive, Duration::from_millis(50)) {
             Ok(socket) => Ok(socket),

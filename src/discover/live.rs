@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use super::budget::PortBudget;
 use super::inventory::{Change, Device, Inventory};
 use super::link::Link;
-use super::packet::{Groups, PacketSocket};
+use super::packet::{Groups, PacketSocket, Passive};
 use super::sighting::{self, Sighting, Source};
 use super::sweep::{Rate, Step, Sweep};
 use super::vlan::Segment;
@@ -52,8 +52,9 @@ pub struct Plan {
     pub fingerprint: bool,
     pub fingerprint_concurrency: usize,
     pub web_timeout: Duration,
-    /// Hear LLDP and CDP: join their multicast groups (promiscuous mode only where the interface refuses them).
-    pub passive_groups: bool,
+    /// What passive listening asks of the interface: the LLDP and CDP groups, and promiscuous mode (every VLAN's
+    /// tagged frames on NICs that filter VLANs otherwise).
+    pub passive: Passive,
     /// Keep listening after everything else is done, until `stop` turns true (`onboard`).
     pub background: bool,
     /// The port's ARP budget: the sweep and the fingerprints' connections take from it, and the listener counts
@@ -118,23 +119,11 @@ pub async fn run(
     mut on: impl FnMut(Update),
 ) -> Result<Stats, DiscoverError> {
     let start = Instant::now();
-    let socket = Arc::new(plan.link.open(plan.passive_groups)?);
+    let socket = Arc::new(plan.link.open(plan.passive)?);
     plan.budget.watch();
     let (heard_tx, mut heard) = mpsc::unbounded_channel::<Heard>();
-    match socket.groups() {
-        Groups::NotAsked | Groups::Joined => {}
-        Groups::Promiscuous(why) => {
-            let _ = heard_tx.send(Heard::Note(format!(
-                "{} refused the LLDP/CDP multicast groups ({why}); listening promiscuously instead",
-                plan.link.name
-            )));
-        }
-        Groups::Refused(why) => {
-            let _ = heard_tx.send(Heard::Note(format!(
-                "{} refused both the LLDP/CDP multicast groups and promiscuous mode ({why}); LLDP and CDP are heard only if the network card passes them anyway",
-                plan.link.name
-            )));
-        }
+    for note in listening_notes(&plan.link.name, socket.groups()) {
+        let _ = heard_tx.send(Heard::Note(note));
     }
     let halt = Arc::new(AtomicBool::new(false));
     let frames = Arc::new(AtomicU64::new(0));
@@ -331,6 +320,25 @@ pub async fn run(
         });
     }
     Ok(stats)
+}
+
+/// What the technician should know when the interface refused part of passive listening.
+fn listening_notes(interface: &str, groups: &Groups) -> Vec<String> {
+    let mut notes = Vec::new();
+    let promiscuous = matches!(groups.promiscuous, Some(Ok(())));
+    if let (Some(Err(why)), false) = (&groups.groups, promiscuous) {
+        notes.push(format!(
+            "{interface} refused the LLDP/CDP multicast groups ({why}): LLDP and CDP are heard only if the network \
+             card passes them anyway"
+        ));
+    }
+    if let Some(Err(why)) = &groups.promiscuous {
+        notes.push(format!(
+            "{interface} refused promiscuous mode ({why}): on network cards that filter VLANs in hardware, phones in \
+             a VLAN this host has no interface on (the voice VLAN) may not be heard at all"
+        ));
+    }
+    notes
 }
 
 /// Poly candidates inside the range that answered there but have not said their model or firmware.

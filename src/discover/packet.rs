@@ -5,13 +5,16 @@
 //!   (`tpacket_auxdata`); [`PacketSocket::recv`] puts it back into the frame (TPID and TCI after the source MAC,
 //!   as libpcap does), so the parsers in [`crate::wire`] see the frame as it was on the wire.
 //! - **the LLDP and CDP multicast groups.** `PACKET_ADD_MEMBERSHIP` with `PACKET_MR_MULTICAST` asks the NIC to pass
-//!   01:80:c2:00:00:0e and 01:00:0c:cc:cc:cc without promiscuous mode; promiscuous membership is the fallback,
-//!   and a link that refuses both is listened to anyway, with the reason kept. Memberships belong to the socket,
-//!   so they end when it closes, whatever way the run ends.
+//!   01:80:c2:00:00:0e and 01:00:0c:cc:cc:cc, which is all LLDP and CDP need. Promiscuous membership is asked for
+//!   as well unless the caller says not to: many NICs (e1000e, igb, ixgbe) filter VLANs in hardware except in
+//!   promiscuous mode, dropping the tagged frames of every VLAN the host has no interface on — the phones in the
+//!   voice VLAN. A link that refuses either is listened to anyway, with the reason kept. Memberships belong to
+//!   the socket, so they end when it closes, whatever way the run ends.
 //! - **which way a frame went** (`sll_pkttype`): frames the host sends (the kernel's ARP for a connection) come
 //!   back to this socket marked outgoing; its own sends never do.
 //!
-//! This is the only module of the crate with `unsafe` code: five libc calls, each with its SAFETY comment.
+//! This is the only module of the crate with `unsafe` code: the libc calls and the control-message walk, each
+//! block with its SAFETY comment.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -33,17 +36,21 @@ const FRAME_MAX: usize = 65_535;
 const TAG_LEN: usize = 4;
 const TPID_8021Q: u16 = 0x8100;
 
-/// How the socket hears the LLDP and CDP groups.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Groups {
-    /// Not asked for (the run does not listen passively).
-    NotAsked,
-    /// Joined as multicast memberships: nothing else changes on the interface.
-    Joined,
-    /// The interface refused the multicast memberships (the reason); it was made promiscuous for this socket.
-    Promiscuous(String),
-    /// The interface refused both: LLDP/CDP are heard only if the NIC passes them anyway (the reason).
-    Refused(String),
+/// What passive listening asks of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Passive {
+    /// Join the LLDP and CDP multicast groups.
+    pub groups: bool,
+    /// Also make the interface promiscuous for this socket (every VLAN's tagged frames; see the module doc).
+    pub promiscuous: bool,
+}
+
+/// How the interface answered what [`Passive`] asked: `Ok` when done, the reason when refused, `None` when not
+/// asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Groups {
+    pub groups: Option<Result<(), String>>,
+    pub promiscuous: Option<Result<(), String>>,
 }
 
 /// One frame read from the socket.
@@ -105,18 +112,18 @@ fn membership(ifindex: libc::c_int, kind: libc::c_int, mac: Option<Mac>) -> libc
 impl PacketSocket {
     /// Opens a socket on the interface with index `ifindex`, with VLAN tags reported and, when `passive`, the
     /// LLDP and CDP groups joined (falling back to promiscuous mode, then to neither: see [`Groups`]).
-    pub fn open(ifindex: u32, passive: bool, read_timeout: Duration) -> io::Result<PacketSocket> {
+    pub fn open(
+        ifindex: u32,
+        passive: Passive,
+        read_timeout: Duration,
+    ) -> io::Result<PacketSocket> {
         let protocol = (libc::ETH_P_ALL as u16).to_be();
         let index = libc::c_int::try_from(ifindex)
             .map_err(|_| io::Error::other(format!("interface index {ifindex} out of range")))?;
+        // Protocol 0 first, so no other interface's frame is queued before the bind names ours (libpcap does the
+        // same); the bind sets ETH_P_ALL.
         // SAFETY: plain socket(2) call with constant arguments; the result is checked before use.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::c_int::from(protocol),
-            )
-        };
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         if raw < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -157,11 +164,7 @@ impl PacketSocket {
             libc::SO_RCVBUF,
             &(1 << 20) as &libc::c_int,
         );
-        let groups = if passive {
-            join(&fd, index)
-        } else {
-            Groups::NotAsked
-        };
+        let groups = join(&fd, index, passive);
         Ok(PacketSocket { fd, groups })
     }
 
@@ -183,8 +186,8 @@ impl PacketSocket {
         }
         // SAFETY: sockaddr_ll is plain old data; all-zero is valid and the kernel fills it in.
         let mut from: libc::sockaddr_ll = unsafe { zeroed() };
-        // u64 words keep the control buffer aligned for cmsghdr.
-        let mut control = [0u64; 8];
+        // u64 words keep the control buffer aligned for cmsghdr; room for more than the auxdata message.
+        let mut control = [0u64; 16];
         let room = buf.len().saturating_sub(TAG_LEN);
         let mut iov = libc::iovec {
             iov_base: buf[TAG_LEN..].as_mut_ptr().cast::<libc::c_void>(),
@@ -197,7 +200,7 @@ impl PacketSocket {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast::<libc::c_void>();
-        msg.msg_controllen = size_of::<[u64; 8]>() as _;
+        msg.msg_controllen = size_of::<[u64; 16]>() as _;
         // SAFETY: every buffer `msg` points to (`from`, `iov` → `buf[TAG_LEN..]`, `control`) is valid,
         // writable, as long as its stated length, and outlives the call.
         let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
@@ -212,6 +215,10 @@ impl PacketSocket {
         }
         // MSG_TRUNC returns the frame's real length; only what fit was copied.
         let len = (n as usize).min(room);
+        // A cut control message could have lost the tag: such a frame's VLAN is unknown, so it is skipped.
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            return Ok(None);
+        }
         let tag = auxdata_tag(&msg);
         let outgoing = from.sll_pkttype == libc::PACKET_OUTGOING;
         let frame = match tag {
@@ -246,20 +253,23 @@ impl PacketSocket {
     }
 }
 
-/// Joins the LLDP and CDP groups, or falls back to promiscuous mode.
-fn join(fd: &OwnedFd, ifindex: libc::c_int) -> Groups {
-    let joined: io::Result<()> = GROUPS.iter().try_for_each(|group| {
-        let m = membership(ifindex, libc::PACKET_MR_MULTICAST, Some(*group));
-        set_option(fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &m)
-            .map_err(|e| io::Error::new(e.kind(), format!("joining {group}: {e}")))
+/// Joins the LLDP and CDP groups and makes the interface promiscuous, as asked; a refusal is kept, not fatal.
+fn join(fd: &OwnedFd, ifindex: libc::c_int, passive: Passive) -> Groups {
+    let groups = passive.groups.then(|| {
+        GROUPS.iter().try_for_each(|group| {
+            let m = membership(ifindex, libc::PACKET_MR_MULTICAST, Some(*group));
+            set_option(fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &m)
+                .map_err(|e| format!("joining {group}: {e}"))
+        })
     });
-    let Err(why) = joined else {
-        return Groups::Joined;
-    };
-    let m = membership(ifindex, libc::PACKET_MR_PROMISC, None);
-    match set_option(fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &m) {
-        Ok(()) => Groups::Promiscuous(why.to_string()),
-        Err(e) => Groups::Refused(format!("{why}; promiscuous mode: {e}")),
+    let promiscuous = passive.promiscuous.then(|| {
+        let m = membership(ifindex, libc::PACKET_MR_PROMISC, None);
+        set_option(fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &m)
+            .map_err(|e| format!("promiscuous mode: {e}"))
+    });
+    Groups {
+        groups,
+        promiscuous,
     }
 }
 

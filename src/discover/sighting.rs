@@ -102,6 +102,16 @@ pub struct Sighting {
     pub web: Option<Web>,
 }
 
+impl Web {
+    /// Whether a web server answered at all (a certificate, a Server header, a page), not only a failed look.
+    pub fn answered(&self) -> bool {
+        self.profile.is_some()
+            || self.server.is_some()
+            || self.login_title.is_some()
+            || self.cert_cn.is_some()
+    }
+}
+
 impl Sighting {
     pub fn new(mac: Option<Mac>, source: Source, at: SystemTime) -> Sighting {
         Sighting {
@@ -155,12 +165,12 @@ pub fn from_frame(frame: &[u8], at: SystemTime, own: Option<Mac>) -> Option<Sigh
 
 /// The frame's segment as the interface sees it: a priority tag (VLAN 0) is the untagged VLAN.
 fn segment<T: AsRef<[u8]>>(frame: &wire::EthernetFrame<T>) -> Segment {
-    match frame.vlan() {
-        Some(tag) if tag.id != 0 => Segment::Tagged {
-            vlan: tag.id,
-            outer: frame.outer_vlan().map(|t| t.id),
-        },
-        _ => Segment::Ours { vlan: None },
+    let outer = frame.outer_vlan().map(|t| t.id).filter(|id| *id != 0);
+    match (frame.vlan().map(|t| t.id).filter(|id| *id != 0), outer) {
+        (Some(vlan), outer) => Segment::Tagged { vlan, outer },
+        // Priority-tagged inside a service tag: untagged within that service VLAN.
+        (None, Some(vlan)) => Segment::Tagged { vlan, outer: None },
+        (None, None) => Segment::Ours { vlan: None },
     }
 }
 
@@ -225,6 +235,8 @@ fn from_lldp(frame: &[u8], at: SystemTime) -> Option<Sighting> {
         .network_policies
         .iter()
         .find(|p| p.application == lldp::MedApplication::Voice && !p.unknown_policy)
+        // An untagged or priority-tagged policy (VLAN 0) names no voice VLAN.
+        .filter(|p| p.tagged && p.vlan_id != 0)
         .map(|p| p.vlan_id);
     Some(s)
 }
@@ -240,7 +252,7 @@ fn from_cdp(frame: &[u8], at: SystemTime) -> Option<Sighting> {
     s.hostname = c.device_id.clone().filter(|d| !d.is_empty());
     s.raw = c.platform.clone();
     // A switch tells the phone its voice VLAN in a VoIP VLAN reply.
-    s.voice_vlan = c.voice_vlan;
+    s.voice_vlan = c.voice_vlan.filter(|v| *v != 0);
     if let Some(poly) = c.poly() {
         s.manufacturer = c
             .platform

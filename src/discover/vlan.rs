@@ -120,6 +120,8 @@ pub fn suggested_name(parent: &str, vlan: u16) -> String {
 #[serde(rename_all = "kebab-case")]
 pub struct ElsewhereVlan {
     pub vlan: u16,
+    /// The service VLAN around it, for double-tagged frames.
+    pub outer: Option<u16>,
     pub phones: Vec<Mac>,
     /// The addresses they announced there (DHCP, LLDP), if any.
     pub addresses: Vec<Ipv4Addr>,
@@ -183,14 +185,15 @@ pub fn picture(
     interface: &str,
     find: impl Fn(&str, u16) -> Option<(VlanInterface, Vec<Ipv4Net>)>,
 ) -> VlanPicture {
-    let mut on: BTreeMap<u16, Vec<&Device>> = BTreeMap::new();
+    let mut on: BTreeMap<(u16, Option<u16>), Vec<&Device>> = BTreeMap::new();
     let mut advertised = Vec::new();
     for d in inv.listed(true) {
         if d.is_poly() {
-            if let (Some(Segment::Tagged { vlan, .. }), None) =
-                (d.segment.as_ref().map(|f| f.value), &d.web)
+            let answered = d.web.as_ref().is_some_and(|w| w.value.answered());
+            if let (Some(Segment::Tagged { vlan, outer }), false) =
+                (d.segment.as_ref().map(|f| f.value), answered)
             {
-                on.entry(vlan).or_default().push(d);
+                on.entry((vlan, outer)).or_default().push(d);
             }
         } else if let Some(v) = &d.voice_vlan {
             let by = match &d.hostname {
@@ -206,15 +209,24 @@ pub fn picture(
     }
     let elsewhere = on
         .into_iter()
-        .map(|(vlan, phones)| {
+        .map(|((vlan, outer), phones)| {
             let addresses: Vec<Ipv4Addr> = phones
                 .iter()
                 .filter_map(|d| d.ip.as_ref().map(|f| f.value))
                 .collect();
-            let sub = find(interface, vlan);
-            let fix = fix(interface, vlan, phones.len(), &addresses, sub.as_ref());
+            let sub = find(interface, vlan).filter(|_| outer.is_none());
+            let fix = match outer {
+                None => fix(interface, vlan, phones.len(), &addresses, sub.as_ref()),
+                Some(outer) => format!(
+                    "{} Poly phone(s) are on VLAN {vlan} inside service VLAN {outer} (their frames reach {interface} \
+                     with two tags): a VLAN subinterface of {interface} cannot reach them. Fix: run polyprov from a \
+                     host on VLAN {vlan} behind the provider's edge",
+                    phones.len()
+                ),
+            };
             ElsewhereVlan {
                 vlan,
+                outer,
                 phones: phones.iter().map(|d| d.mac).collect(),
                 addresses,
                 subinterface: sub.map(|(s, _)| s.name),
@@ -242,18 +254,21 @@ fn fix(
     addresses: &[Ipv4Addr],
     sub: Option<&(VlanInterface, Vec<Ipv4Net>)>,
 ) -> String {
-    let what = format!(
-        "{phones} Poly phone(s) are on VLAN {vlan}: their frames reach {interface} tagged, so {interface} is not on \
-         that VLAN and their web UIs cannot be reached from it"
-    );
     let range = common_subnet(addresses)
         .map(|n| n.to_string())
         .unwrap_or_else(|| "THEIR-SUBNET".into());
+    let what = format!(
+        "{phones} Poly phone(s) are on VLAN {vlan}: their frames reach {interface} tagged, so {interface} is not on \
+         that VLAN; their web UIs can be reached only through a route to their subnet (if the voice VLAN is routed: \
+         run again with `--cidr {range}`) or from that VLAN"
+    );
+    let costs = "; on a VLAN subinterface polyprov hears only that VLAN's frames (not the switch's untagged LLDP), \
+                 and its ARP count covers that VLAN only";
     match sub {
         Some((s, nets)) if !nets.is_empty() => {
             let range = nets.first().map(|n| n.trunc().to_string()).unwrap_or(range);
             format!(
-                "{what}. This host's {} is on VLAN {vlan} ({}): run again with `--interface {} --cidr {range}`",
+                "{what}. This host's {} is on VLAN {vlan} ({}): run again with `--interface {} --cidr {range}`{costs}",
                 s.name,
                 nets.iter()
                     .map(|n| n.to_string())
@@ -264,7 +279,7 @@ fn fix(
         }
         Some((s, _)) => format!(
             "{what}. This host's {name} is on VLAN {vlan} but has no IPv4 address. Fix: `sudo dhclient {name}` (or \
-             `sudo ip addr add ADDRESS/PREFIX dev {name}`), then run again with `--interface {name} --cidr {range}`",
+             `sudo ip addr add ADDRESS/PREFIX dev {name}`), then run again with `--interface {name} --cidr {range}`{costs}",
             name = s.name
         ),
         None => {
@@ -272,8 +287,8 @@ fn fix(
             format!(
                 "{what}. Fix: add a VLAN interface and give it an address: `sudo ip link add link {interface} name \
                  {name} type vlan id {vlan} && sudo ip link set {name} up && sudo dhclient {name}` (or `sudo ip addr \
-                 add ADDRESS/PREFIX dev {name}`), then run again with `--interface {name} --cidr {range}`; or run \
-                 polyprov from a host on VLAN {vlan}"
+                 add ADDRESS/PREFIX dev {name}`), then run again with `--interface {name} --cidr {range}`{costs}; or \
+                 run polyprov from a host on VLAN {vlan}"
             )
         }
     }

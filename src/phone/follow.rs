@@ -77,7 +77,6 @@ pub(super) async fn follow(
     let start = job.clock.now();
     let mut auth: Option<Auth> = None;
     let mut last_search: Option<f64> = None;
-    let mut told_vlan: Option<u16> = None;
     let mut blind_told = false;
     // After a refused password (the service's configuration may change it) no more logins: each would count
     // toward the lockout. The phone is then watched by reachability alone, and its outcome cannot be proven.
@@ -224,17 +223,6 @@ pub(super) async fn follow(
                     });
                     continue;
                 }
-                // Heard again, but on a VLAN out of reach: say so once per VLAN, with the fix.
-                let elsewhere = job
-                    .heard
-                    .as_ref()
-                    .zip(report.mac.or(job.expected_mac))
-                    .and_then(|(h, mac)| h.of(mac))
-                    .and_then(|w| Some((w.other_vlan?, w.ip)));
-                if let Some((vlan, ip)) = elsewhere.filter(|(v, _)| told_vlan != Some(*v)) {
-                    told_vlan = Some(vlan);
-                    warn(report, events, &locate::unreachable_vlan(vlan, ip));
-                }
             }
         }
         let (evs, verdict) = monitor.observe(&obs);
@@ -266,7 +254,14 @@ pub(super) async fn follow(
                     unproven()
                 }
             }
-            Verdict::Failed(f) => failure_outcome(f, &profile, refused_after_save),
+            Verdict::Failed(f) => {
+                if matches!(f, Failure::NeverCameBack { .. }) {
+                    if let Some(why) = out_of_reach(job, client, report) {
+                        warn(report, events, &why);
+                    }
+                }
+                failure_outcome(f, &profile, refused_after_save)
+            }
         };
         if let Some(a) = &auth {
             logout(client, &profile, a, events).await;
@@ -513,6 +508,20 @@ async fn read_log_with(
     }
     let patterns = patterns.clone();
     page::off_runtime(r.body, move |log| Some(patterns.read(log))).await
+}
+
+/// Why a phone that did not come back may well be up: live discovery heard it again in a VLAN the agent's
+/// interface is not on, at an address that was tried and did not answer.
+fn out_of_reach(job: &Job, client: &PhoneClient, report: &Report) -> Option<String> {
+    let mac = report.mac.or(job.expected_mac)?;
+    let heard = job.heard.as_ref()?.of(mac)?;
+    let vlan = heard.other_vlan?;
+    let current: Option<IpAddr> = client
+        .base()
+        .host_str()
+        .and_then(|h| h.trim_matches(['[', ']']).parse().ok());
+    let ip = heard.ip.filter(|ip| Some(*ip) != current)?;
+    Some(locate::unreachable_vlan(vlan, Some(ip)))
 }
 
 async fn relocate(

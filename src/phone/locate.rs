@@ -38,8 +38,9 @@ impl Heard {
 pub fn unreachable_vlan(vlan: u16, ip: Option<IpAddr>) -> String {
     let at = ip.map_or(String::new(), |ip| format!(" at {ip}"));
     format!(
-        "the phone came back on VLAN {vlan}{at} (its frames reach the agent's interface tagged: the switch moved it \
-         to the voice VLAN), which the agent's interface is not on, and it did not answer there. Fix: onboard from \
+        "the phone came back on VLAN {vlan}{at} (its frames reach the agent's interface tagged: phones move to the \
+         voice VLAN that LLDP-MED, CDP or DHCP names), which the agent's interface is not on, and it did not answer \
+         there. Fix: onboard from \
          VLAN {vlan}: a VLAN subinterface (`sudo ip link add link IF name IF.{vlan} type vlan id {vlan}`, an address \
          on it, then `--interface IF.{vlan}`), or a host on that VLAN; the phone's own progress is not affected"
     )

@@ -135,19 +135,78 @@ fn the_newest_frame_says_which_vlan_a_phone_is_on() {
     assert_ne!(d.readiness(), Readiness::OtherVlan(20));
 }
 
-/// A phone whose web UI answered is reachable whatever its frames' tags say (a routed voice VLAN).
+/// A phone whose web UI answered is reachable whatever its frames' tags say (a routed voice VLAN); one whose look
+/// failed is still out of reach, and listed with the fix.
 #[test]
-fn a_phone_whose_web_ui_answered_is_not_out_of_reach() {
+fn only_a_web_ui_that_answered_takes_a_phone_out_of_the_vlan_picture() {
     let mut inv = inventory();
     inv.merge(heard(VVX, Source::Dhcp, 1, Some("198.18.20.37"), VOICE));
+    let mut failed = Sighting::new(Some(mac(VVX)), Source::Http, t(2));
+    failed.web = Some(Web {
+        url: "https://198.18.20.37/".into(),
+        problem: Some("no web UI answered on 443 or 80".into()),
+        ..Web::default()
+    });
+    inv.merge(failed);
+    assert_eq!(
+        inv.get(mac(VVX)).unwrap().readiness(),
+        Readiness::OtherVlan(20)
+    );
+    assert_eq!(picture(&inv, "eth0", no_subinterface).elsewhere.len(), 1);
+    let mut answered = Sighting::new(Some(mac(VVX)), Source::Http, t(3));
+    answered.web = Some(Web {
+        url: "https://198.18.20.37/".into(),
+        server: Some("Polycom SoundPoint IP Telephone HTTPd".into()),
+        problem: Some("web UI not recognised".into()),
+        ..Web::default()
+    });
+    inv.merge(answered);
+    assert!(picture(&inv, "eth0", no_subinterface).elsewhere.is_empty());
+}
+
+/// A fingerprint begun before the phone moved to the voice VLAN, and finished after, does not make it ready at
+/// its old address.
+#[test]
+fn a_look_begun_before_a_move_is_stale() {
+    let mut inv = inventory();
+    inv.merge(heard(VVX, Source::Sweep, 1, Some("198.18.0.11"), DATA));
+    inv.merge(heard(VVX, Source::Dhcp, 5, Some("198.18.20.37"), VOICE));
+    let mut late = Sighting::new(Some(mac(VVX)), Source::Http, t(3));
+    late.ip = Some("198.18.0.11".parse().unwrap());
+    late.web = Some(Web {
+        url: "https://198.18.0.11/".into(),
+        profile: Some("poly-vvx-6".into()),
+        web_provisioning: true,
+        ..Web::default()
+    });
+    inv.merge(late);
+    let d = inv.get(mac(VVX)).unwrap();
+    assert_eq!(d.ip.as_ref().unwrap().value.to_string(), "198.18.20.37");
+    assert!(d.web.is_none());
+    assert_eq!(d.readiness(), Readiness::OtherVlan(20));
+}
+
+/// A segment first learned from LLDP (link-local, sent in either VLAN) is not a move when ARP says otherwise, and
+/// a frame showing the same address again moves nothing: what the web UI showed stays.
+#[test]
+fn lldp_and_a_repeated_address_move_nothing() {
+    let mut inv = inventory();
+    inv.merge(heard(VVX, Source::Lldp, 1, Some("198.18.20.37"), DATA));
     let mut web = Sighting::new(Some(mac(VVX)), Source::Http, t(2));
+    web.ip = Some("198.18.20.37".parse().unwrap());
     web.web = Some(Web {
         url: "https://198.18.20.37/".into(),
-        problem: Some("no answer".into()),
+        profile: Some("poly-vvx-6".into()),
+        server: Some("Polycom SoundPoint IP Telephone HTTPd".into()),
+        web_provisioning: true,
         ..Web::default()
     });
     inv.merge(web);
-    assert!(picture(&inv, "eth0", no_subinterface).elsewhere.is_empty());
+    inv.merge(heard(VVX, Source::Arp, 3, Some("198.18.20.37"), VOICE));
+    inv.merge(heard(VVX, Source::Arp, 4, Some("198.18.20.37"), DATA));
+    let d = inv.get(mac(VVX)).unwrap();
+    assert!(d.web.is_some(), "{d:?}");
+    assert_eq!(d.ip.as_ref().unwrap().value.to_string(), "198.18.20.37");
 }
 
 /// The voice VLAN a switch advertises (LLDP-MED network policy) is shown with who sent it.
