@@ -43,6 +43,7 @@ pub mod resolve;
 pub mod secret;
 pub mod server_check;
 pub mod sim;
+pub mod sites;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod text;

@@ -17,6 +17,7 @@ pub mod ended;
 pub mod inventory;
 pub mod known;
 pub mod onboard;
+pub mod plan;
 pub mod provision;
 pub mod runs;
 pub mod shared;
@@ -61,6 +62,8 @@ pub enum Command {
     Report(onboard::ReportArgs),
     /// List the runs kept in a state directory: when, site, operator, server, how they ended.
     Runs(runs::RunsArgs),
+    /// A multi-site rollout's company plan: split it into one plan file per site.
+    Plan(plan::PlanArgs),
     /// The certificate each phone presented first (a different one is refused): list, or forget after a reset.
     KnownPhones(known::KnownArgs),
     /// Onboard a simulated mixed fleet of two dozen phones (with faults) on loopback, with the real display.
@@ -168,6 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Activate(args) => activate::activate(args).await,
         Command::Report(args) => onboard::print_report(args),
         Command::Runs(args) => runs::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::KnownPhones(args) => known::run(args),
         Command::Schema(args) => {
             let schema = if args.report {
