@@ -155,7 +155,7 @@ pub fn parse(path: &Path, text: &str, sites: Option<&[String]>) -> Result<Vec<Pl
         let site = cell("site").unwrap_or_default();
         check_site(&site).map_err(|p| row_error(line, p))?;
         if let Some(known) = sites {
-            if !known.iter().any(|s| *s == site) {
+            if !known.contains(&site) {
                 return Err(row_error(
                     line,
                     format!(
