@@ -40,6 +40,11 @@ pub struct OnboardArgs {
     /// or requests/s.
     #[arg(long, default_value = "polite")]
     pub rate: crate::discover::sweep::Rate,
+    /// The run's directory, for automation (an Ansible task run again and again): a new run starts there when it
+    /// is new or empty; when it already holds a run, that run is resumed instead — phones already finished are
+    /// left as they are, the rest go on — so the same command is safe to repeat.
+    #[arg(long, value_name = "DIR", conflicts_with = "state_dir")]
+    pub run: Option<PathBuf>,
     /// Discovery listens without making the interface promiscuous (see `discover --no-promiscuous`).
     #[arg(long, requires = "interface")]
     pub no_promiscuous: bool,
@@ -271,6 +276,9 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     asked.check()?;
     let site = onboard::spec::site(&asked)?;
     let how = args.discovery();
+    if let Some(dir) = args.run.as_deref().filter(|d| onboard::holds_run(d)) {
+        return rerun(dir, &args, how.as_ref(), profiles, json).await;
+    }
     let discovered = match &how {
         Some(how) => match discover_targets(how, profiles.clone(), json).await? {
             Some(targets) => Some(targets),
@@ -328,7 +336,10 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     if let Some(l) = &listener {
         settings.port = Some(l.budget.clone());
     }
-    let dir = onboard::new_run_dir(&onboard::spec::state_dir(&asked, &site))?;
+    let dir = match &args.run {
+        Some(dir) => onboard::fresh_run_dir(dir)?,
+        None => onboard::new_run_dir(&onboard::spec::state_dir(&asked, &site))?,
+    };
     let stop = super::shared::stop_on_ctrl_c();
     let end = onboard::start(&dir, &spec, settings, profiles, mode(json), stop).await;
     if let Some(l) = listener {
@@ -343,6 +354,61 @@ pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
         super::shared::print_resources();
     }
     Ok(code)
+}
+
+/// `onboard --run DIR` where DIR already holds a run: resume it (listening on the interface again when one is
+/// named, so phones that move are still found), instead of starting a second run over the same phones.
+async fn rerun(
+    dir: &std::path::Path,
+    args: &OnboardArgs,
+    how: Option<&DiscoverArgs>,
+    profiles: Arc<ProfileSet>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let note = format!(
+        "{} already holds a run: resuming it (phones already finished are left as they are)",
+        dir.display()
+    );
+    if json {
+        crate::output::emit_run(crate::output::Run::Note { note });
+    } else {
+        println!("{note}");
+    }
+    let listener = match how {
+        Some(how) => {
+            let plan = how.plan()?;
+            inventory::check_onboard(&plan)?;
+            Some(discovery::Listener::start(
+                plan,
+                how.ouis(&profiles)?,
+                profiles.clone(),
+            ))
+        }
+        None => None,
+    };
+    let live = listener
+        .as_ref()
+        .map(|l| (l.heard.clone(), l.budget.clone()));
+    let result = onboard::resume_with(
+        dir,
+        args.passwords.password_file.as_deref(),
+        profiles,
+        mode(json),
+        super::shared::stop_on_ctrl_c(),
+        |settings| {
+            if let Some((heard, budget)) = live {
+                settings.heard = Some(heard);
+                settings.port = Some(budget);
+            }
+        },
+    )
+    .await;
+    if let Some(l) = listener {
+        l.stop().await;
+    }
+    let (repaired, end) = result?;
+    ended::repaired(repaired);
+    Ok(ended::print(&end, mode(json)))
 }
 
 pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {

@@ -153,6 +153,31 @@ pub fn new_run_dir(state_dir: &Path) -> Result<PathBuf, OnboardError> {
     )))
 }
 
+/// Whether `dir` holds a run (its journal): `onboard --run DIR` then resumes it instead of starting one.
+pub fn holds_run(dir: &Path) -> bool {
+    dir.join(crate::journal::FILE).is_file()
+}
+
+/// `dir` as the directory of a new run (`onboard --run DIR`): created when missing, used when empty, refused when
+/// it holds anything else (a run's files are never mixed with others').
+pub fn fresh_run_dir(dir: &Path) -> Result<PathBuf, OnboardError> {
+    let err = |source| OnboardError::RunDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut entries = std::fs::read_dir(dir).map_err(err)?;
+    if entries.next().is_some() {
+        return Err(OnboardError::Invalid(format!(
+            "{} is not empty and holds no run (no {}): name a new or empty directory for the run, or the directory \
+             of an earlier run to resume it",
+            dir.display(),
+            crate::journal::FILE
+        )));
+    }
+    Ok(dir.to_path_buf())
+}
+
 /// What a run's journal holds, read back: its spec, every phone's history, the phones that finished.
 #[derive(Debug)]
 pub struct Loaded {
@@ -213,11 +238,25 @@ pub async fn resume(
     mode: Mode,
     stop: watch::Receiver<bool>,
 ) -> Result<(Repaired, Ended), OnboardError> {
+    resume_with(dir, password_file, profiles, mode, stop, |_| {}).await
+}
+
+/// [`resume`], with `adjust` applied to the run's settings first (`onboard --run DIR --interface IF` gives them
+/// live discovery's ears and the port's ARP budget).
+pub async fn resume_with(
+    dir: &Path,
+    password_file: Option<&Path>,
+    profiles: Arc<ProfileSet>,
+    mode: Mode,
+    stop: watch::Receiver<bool>,
+    adjust: impl FnOnce(&mut Settings),
+) -> Result<(Repaired, Ended), OnboardError> {
     // The torn tail is cut before reading, so what is read is what the run continues from.
     let journal = Arc::new(Journal::open(dir)?);
     let repaired = journal.repaired().map(str::to_string);
     let run = load(dir)?;
-    let settings = run.spec.settings(password_file)?;
+    let mut settings = run.spec.settings(password_file)?;
+    adjust(&mut settings);
     journal.resumed()?;
     let ended = execute(
         dir,

@@ -1,0 +1,180 @@
+//! `onboard --run DIR`, the entry point automation repeats (an Ansible task run again): the first call starts the
+//! run in DIR, a call after the run was killed finishes it without saving any phone twice, and a call after it is
+//! done changes nothing. A directory that holds something else is refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use polyprov::sim::Simulator;
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("polyprov-rerun-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `polyprov onboard --run run-a …` of every simulated phone, unattended, in `dir`.
+fn onboard(sim: &Simulator, dir: &Path) -> Command {
+    let mut targets = String::from("ip,mac\n");
+    for p in sim.phones() {
+        targets.push_str(&format!("{},{}\n", p.addrs().0.unwrap(), p.mac));
+    }
+    std::fs::write(dir.join("targets.csv"), targets).unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_polyprov"));
+    c.args([
+        "onboard",
+        "--targets",
+        "targets.csv",
+        "--run",
+        "run-a",
+        "--yes",
+        "--json",
+        "--time-scale",
+        "60",
+        "--concurrency",
+        "2",
+    ])
+    .args(server_flags(sim))
+    .current_dir(dir)
+    .env("POLYPROV_PASSWORD", PASSWORD)
+    .env("POLYPROV_HOME", test_home())
+    .env_remove("POLYPROV_LOG")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    c
+}
+
+/// The journal's lines of one kind of phone event (`saved`).
+fn events(dir: &Path, kind: &str) -> usize {
+    std::fs::read_to_string(dir.join("run-a/journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["event"]["event"] == kind)
+        .count()
+}
+
+/// What `ended` says of the run.
+fn ended(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    json_lines(&stdout)
+        .into_iter()
+        .find(|l| l["event"] == "ended")
+        .unwrap_or_else(|| {
+            panic!(
+                "no ended line: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+/// Started, killed with SIGKILL after a save, called again (the run finishes, nothing saved twice), called once
+/// more (nothing changes: no phone is logged into or saved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_command_finishes_a_killed_run_and_then_changes_nothing() {
+    let sim = start(
+        vec![
+            phone("poly-vvx-6", "6.4.5.1210", "64167F000901"),
+            phone("poly-ccx", "8.1.3.1301", "482567000902"),
+            phone("poly-vvx-6", "6.4.5.1210", "64167F000903"),
+        ],
+        60.0,
+    )
+    .await;
+    let dir = scratch("killed");
+    let mut child = onboard(&sim, &dir).spawn().unwrap();
+    let started = Instant::now();
+    while events(&dir, "saved") < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no phone saved in time"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let saved_before = events(&dir, "saved");
+    let finished = std::fs::read_to_string(dir.join("run-a/journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"finished\""))
+        .count();
+    assert!(
+        finished < 3,
+        "the first run was cut short ({finished} finished)"
+    );
+
+    let again = onboard(&sim, &dir).output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("already holds a run: resuming it"),
+        "said it resumes"
+    );
+    assert_eq!(ended(&again)["summary"]["inactive"], 3);
+    for p in sim.phones() {
+        let r = report(&sim, p.mac).await;
+        assert_eq!(r["phase"], "inactive", "{r:#}");
+        assert_eq!(r["stats"]["conf-changes"], 1, "saved exactly once: {r:#}");
+    }
+    assert!(events(&dir, "saved") >= saved_before);
+    let logins: Vec<serde_json::Value> = {
+        let mut v = Vec::new();
+        for p in sim.phones() {
+            v.push(report(&sim, p.mac).await["stats"]["logins"].clone());
+        }
+        v
+    };
+    let saved_after = events(&dir, "saved");
+
+    let third = onboard(&sim, &dir).output().unwrap();
+    assert_eq!(
+        third.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    assert_eq!(ended(&third)["summary"]["inactive"], 3);
+    assert_eq!(events(&dir, "saved"), saved_after, "nothing saved");
+    for (p, before) in sim.phones().iter().zip(&logins) {
+        let r = report(&sim, p.mac).await;
+        assert_eq!(
+            &r["stats"]["logins"], before,
+            "not logged into again: {r:#}"
+        );
+        assert_eq!(r["stats"]["conf-changes"], 1);
+    }
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A directory that holds other files is never turned into a run directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_holding_something_else_is_refused() {
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000904")],
+        60.0,
+    )
+    .await;
+    let dir = scratch("other");
+    std::fs::create_dir_all(dir.join("run-a")).unwrap();
+    std::fs::write(dir.join("run-a/notes.txt"), "mine\n").unwrap();
+    let out = onboard(&sim, &dir).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not empty and holds no run"), "{stderr}");
+    let r = report(&sim, "64167F000904".parse().unwrap()).await;
+    assert_eq!(r["stats"]["logins"], 0, "no phone touched");
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
