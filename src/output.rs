@@ -219,6 +219,35 @@ impl<'a> ReportFile<'a> {
     }
 }
 
+/// The merged `report.json` of many sites' runs (`polyprov report --merge … --out DIR`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct MergedFile<'a> {
+    #[schemars(range(min = 1, max = 1))]
+    pub schema_version: u32,
+    pub polyprov_version: String,
+    pub generated: String,
+    /// Every site's phones counted together.
+    pub summary: Summary,
+    pub sites: Vec<MergedSite<'a>>,
+    /// Planned phones that no run reached.
+    pub never_seen: &'a [crate::report::merged::NeverSeen],
+    /// Phones the runs reached that the plan does not name (empty without a plan).
+    pub unplanned: &'a [crate::report::merged::Unplanned],
+}
+
+/// One site of a [`MergedFile`].
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub struct MergedSite<'a> {
+    pub site: &'a str,
+    /// The run directories its phones came from.
+    pub runs: &'a [PathBuf],
+    pub summary: Summary,
+    /// Each phone once (the newest result when the site was run again), as in a run's `report.json`.
+    pub phones: &'a [Row],
+}
+
 impl Line {
     pub fn phone(phone: &str, at: f64, event: &Event) -> Line {
         Line::Phone(PhoneLine {
@@ -263,6 +292,11 @@ pub fn line_schema() -> serde_json::Value {
 /// The JSON Schema of `report.json`.
 pub fn report_schema() -> serde_json::Value {
     schemars::schema_for!(ReportFile<'static>).to_value()
+}
+
+/// The JSON Schema of the merged `report.json`.
+pub fn merged_schema() -> serde_json::Value {
+    schemars::schema_for!(MergedFile<'static>).to_value()
 }
 
 #[cfg(test)]

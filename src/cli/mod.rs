@@ -16,6 +16,7 @@ pub mod discover;
 pub mod ended;
 pub mod inventory;
 pub mod known;
+pub mod merge;
 pub mod onboard;
 pub mod plan;
 pub mod provision;
@@ -83,8 +84,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// The schema of report.json instead of the --json lines.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "merged")]
     pub report: bool,
+    /// The schema of the merged report.json (`report --merge --out`).
+    #[arg(long)]
+    pub merged: bool,
 }
 
 /// `polyprov sim`.
@@ -176,6 +180,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Schema(args) => {
             let schema = if args.report {
                 crate::output::report_schema()
+            } else if args.merged {
+                crate::output::merged_schema()
             } else {
                 crate::output::line_schema()
             };

@@ -95,8 +95,18 @@ pub struct ResumeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The run directory.
-    #[arg(long, required_unless_present = "latest", conflicts_with = "latest")]
+    #[arg(long, required_unless_present_any = ["latest", "merge"], conflicts_with_all = ["latest", "merge"])]
     pub run: Option<PathBuf>,
+    /// Merge many sites' run directories into one report: each phone once (its newest result), under its site.
+    #[arg(long, num_args = 1.., value_name = "RUN_DIR", conflicts_with = "latest")]
+    pub merge: Vec<PathBuf>,
+    /// With --merge: the company plan (as for `plan split`): it places each phone in its site, and the planned
+    /// phones no run reached are listed.
+    #[arg(long, value_name = "FILE", requires = "merge")]
+    pub plan: Option<PathBuf>,
+    /// With --merge: write report.json, report.csv, report.html, macs.txt and activation.csv into this directory.
+    #[arg(long, value_name = "DIR", requires = "merge")]
+    pub out: Option<PathBuf>,
     /// The newest run in --state-dir instead (`polyprov runs` lists them).
     #[arg(long)]
     pub latest: bool,
@@ -426,6 +436,9 @@ pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {
 }
 
 pub fn print_report(args: ReportArgs) -> anyhow::Result<u8> {
+    if !args.merge.is_empty() {
+        return super::merge::run(&args);
+    }
     let dir = match &args.run {
         Some(dir) => dir.clone(),
         None => onboard::latest(&args.state_dir)?,

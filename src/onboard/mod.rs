@@ -4,6 +4,7 @@
 //! code decided. The command line only parses flags into an [`Asked`] and prints what comes back.
 
 pub mod discovery;
+pub mod merge;
 pub mod plan;
 pub mod spec;
 

@@ -126,7 +126,7 @@ fn header(run: &RunInfo, title: &str, checks: &[Checked]) -> String {
 }
 
 /// The summary line and one count per state present.
-fn summary(rows: &[Row]) -> String {
+pub(super) fn summary(rows: &[Row]) -> String {
     let sum = super::summary(rows);
     let mut s = format!(
         "<section class=\"summary\">\n<h2>Summary</h2>\n<p class=\"summary-line\">{}</p>\n<ul class=\"counts\">\n",
@@ -233,7 +233,7 @@ fn groups(rows: &[Row]) -> Vec<Group<'_>> {
 }
 
 /// What to do next, grouped by action.
-fn todo(rows: &[Row]) -> String {
+pub(super) fn todo(rows: &[Row]) -> String {
     let mut s = String::from("<section class=\"todo\">\n<h2>What to do</h2>\n");
     let groups = groups(rows);
     if groups.is_empty() {
@@ -318,7 +318,7 @@ fn when(t: &str) -> String {
 }
 
 /// One row per phone; a second, full-width line under it for what went wrong and what the phone showed.
-fn table(rows: &[Row]) -> String {
+pub(super) fn table(rows: &[Row]) -> String {
     let mut s = String::from(
         "<section class=\"phones\">\n<h2>Phones</h2>\n<table class=\"phones\">\n<colgroup><col class=\"c-mac\">\
          <col class=\"c-address\"><col class=\"c-model\"><col class=\"c-firmware\"><col class=\"c-state\">\
@@ -379,7 +379,7 @@ fn table(rows: &[Row]) -> String {
 }
 
 /// The page's style: screen first, then A4 print; nothing in it fetches (no web font, no image, no import).
-const CSS: &str = include_str!("report.css");
+pub(super) const CSS: &str = include_str!("report.css");
 
 #[cfg(test)]
 mod tests;

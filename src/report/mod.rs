@@ -4,6 +4,7 @@
 //! phone can only be activated by MAC or runs firmware below the service's minimum).
 
 mod html;
+pub mod merged;
 mod timeline;
 
 use std::path::{Path, PathBuf};
