@@ -97,9 +97,32 @@ async fn the_same_command_finishes_a_killed_run_and_then_changes_nothing() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // While it runs, the same command again is refused: one process per run.
+    let second = onboard(&sim, &dir).output().unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another polyprov is working on the run"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     child.kill().unwrap();
     let _ = child.wait();
     let saved_before = events(&dir, "saved");
+    // The killed run's report, merged, has every phone: the unfinished ones as interrupted, not missing.
+    let merged = Command::new(env!("CARGO_BIN_EXE_polyprov"))
+        .args(["report", "--merge", "run-a", "--format", "csv"])
+        .current_dir(&dir)
+        .env("POLYPROV_HOME", test_home())
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&merged.stdout).to_string();
+    assert_eq!(
+        csv.lines().count(),
+        4,
+        "{csv}\n{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert!(csv.contains(",interrupted,"), "{csv}");
     let finished = std::fs::read_to_string(dir.join("run-a/journal.jsonl"))
         .unwrap_or_default()
         .lines()
@@ -154,6 +177,30 @@ async fn the_same_command_finishes_a_killed_run_and_then_changes_nothing() {
         );
         assert_eq!(r["stats"]["conf-changes"], 1);
     }
+    sim.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A run directory whose journal was cut short before its first line (killed at once) starts a new run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_without_its_first_line_starts_over() {
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000905")],
+        60.0,
+    )
+    .await;
+    let dir = scratch("empty-journal");
+    std::fs::create_dir_all(dir.join("run-a")).unwrap();
+    std::fs::write(dir.join("run-a/journal.jsonl"), "").unwrap();
+    std::fs::write(dir.join("run-a/run.lock"), "").unwrap();
+    let out = onboard(&sim, &dir).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ended(&out)["summary"]["inactive"], 1);
     sim.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -281,14 +281,15 @@ async fn discover_targets(
 pub async fn onboard(args: OnboardArgs) -> anyhow::Result<u8> {
     let profiles = Arc::new(ProfileSet::bundled().context("loading device profiles")?);
     let json = args.watch.json;
+    let how = args.discovery();
+    // A run to resume goes on with its own settings: the ones given now are not the run's to check.
+    if let Some(dir) = args.run.as_deref().filter(|d| onboard::holds_run(d)) {
+        return rerun(dir, &args, how.as_ref(), profiles, json).await;
+    }
     // Everything asked is checked before discovery sends anything.
     let asked = args.asked();
     asked.check()?;
     let site = onboard::spec::site(&asked)?;
-    let how = args.discovery();
-    if let Some(dir) = args.run.as_deref().filter(|d| onboard::holds_run(d)) {
-        return rerun(dir, &args, how.as_ref(), profiles, json).await;
-    }
     let discovered = match &how {
         Some(how) => match discover_targets(how, profiles.clone(), json).await? {
             Some(targets) => Some(targets),
@@ -376,7 +377,8 @@ async fn rerun(
     json: bool,
 ) -> anyhow::Result<u8> {
     let note = format!(
-        "{} already holds a run: resuming it (phones already finished are left as they are)",
+        "{} already holds a run: resuming it with the settings it started with (its journal's: targets, server, \
+         site; options given now are not applied), phones already finished left as they are",
         dir.display()
     );
     if json {

@@ -26,6 +26,10 @@ use crate::phone::{Event, Report};
 /// The journal's file name inside a run directory.
 pub const FILE: &str = "journal.jsonl";
 
+/// The lock file beside it: held (an exclusive advisory lock) for as long as a process has the journal open, so two
+/// processes never work on one run's phones at once.
+pub const LOCK: &str = "run.lock";
+
 /// One journal line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -82,6 +86,23 @@ pub enum JournalError {
         "{0} holds no run (no journal.jsonl with a start line); start one with `polyprov onboard`"
     )]
     NoRun(PathBuf),
+    #[error(
+        "another polyprov is working on the run in {0} right now (it holds {0}/run.lock): wait for it to end, or stop \
+         it, then run again"
+    )]
+    Busy(PathBuf),
+}
+
+/// Whether `dir`'s journal starts with the run's spec: a journal cut short before its first line was written
+/// holds no run.
+pub fn has_start(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join(FILE)) else {
+        return false;
+    };
+    text.lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .is_some_and(|v| v["kind"] == "started")
 }
 
 /// An open journal, appended to by many phone tasks.
@@ -90,6 +111,8 @@ pub struct Journal {
     path: PathBuf,
     file: Mutex<File>,
     repaired: Option<String>,
+    /// Locked while this journal is open; unlocked when it is dropped (or the process dies).
+    _lock: File,
 }
 
 fn now() -> f64 {
@@ -104,6 +127,28 @@ impl Journal {
             path: path.clone(),
             source,
         })?;
+        let lock_path = dir.join(LOCK);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| JournalError::Write {
+                path: lock_path.clone(),
+                source,
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Busy(dir.to_path_buf()));
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(JournalError::Write {
+                    path: lock_path,
+                    source,
+                });
+            }
+        }
         let repaired = cut_torn_tail(&path).map_err(|source| JournalError::Write {
             path: path.clone(),
             source,
@@ -120,6 +165,7 @@ impl Journal {
             path,
             file: Mutex::new(file),
             repaired,
+            _lock: lock,
         })
     }
 

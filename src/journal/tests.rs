@@ -233,3 +233,33 @@ fn no_run() {
     ));
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// Two processes never work on one run at once: while one has the journal open, a second open is refused with
+/// the run named; once the first is done, it opens.
+#[test]
+fn a_run_is_worked_on_by_one_process_at_a_time() {
+    let d = dir("lock");
+    let first = Journal::open(&d).unwrap();
+    first.started(&spec()).unwrap();
+    let e = Journal::open(&d).unwrap_err();
+    assert!(matches!(e, JournalError::Busy(_)), "{e}");
+    assert!(e.to_string().contains("run.lock"), "{e}");
+    drop(first);
+    assert!(Journal::open(&d).is_ok());
+    std::fs::remove_dir_all(&d).ok();
+}
+
+/// A journal cut short before its first line holds no run; one that starts with the spec does.
+#[test]
+fn only_a_journal_with_its_spec_holds_a_run() {
+    let d = dir("has-start");
+    std::fs::create_dir_all(&d).unwrap();
+    assert!(!has_start(&d));
+    std::fs::write(d.join(FILE), "").unwrap();
+    assert!(!has_start(&d));
+    let j = Journal::open(&d).unwrap();
+    j.started(&spec()).unwrap();
+    assert!(has_start(&d));
+    drop(j);
+    std::fs::remove_dir_all(&d).ok();
+}

@@ -1,7 +1,7 @@
 //! Many sites' runs as one report (`report --merge`): each run directory read back from its journal (nothing in
 //! it is rewritten), every phone once — by MAC, the newest result winning when a site was run again — under its
-//! site (the company plan's, else the run's own site name), the phones of the plan no run reached, and the phones
-//! the runs found that the plan does not name.
+//! site (the company plan's, else the run's own site name, else its directory's name), the phones of the plan no
+//! run reached, and the phones the runs found that the plan does not name.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -52,18 +52,33 @@ pub fn merge(dirs: &[PathBuf], plan: Option<&[Planned]>) -> Result<Merged, Onboa
     let mut runs = Vec::new();
     for dir in dirs {
         let run = load(dir)?;
+        let mut rows: Vec<Row> = run.done.iter().map(|(t, r)| Row::new(t, r)).collect();
+        // A phone the run never finished (it was killed, or is still going) is in the report as interrupted, not
+        // missing: its site's run did reach it.
+        let finished: HashSet<&str> = run.done.iter().map(|(t, _)| t.key.as_str()).collect();
+        for t in run
+            .spec
+            .targets
+            .iter()
+            .filter(|t| !finished.contains(t.key.as_str()))
+        {
+            rows.push(Row::new(
+                t,
+                &crate::phone::Report::interrupted(&t.base, false),
+            ));
+        }
         runs.push(RunRows {
             dir: dir.clone(),
             site: run.spec.site.clone(),
-            rows: run.done.iter().map(|(t, r)| Row::new(t, r)).collect(),
+            rows,
         });
     }
     merge_rows(runs, plan)
 }
 
-/// Merges runs' rows: a phone's site is the plan's, else its run's; a MAC in several runs keeps its newest
-/// result (latest finish, then the later run given); extension and user come from the plan where the run had
-/// none. A run without a site name whose phone the plan does not place is an error naming the run.
+/// Merges runs' rows: a phone's site is the plan's, else its run's site name, else the run directory's name; a
+/// MAC in several runs keeps its newest result (latest finish, then the later run given); extension and user come
+/// from the plan where the run had none.
 pub fn merge_rows(runs: Vec<RunRows>, plan: Option<&[Planned]>) -> Result<Merged, OnboardError> {
     let planned: HashMap<Mac, &Planned> = plan
         .unwrap_or_default()
@@ -79,18 +94,10 @@ pub fn merge_rows(runs: Vec<RunRows>, plan: Option<&[Planned]>) -> Result<Merged
             let site = match (from_plan, &run.site) {
                 (Some(p), _) => p.site.clone(),
                 (None, Some(site)) => site.clone(),
-                (None, None) => {
-                    return Err(OnboardError::Invalid(format!(
-                        "run {} names no site, and its phone {} is not in the plan: name the site in the run's site \
-                         file (`name = \"…\"`), or give --plan with the phone",
-                        run.dir.display(),
-                        if row.mac.is_empty() {
-                            &row.target
-                        } else {
-                            &row.mac
-                        }
-                    )));
-                }
+                (None, None) => run.dir.file_name().map_or_else(
+                    || run.dir.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
             };
             if let Some(p) = from_plan {
                 if row.extension.is_empty() {

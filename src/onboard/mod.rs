@@ -154,9 +154,10 @@ pub fn new_run_dir(state_dir: &Path) -> Result<PathBuf, OnboardError> {
     )))
 }
 
-/// Whether `dir` holds a run (its journal): `onboard --run DIR` then resumes it instead of starting one.
+/// Whether `dir` holds a run (a journal that starts with the run's spec): `onboard --run DIR` then resumes it
+/// instead of starting one.
 pub fn holds_run(dir: &Path) -> bool {
-    dir.join(crate::journal::FILE).is_file()
+    crate::journal::has_start(dir)
 }
 
 /// `dir` as the directory of a new run (`onboard --run DIR`): created when missing, used when empty, refused when
@@ -167,14 +168,25 @@ pub fn fresh_run_dir(dir: &Path) -> Result<PathBuf, OnboardError> {
         source,
     };
     std::fs::create_dir_all(dir).map_err(err)?;
-    let mut entries = std::fs::read_dir(dir).map_err(err)?;
-    if entries.next().is_some() {
+    // What a run that died before its first journal line leaves (an empty journal, the lock) does not count.
+    let leftovers = [crate::journal::FILE, crate::journal::LOCK];
+    let mut others = std::fs::read_dir(dir)
+        .map_err(err)?
+        .filter_map(|e| e.ok())
+        .filter(|e| !leftovers.iter().any(|l| e.file_name() == *l));
+    if others.next().is_some() {
         return Err(OnboardError::Invalid(format!(
             "{} is not empty and holds no run (no {}): name a new or empty directory for the run, or the directory \
              of an earlier run to resume it",
             dir.display(),
             crate::journal::FILE
         )));
+    }
+    if !crate::journal::has_start(dir) {
+        match std::fs::remove_file(dir.join(crate::journal::FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+            _ => {}
+        }
     }
     Ok(dir.to_path_buf())
 }
