@@ -137,15 +137,16 @@ impl Journal {
                 path: lock_path.clone(),
                 source,
             })?;
-        match lock.try_lock() {
+        // flock(2), not `File::try_lock` (Rust 1.89): the crate builds with Rust 1.85.
+        match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
                 return Err(JournalError::Busy(dir.to_path_buf()));
             }
-            Err(std::fs::TryLockError::Error(source)) => {
+            Err(e) => {
                 return Err(JournalError::Write {
                     path: lock_path,
-                    source,
+                    source: e.into(),
                 });
             }
         }
