@@ -164,7 +164,13 @@ async fn a_phone_rebooting_on_its_own_is_waited_for() {
         after.reboots > before.reboots + 1,
         "its own reboot is counted"
     );
-    assert_eq!(report(&sim, m).await["phase"], "registered");
+    assert_eq!(
+        report(&sim, m).await["phase"],
+        "registered",
+        "{:?} {:?}",
+        seen.lock().unwrap(),
+        after.evidence
+    );
     sim.shutdown().await;
 }
 

@@ -248,6 +248,49 @@ async fn activation_waits_for_a_reboot_when_the_phone_is_not_told() {
     sim.shutdown().await;
 }
 
+/// A phone that is up obeys a restart at once, even in the middle of a provisioning pass: it never finishes the
+/// pass it was told to abandon (settling Inactive first and rebooting afterwards would let a client read a verdict
+/// the phone is about to throw away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_a_provisioning_pass_is_obeyed_at_once() {
+    let m = mac("64167F000107");
+    let sim = start(
+        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000107")],
+        100.0,
+    )
+    .await;
+    let base = format!("https://{}", sim.phones()[0].web_addr());
+    let url = sim.prov_url().unwrap();
+    let c = client(m);
+    assert_eq!(
+        save_provisioning(&c, &base, "482", "480", &url).await,
+        "CONF_CHANGE"
+    );
+    // Back from the save's reboot, waiting to contact the server (30 s of phone time, 0.3 s here).
+    wait_for(&sim, m, Duration::from_secs(10), "the first boot", |p| {
+        p["reboots"] == 1 && p["up"] == true
+    })
+    .await;
+    let control = reqwest::Client::builder().no_proxy().build().unwrap();
+    let reboot = format!("http://{}/phones/{m}/reboot", sim.control_addr());
+    assert_eq!(control.post(&reboot).send().await.unwrap().status(), 202);
+    let r = wait_for(&sim, m, Duration::from_secs(30), "Inactive", |p| {
+        p["phase"] == "inactive"
+    })
+    .await;
+    assert_eq!(
+        r["reboots"], 4,
+        "the save's, the restart's and the update's two, before it settles: {r:#}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = report(&sim, m).await;
+    assert_eq!(
+        (r["phase"].as_str(), r["reboots"].as_u64()),
+        (Some("inactive"), Some(4))
+    );
+    sim.shutdown().await;
+}
+
 /// Saving the same values again changes nothing and schedules no reboot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saving_the_same_values_is_no_change() {

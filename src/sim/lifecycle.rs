@@ -21,20 +21,48 @@ pub enum Command {
     Activate,
 }
 
-/// Run commands until the simulator stops.
+/// Run commands until the simulator stops. A phone that is up obeys a reboot at once, as a real phone's web UI
+/// restarts it mid-way through a provisioning pass or a download; an order that comes while it is down (only the
+/// control endpoint can give one then) waits until the current path has settled.
 pub async fn run(
     phone: std::sync::Arc<SimPhone>,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Command>,
 ) {
-    while let Some(cmd) = rx.recv().await {
-        let delay = phone.with(|p| p.profile.timeline.shutdown_delay_secs) as f64;
-        phone.clock.sleep(delay).await;
-        if cmd == Command::Activate {
-            phone.with(|p| p.phase = Phase::Activating);
-        }
-        if !boot_and_provision(&phone).await {
-            // Dead phones take no further orders; keep the channel open so senders do not fail.
-            std::future::pending::<()>().await;
+    let mut backlog = std::collections::VecDeque::new();
+    loop {
+        let cmd = match backlog.pop_front() {
+            Some(c) => c,
+            None => match rx.recv().await {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        let work = async {
+            let delay = phone.with(|p| p.profile.timeline.shutdown_delay_secs) as f64;
+            phone.clock.sleep(delay).await;
+            if cmd == Command::Activate {
+                phone.with(|p| p.phase = Phase::Activating);
+            }
+            boot_and_provision(&phone).await
+        };
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                alive = &mut work => {
+                    if !alive {
+                        // Dead phones take no further orders; keep the channel open so senders do not fail.
+                        std::future::pending::<()>().await;
+                    }
+                    break;
+                }
+                Some(next) = rx.recv() => {
+                    if phone.with(|p| p.up) {
+                        backlog.push_front(next);
+                        break;
+                    }
+                    backlog.push_back(next);
+                }
+            }
         }
     }
 }
