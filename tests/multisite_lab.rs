@@ -31,7 +31,10 @@ fn examples() -> PathBuf {
 
 /// The phones per site: `POLYPROV_LAB_PHONES` each, else 3, 3 and 2.
 fn phones_per_site() -> Vec<usize> {
-    match std::env::var("POLYPROV_LAB_PHONES").ok().and_then(|n| n.parse().ok()) {
+    match std::env::var("POLYPROV_LAB_PHONES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
         Some(n) => vec![n; SITES.len()],
         None => vec![3, 3, 2],
     }
@@ -61,7 +64,12 @@ fn write_play_inputs(lab: &SitesLab, sites: &[Site], use_plan: bool) {
     let mut plan = String::from("mac,site,extension,user,model\n");
     for (i, s) in sites.iter().enumerate() {
         for (j, p) in s.phones.iter().enumerate() {
-            plan.push_str(&format!("{},{},{},user{i}-{j},\n", p.mac, s.name, 1000 * (i + 1) + j));
+            plan.push_str(&format!(
+                "{},{},{},user{i}-{j},\n",
+                p.mac,
+                s.name,
+                1000 * (i + 1) + j
+            ));
         }
     }
     std::fs::write(lab.path("company.csv"), plan).unwrap();
@@ -69,7 +77,11 @@ fn write_play_inputs(lab: &SitesLab, sites: &[Site], use_plan: bool) {
     let mut hosts = serde_json::Map::new();
     for (n, s) in sites.iter().enumerate() {
         let root = site_root(lab, s);
-        let mut extra = vec!["--time-scale".to_string(), format!("{SCALE}"), "--print-resources".into()];
+        let mut extra = vec![
+            "--time-scale".to_string(),
+            format!("{SCALE}"),
+            "--print-resources".into(),
+        ];
         if cidr_bits == 25 {
             extra.extend(["--rate".into(), "brisk".into()]);
         }
@@ -106,16 +118,30 @@ fn write_play_inputs(lab: &SitesLab, sites: &[Site], use_plan: bool) {
     let vars = lab.path("group_vars/sites");
     std::fs::create_dir_all(&vars).unwrap();
     std::fs::write(lab.path("vault-pass"), "lab vault key\n").unwrap();
-    std::fs::write(vars.join("vault.yml"), format!("polyprov_admin_passwords:\n  - \"{PASSWORD}\"\n")).unwrap();
-    let vault = sites::ansible_playbook().unwrap().with_file_name("ansible-vault");
-    let out = ansible_env(Command::new(vault), lab)
+    std::fs::write(
+        vars.join("vault.yml"),
+        format!("polyprov_admin_passwords:\n  - \"{PASSWORD}\"\n"),
+    )
+    .unwrap();
+    let vault = sites::ansible_playbook()
+        .unwrap()
+        .with_file_name("ansible-vault");
+    let out = ansible_env(&mut Command::new(vault), lab)
         .args(["encrypt", "--vault-password-file"])
         .arg(lab.path("vault-pass"))
         .arg(vars.join("vault.yml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!std::fs::read_to_string(vars.join("vault.yml")).unwrap().contains(PASSWORD));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !std::fs::read_to_string(vars.join("vault.yml"))
+            .unwrap()
+            .contains(PASSWORD)
+    );
 }
 
 /// Ansible's settings for the lab: its own temporary and control-socket directories, no colour, nothing looked up.
@@ -124,6 +150,7 @@ fn ansible_env<'a>(c: &'a mut Command, lab: &SitesLab) -> &'a mut Command {
         .env("ANSIBLE_LOCAL_TEMP", lab.path("ansible-tmp"))
         .env("ANSIBLE_REMOTE_TEMP", lab.path("ansible-remote-tmp"))
         .env("ANSIBLE_SSH_CONTROL_PATH_DIR", lab.path("ansible-cp"))
+        .env("ANSIBLE_ASYNC_DIR", lab.path("ansible-async"))
         .env("ANSIBLE_HOST_KEY_CHECKING", "False")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "False")
         .env("ANSIBLE_NOCOLOR", "1")
@@ -137,7 +164,8 @@ fn ansible_env<'a>(c: &'a mut Command, lab: &SitesLab) -> &'a mut Command {
 /// One `ansible-playbook site.yml` in the controller's namespace, running.
 fn start_play(lab: &SitesLab) -> std::process::Child {
     let mut c = Command::new("ip");
-    c.args(["netns", "exec", &lab.controller()]).arg(sites::ansible_playbook().unwrap());
+    c.args(["netns", "exec", &lab.controller()])
+        .arg(sites::ansible_playbook().unwrap());
     ansible_env(&mut c, lab)
         .arg("-v")
         .arg("-i")
@@ -170,7 +198,11 @@ struct Play {
 fn finish_play(child: std::process::Child, started: Instant) -> Play {
     let out = child.wait_with_output().unwrap();
     let took = started.elapsed();
-    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let count = |line: &str, key: &str| -> u32 {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(key)?.parse().ok())
@@ -187,7 +219,11 @@ fn finish_play(child: std::process::Child, started: Instant) -> Play {
             (host, (count(l, "changed="), count(l, "failed=")))
         })
         .collect();
-    Play { output, recap, took }
+    Play {
+        output,
+        recap,
+        took,
+    }
 }
 
 fn play(lab: &SitesLab) -> Play {
@@ -199,10 +235,19 @@ fn play_killing(lab: &SitesLab, victim: &Site) -> Play {
     let started = Instant::now();
     let child = start_play(lab);
     let journal = run_dir(lab, victim).join("journal.jsonl");
-    let bin = site_root(lab, victim).join("bin/polyprov").display().to_string();
+    let bin = site_root(lab, victim)
+        .join("bin/polyprov")
+        .display()
+        .to_string();
     let killed = loop {
-        assert!(started.elapsed() < Duration::from_secs(300), "no phone of {} ever rebooted", victim.name);
-        let rebooting = sites::json_lines(&journal).iter().any(|l| l["event"]["event"] == "rebooting");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no phone of {} ever rebooted",
+            victim.name
+        );
+        let rebooting = sites::json_lines(&journal)
+            .iter()
+            .any(|l| l["event"]["event"] == "rebooting");
         let running: Vec<(u32, String)> = lab
             .processes(&victim.ns, " onboard ")
             .into_iter()
@@ -252,7 +297,11 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
         .enumerate()
         .map(|(i, (name, n))| lab.site(i as u8 + 1, name, *n, fleet, SCALE))
         .collect();
-    eprintln!("lab: {} sites, {counts:?} phones, built in {:.1?}", sites.len(), built.elapsed());
+    eprintln!(
+        "lab: {} sites, {counts:?} phones, built in {:.1?}",
+        sites.len(),
+        built.elapsed()
+    );
     // `onboard --plan` is not in this polyprov yet: every phone on a site's LAN is planned, so discovery picks
     // the same phones.
     write_play_inputs(&lab, &sites, false);
@@ -260,7 +309,11 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
 
     // First play: every site runs; the victim's polyprov is killed while a phone of its site is rebooting.
     let first = play_killing(&lab, victim);
-    eprintln!("first play ({:.1?}):\n{}", first.took, site_lines(&first).join("\n"));
+    eprintln!(
+        "first play ({:.1?}):\n{}",
+        first.took,
+        site_lines(&first).join("\n")
+    );
     for (i, s) in sites.iter().enumerate() {
         let (_, failed) = first.recap[&s.name];
         if i == VICTIM {
@@ -277,14 +330,22 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
 
     // Second play: the killed site's run is resumed and finishes; the finished sites change nothing.
     let second = play(&lab);
-    eprintln!("second play ({:.1?}):\n{}", second.took, site_lines(&second).join("\n"));
+    eprintln!(
+        "second play ({:.1?}):\n{}",
+        second.took,
+        site_lines(&second).join("\n")
+    );
     for (i, s) in sites.iter().enumerate() {
         let (changed, failed) = second.recap[&s.name];
         assert_eq!(failed, 0, "{} finishes:\n{}", s.name, second.output);
         if i == VICTIM {
             assert!(changed > 0, "the resumed site reports its phones");
         } else {
-            assert_eq!(changed, 0, "{} was already finished:\n{}", s.name, second.output);
+            assert_eq!(
+                changed, 0,
+                "{} was already finished:\n{}",
+                s.name, second.output
+            );
         }
     }
 
@@ -293,7 +354,11 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
         for p in &s.phones {
             let r = lab.phone_report(s, p);
             assert_eq!(r["phase"], "inactive", "{} {}: {r:#}", s.name, p.mac);
-            assert_eq!(r["stats"]["conf-changes"], 1, "{} {} saved once: {r:#}", s.name, p.mac);
+            assert_eq!(
+                r["stats"]["conf-changes"], 1,
+                "{} {} saved once: {r:#}",
+                s.name, p.mac
+            );
         }
     }
 
@@ -309,7 +374,12 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
             .iter()
             .find(|x| x["site"] == s.name.as_str())
             .unwrap_or_else(|| panic!("{} in the merged report: {merged:#}", s.name));
-        let mut macs: Vec<&str> = section["phones"].as_array().unwrap().iter().map(|p| p["mac"].as_str().unwrap()).collect();
+        let mut macs: Vec<&str> = section["phones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["mac"].as_str().unwrap())
+            .collect();
         macs.sort_unstable();
         let mut planned: Vec<&str> = s.phones.iter().map(|p| p.mac.as_str()).collect();
         planned.sort_unstable();
@@ -321,13 +391,26 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
     assert_eq!(merged["summary"]["phones"], counts.iter().sum::<usize>());
     assert_eq!(merged["never-seen"], json!([]), "{merged:#}");
     let activation = std::fs::read_to_string(lab.path("controller/merged/activation.csv")).unwrap();
-    assert_eq!(activation.lines().count(), counts.iter().sum::<usize>() + 1, "{activation}");
+    assert_eq!(
+        activation.lines().count(),
+        counts.iter().sum::<usize>() + 1,
+        "{activation}"
+    );
 
     // Third play: nothing left to do, nothing changed anywhere (the controller's tasks included).
     let third = play(&lab);
-    eprintln!("third play ({:.1?}):\n{}", third.took, site_lines(&third).join("\n"));
+    eprintln!(
+        "third play ({:.1?}):\n{}",
+        third.took,
+        site_lines(&third).join("\n")
+    );
     for (host, (changed, failed)) in &third.recap {
-        assert_eq!((*changed, *failed), (0, 0), "{host} changed nothing:\n{}", third.output);
+        assert_eq!(
+            (*changed, *failed),
+            (0, 0),
+            "{host} changed nothing:\n{}",
+            third.output
+        );
     }
     for s in &sites {
         for p in &s.phones {
@@ -337,15 +420,29 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
 
     // The secret went from Vault to 0600 files only: never in Ansible's output (run with -v), nor in a site file.
     for (n, p) in [&first, &second, &third].iter().enumerate() {
-        assert!(!p.output.contains(PASSWORD), "play {} showed the password", n + 1);
+        assert!(
+            !p.output.contains(PASSWORD),
+            "play {} showed the password",
+            n + 1
+        );
     }
     for s in &sites {
         let etc = site_root(&lab, s).join("etc");
         let file = etc.join("admin-passwords");
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{PASSWORD}\n"));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{PASSWORD}\n")
+        );
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(!std::fs::read_to_string(etc.join("site.toml")).unwrap().contains(PASSWORD));
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(
+            !std::fs::read_to_string(etc.join("site.toml"))
+                .unwrap()
+                .contains(PASSWORD)
+        );
     }
     eprintln!(
         "figures: {counts:?} phones per site; plays took {:.1?} (killed), {:.1?} (resumed), {:.1?} (nothing to do)",

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 /// Whether this machine can build the lab: root, and the programs it runs.
 pub fn check() -> Result<(), String> {
-    let uid = Command::new("id").arg("-u").output().map_err(|e| e.to_string())?;
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map_err(|e| e.to_string())?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Err("not root (network namespaces need CAP_SYS_ADMIN)".into());
     }
@@ -35,7 +38,8 @@ pub const VENV: &str = "/opt/polyprov-ansible";
 
 /// ansible-playbook from `$POLYPROV_ANSIBLE/bin`, else the CI venv's.
 pub fn ansible_playbook() -> Option<PathBuf> {
-    let venv = std::env::var_os("POLYPROV_ANSIBLE").map_or_else(|| PathBuf::from(VENV), PathBuf::from);
+    let venv =
+        std::env::var_os("POLYPROV_ANSIBLE").map_or_else(|| PathBuf::from(VENV), PathBuf::from);
     let bin = venv.join("bin/ansible-playbook");
     bin.exists().then_some(bin)
 }
@@ -131,7 +135,18 @@ impl SitesLab {
         lab.netns(&c);
         lab.plug("mg", &c, "eth0", "02:00:00:00:01:01", CONTROLLER_IP);
         let key = lab.key.display().to_string();
-        run(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lab", "-f", &key]);
+        run(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "lab",
+            "-f",
+            &key,
+        ]);
         lab
     }
 
@@ -147,7 +162,15 @@ impl SitesLab {
         run(&["ip", "netns", "add", ns]);
         self.namespaces.push(ns.to_string());
         // No IPv6: nothing but what the lab asks for is sent.
-        run(&["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+        ]);
         run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
     }
 
@@ -155,7 +178,18 @@ impl SitesLab {
     fn bridge(&mut self, name: &str) {
         let ns = self.ns(name);
         self.netns(&ns);
-        run(&["ip", "-n", &ns, "link", "add", "br0", "type", "bridge", "stp_state", "0"]);
+        run(&[
+            "ip",
+            "-n",
+            &ns,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+        ]);
         run(&["ip", "-n", &ns, "link", "set", "br0", "up"]);
     }
 
@@ -165,40 +199,100 @@ impl SitesLab {
         self.ports += 1;
         let port = format!("p{}", self.ports);
         run(&[
-            "ip", "link", "add", ifname, "netns", ns, "type", "veth", "peer", "name", &port, "netns", &sw,
+            "ip", "link", "add", ifname, "netns", ns, "type", "veth", "peer", "name", &port,
+            "netns", &sw,
         ]);
         run(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
         run(&["ip", "-n", ns, "link", "set", ifname, "address", mac]);
-        run(&["ip", "-n", ns, "addr", "add", &format!("{ip}/24"), "dev", ifname]);
+        run(&[
+            "ip",
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{ip}/24"),
+            "dev",
+            ifname,
+        ]);
         run(&["ip", "-n", ns, "link", "set", ifname, "up"]);
     }
 
     /// Site `n` (1…): its host on the management network (sshd) and on its own LAN (`lan0`), its provisioning
     /// service, and `phones` simulated phones (`fleet` gives each one's `[[phone]]` fields but its MAC and address).
-    pub fn site(&mut self, n: u8, name: &str, phones: usize, fleet: impl Fn(usize) -> String, scale: f64) -> Site {
+    pub fn site(
+        &mut self,
+        n: u8,
+        name: &str,
+        phones: usize,
+        fleet: impl Fn(usize) -> String,
+        scale: f64,
+    ) -> Site {
         let ns = self.ns(&format!("s{n}"));
         self.netns(&ns);
         let mgmt_ip = Ipv4Addr::new(198, 19, 0, 10 + n);
         let lan_ip = Ipv4Addr::new(198, 18, n, 1);
-        self.plug("mg", &ns, "eth0", &format!("02:00:00:00:02:{n:02x}"), mgmt_ip);
+        self.plug(
+            "mg",
+            &ns,
+            "eth0",
+            &format!("02:00:00:00:02:{n:02x}"),
+            mgmt_ip,
+        );
         let lan = format!("b{n}");
         self.bridge(&lan);
-        self.plug(&lan, &ns, "lan0", &format!("02:00:00:00:03:{n:02x}"), lan_ip);
+        self.plug(
+            &lan,
+            &ns,
+            "lan0",
+            &format!("02:00:00:00:03:{n:02x}"),
+            lan_ip,
+        );
         self.sshd(&ns, n, mgmt_ip);
         let ca = self.dir.join(format!("prov-ca-{n}.pem"));
         let bin = env!("CARGO_BIN_EXE_polyprov");
-        let (ip, port, ca_path) = (lan_ip.to_string(), PROV_PORT.to_string(), ca.display().to_string());
-        self.spawn(&ns, &format!("prov-{n}"), &[
-            bin, "sim", "--phones", "0", "--bind", &ip, "--control", &format!("{ip}:0"), "--prov-name", PROV_NAME,
-            "--prov-port", &port, "--prov-default-master", "--ca-out", &ca_path,
-        ]);
+        let (ip, port, ca_path) = (
+            lan_ip.to_string(),
+            PROV_PORT.to_string(),
+            ca.display().to_string(),
+        );
+        self.spawn(
+            &ns,
+            &format!("prov-{n}"),
+            &[
+                bin,
+                "sim",
+                "--phones",
+                "0",
+                "--bind",
+                &ip,
+                "--control",
+                &format!("{ip}:0"),
+                "--prov-name",
+                PROV_NAME,
+                "--prov-port",
+                &port,
+                "--prov-default-master",
+                "--ca-out",
+                &ca_path,
+            ],
+        );
         self.wait_tcp(&ns, lan_ip, PROV_PORT);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !ca.exists() {
-            assert!(Instant::now() < deadline, "site {n}'s provisioning CA was not written");
+            assert!(
+                Instant::now() < deadline,
+                "site {n}'s provisioning CA was not written"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
-        let mut site = Site { name: name.into(), ns: ns.clone(), mgmt_ip, lan_ip, phones: Vec::new(), ca };
+        let mut site = Site {
+            name: name.into(),
+            ns: ns.clone(),
+            mgmt_ip,
+            lan_ip,
+            phones: Vec::new(),
+            ca,
+        };
         for j in 0..phones {
             let pns = self.ns(&format!("s{n}p{j}"));
             self.netns(&pns);
@@ -215,11 +309,30 @@ impl SitesLab {
                 ),
             )
             .expect("fleet file");
-            let (f, bind, ca) = (file.display().to_string(), ip.to_string(), site.ca.display().to_string());
-            self.spawn(&pns, &format!("phone-{n}-{j}"), &[
-                bin, "sim", "--fleet", &f, "--bind", &bind, "--control", &format!("{ip}:{CONTROL_PORT}"),
-                "--no-prov-server", "--host", &format!("{PROV_NAME}={lan_ip}"), "--trust-ca", &ca,
-            ]);
+            let (f, bind, ca) = (
+                file.display().to_string(),
+                ip.to_string(),
+                site.ca.display().to_string(),
+            );
+            self.spawn(
+                &pns,
+                &format!("phone-{n}-{j}"),
+                &[
+                    bin,
+                    "sim",
+                    "--fleet",
+                    &f,
+                    "--bind",
+                    &bind,
+                    "--control",
+                    &format!("{ip}:{CONTROL_PORT}"),
+                    "--no-prov-server",
+                    "--host",
+                    &format!("{PROV_NAME}={lan_ip}"),
+                    "--trust-ca",
+                    &ca,
+                ],
+            );
             site.phones.push(Phone { mac, ip, ns: pns });
         }
         for p in &site.phones {
@@ -231,7 +344,16 @@ impl SitesLab {
     /// Debian's sshd on the site host's management address: lab host key, the lab's key authorized for root.
     fn sshd(&mut self, ns: &str, n: u8, ip: Ipv4Addr) {
         let host_key = self.dir.join(format!("ssh_host_{n}"));
-        run(&["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", &host_key.display().to_string()]);
+        run(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            &host_key.display().to_string(),
+        ]);
         let authorized = self.dir.join("authorized_keys");
         std::fs::copy(self.key.with_extension("pub"), &authorized).expect("authorized key");
         let conf = self.dir.join(format!("sshd-{n}.conf"));
@@ -250,7 +372,11 @@ impl SitesLab {
         // sshd's privilege separation directory (Debian's unit makes it; no sshd runs on the host).
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
         let conf = conf.display().to_string();
-        self.spawn(ns, &format!("sshd-{n}"), &["/usr/sbin/sshd", "-D", "-e", "-f", &conf]);
+        self.spawn(
+            ns,
+            &format!("sshd-{n}"),
+            &["/usr/sbin/sshd", "-D", "-e", "-f", &conf],
+        );
         self.wait_tcp(ns, ip, 22);
     }
 
@@ -279,7 +405,9 @@ impl SitesLab {
     /// Waits until `ns` accepts TCP on `ip:port`.
     pub fn wait_tcp(&self, ns: &str, ip: Ipv4Addr, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let probe = format!("import socket\ns=socket.socket()\ns.settimeout(0.5)\ns.connect(('{ip}',{port}))");
+        let probe = format!(
+            "import socket\ns=socket.socket()\ns.settimeout(0.5)\ns.connect(('{ip}',{port}))"
+        );
         while Instant::now() < deadline {
             if self.exec(ns, &["python3", "-c", &probe]).status.success() {
                 return;
@@ -292,7 +420,10 @@ impl SitesLab {
     /// A phone's state as its simulator's control endpoint reports it (asked from the site host).
     pub fn phone_report(&self, site: &Site, phone: &Phone) -> serde_json::Value {
         let url = format!("http://{}:{CONTROL_PORT}/phones/{}", phone.ip, phone.mac);
-        let out = self.exec(&site.ns, &["curl", "-sS", "--noproxy", "*", "--max-time", "10", &url]);
+        let out = self.exec(
+            &site.ns,
+            &["curl", "-sS", "--noproxy", "*", "--max-time", "10", &url],
+        );
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{url}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
     }
@@ -305,7 +436,8 @@ impl SitesLab {
             .filter_map(|pid| {
                 let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
                 let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-                cmd.contains(word).then(|| (pid.parse().ok()?, cmd))?
+                let pid: u32 = pid.parse().ok()?;
+                cmd.contains(word).then_some((pid, cmd))
             })
             .collect()
     }
