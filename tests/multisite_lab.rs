@@ -105,7 +105,7 @@ fn write_play_inputs(lab: &SitesLab, sites: &[Site], use_plan: bool) {
     let inventory = json!({"all": {"children": {"sites": {"hosts": hosts, "vars": {
         "ansible_user": "root",
         "ansible_ssh_private_key_file": lab.key.display().to_string(),
-        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o CheckHostIP=no",
+        "ansible_ssh_common_args": "-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o CheckHostIP=no -o GSSAPIAuthentication=no",
         "ansible_python_interpreter": "/usr/bin/python3",
         "polyprov_install": "binary",
         "polyprov_binary_src": env!("CARGO_BIN_EXE_polyprov"),
