@@ -38,6 +38,10 @@ pub struct Site {
     pub allow_ouis: Vec<String>,
     /// Where run directories go.
     pub state_dir: Option<PathBuf>,
+    /// This site's plan (its file from `polyprov plan split`): only its phones are onboarded.
+    pub plan: Option<PathBuf>,
+    /// Phones found on the site that its plan does not list are onboarded too (default: left alone, reported).
+    pub allow_unplanned: Option<bool>,
     #[serde(default)]
     pub timeouts: Timeouts,
 }
@@ -87,6 +91,7 @@ impl Site {
             &mut site.new_password_file,
             &mut site.allow_mac_file,
             &mut site.state_dir,
+            &mut site.plan,
         ]
         .into_iter()
         .flatten()

@@ -1,5 +1,6 @@
 //! The `polyprov` binary: parse the command line, run it, map the outcome to an exit code: 0 done, 1 failed,
-//! 2 bad input (usage, configuration, files), 3 a phone needs a person.
+//! 2 bad input (usage, configuration, files), 3 a phone needs a person, 4 the run is busy (another polyprov is
+//! working on it: automation waits and tries again).
 
 use clap::Parser;
 
@@ -16,7 +17,16 @@ async fn main() -> std::process::ExitCode {
         Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
             eprintln!("polyprov: {e:#}");
-            std::process::ExitCode::from(2)
+            use polyprov::journal::JournalError;
+            use polyprov::onboard::OnboardError;
+            let busy = e.chain().any(|c| {
+                matches!(c.downcast_ref(), Some(JournalError::Busy(_)))
+                    || matches!(
+                        c.downcast_ref(),
+                        Some(OnboardError::Journal(JournalError::Busy(_)))
+                    )
+            });
+            std::process::ExitCode::from(if busy { 4 } else { 2 })
         }
     }
 }

@@ -99,7 +99,11 @@ async fn the_same_command_finishes_a_killed_run_and_then_changes_nothing() {
     }
     // While it runs, the same command again is refused: one process per run.
     let second = onboard(&sim, &dir).output().unwrap();
-    assert!(!second.status.success());
+    assert_eq!(
+        second.status.code(),
+        Some(4),
+        "busy: automation waits and tries again"
+    );
     assert!(
         String::from_utf8_lossy(&second.stderr).contains("another polyprov is working on the run"),
         "{}",

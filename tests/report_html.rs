@@ -123,6 +123,7 @@ fn spec(sim: &Simulator) -> RunSpec {
         server_ca: None,
         skip_server_check: true,
         server_checks: Vec::new(),
+        plan: None,
         targets,
     }
 }

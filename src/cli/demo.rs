@@ -179,6 +179,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         server_ca: None,
         skip_server_check: false,
         server_checks: checks,
+        plan: None,
         targets,
     };
     spec.check()?;

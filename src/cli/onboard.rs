@@ -45,6 +45,13 @@ pub struct OnboardArgs {
     /// left as they are, the rest go on — so the same command is safe to repeat.
     #[arg(long, value_name = "DIR", conflicts_with = "state_dir")]
     pub run: Option<PathBuf>,
+    /// This site's plan (its file from `polyprov plan split`): only the phones it lists are onboarded, with their
+    /// extension and user; phones found that it does not list are reported as skipped and never contacted.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// With --plan: onboard phones found here that the plan does not list too.
+    #[arg(long)]
+    pub allow_unplanned: bool,
     /// Discovery listens without making the interface promiscuous (see `discover --no-promiscuous`).
     #[arg(long, requires = "interface")]
     pub no_promiscuous: bool,
@@ -134,7 +141,7 @@ async fn confirm(
         println!(
             "Reading each phone (a read-only login; nothing is written) to find those in service…"
         );
-        plan = plan.with(onboard::plan::read(&spec.targets, settings, profiles).await);
+        plan = plan.with(onboard::plan::read(&spec.to_contact(), settings, profiles).await);
     }
     if json {
         crate::output::emit_run(crate::output::Run::RunPlan { plan });
@@ -215,6 +222,8 @@ impl OnboardArgs {
             timeout_secs: self.watch.timeout_secs,
             patience_secs: self.watch.patience_secs,
             time_scale: Some(self.watch.time_scale),
+            plan: self.plan.clone(),
+            allow_unplanned: self.allow_unplanned,
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod discovery;
 pub mod merge;
 pub mod plan;
+pub mod site_plan;
 pub mod spec;
 
 pub use spec::{Asked, RunSpec};

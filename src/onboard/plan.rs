@@ -112,7 +112,7 @@ where
 
 /// Look at every target of `spec` (at most `spec.concurrency` at once) and make the plan.
 pub async fn look(spec: &RunSpec, profiles: Arc<ProfileSet>) -> Plan {
-    let looked = each(&spec.targets, spec.concurrency, |t| {
+    let looked = each(&spec.to_contact(), spec.concurrency, |t| {
         let profiles = profiles.clone();
         async move {
             let web = crate::discover::fingerprint::look(t.base.clone(), &profiles, LOOK_TIMEOUT)

@@ -67,6 +67,10 @@ pub struct Asked {
     pub timeout_secs: Option<f64>,
     pub patience_secs: Option<u64>,
     pub time_scale: Option<f64>,
+    /// The site's plan (`--plan`): only its phones are onboarded.
+    pub plan: Option<PathBuf>,
+    /// Phones found that the plan does not list are onboarded too.
+    pub allow_unplanned: bool,
 }
 
 /// What a run records about itself (secrets by source only), so it can be continued.
@@ -112,6 +116,9 @@ pub struct RunSpec {
     /// What the provisioning-server check found, per distinct URL.
     #[serde(default)]
     pub server_checks: Vec<crate::server_check::Checked>,
+    /// The site's plan the run follows (`--plan`), when it follows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<super::site_plan::SitePlan>,
     pub targets: Vec<Target>,
 }
 
@@ -286,6 +293,25 @@ impl RunSpec {
                 .collect();
         }
         let allow_mac_file = asked.allow_mac_file.clone().or(site.allow_mac_file.clone());
+        let site_name = site.name.clone().or_else(|| {
+            asked
+                .site
+                .as_ref()
+                .and_then(|p| p.file_stem())
+                .map(|s| s.to_string_lossy().into_owned())
+        });
+        let plan = match asked.plan.as_ref().or(site.plan.as_ref()) {
+            Some(path) => Some(super::site_plan::read(
+                path,
+                site_name.as_deref(),
+                asked.allow_unplanned || site.allow_unplanned.unwrap_or(false),
+            )?),
+            None => None,
+        };
+        let mut targets = targets;
+        if let Some(p) = &plan {
+            p.fill(&mut targets);
+        }
         let spec = RunSpec {
             server_type: layer(
                 asked.server_type.clone(),
@@ -324,14 +350,9 @@ impl RunSpec {
                 } else {
                     asked.allow_models.clone()
                 },
+                plan: plan.as_ref().and_then(|p| p.allow()),
             },
-            site: site.name.clone().or_else(|| {
-                asked
-                    .site
-                    .as_ref()
-                    .and_then(|p| p.file_stem())
-                    .map(|s| s.to_string_lossy().into_owned())
-            }),
+            site: site_name.or_else(|| plan.as_ref().map(|p| p.site.clone())),
             operator: asked
                 .operator
                 .clone()
@@ -354,6 +375,7 @@ impl RunSpec {
             server_ca: absolute(asked.server_ca.clone().or(site.server_ca.clone())),
             skip_server_check: asked.skip_server_check || site.skip_server_check.unwrap_or(false),
             server_checks: Vec::new(),
+            plan,
             targets,
         };
         spec.check()?;
@@ -411,6 +433,9 @@ impl RunSpec {
             })
             .collect();
         out.dedup();
+        if let Some(plan) = &self.plan {
+            out.extend(plan.warnings(&self.targets));
+        }
         let public: Vec<&str> = self
             .targets
             .iter()
@@ -425,6 +450,16 @@ impl RunSpec {
             ));
         }
         out
+    }
+
+    /// The targets a look before the run may contact: not those whose MAC, known beforehand, the allow-lists or
+    /// the site's plan leave alone (the run reports them as skipped without contacting them either).
+    pub fn to_contact(&self) -> Vec<Target> {
+        self.targets
+            .iter()
+            .filter(|t| t.mac.and_then(|m| self.allow.refuse_mac(Some(m))).is_none())
+            .cloned()
+            .collect()
     }
 
     /// Settings for the fleet, reading secrets from their sources (`password_file` when given instead of the

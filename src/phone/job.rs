@@ -86,17 +86,43 @@ pub struct Allow {
     /// OUIs (6 uppercase hex digits).
     pub ouis: Vec<String>,
     pub models: Vec<String>,
+    /// The site's plan (`onboard --plan`), unless unplanned phones are allowed: only its phones are touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlannedOnly>,
+}
+
+/// The MACs a site's plan lists, the only ones a run following it touches.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PlannedOnly {
+    /// The plan's site, as its rows name it.
+    pub site: String,
+    pub macs: Vec<Mac>,
 }
 
 impl Allow {
     /// Why a phone with this MAC may not be touched, if it may not.
     pub fn refuse_mac(&self, mac: Option<Mac>) -> Option<String> {
         let Some(mac) = mac else {
+            if let Some(plan) = &self.plan {
+                return Some(format!(
+                    "its MAC could not be read, so it cannot be matched to site {}'s plan",
+                    plan.site
+                ));
+            }
             return (!self.macs.is_empty())
                 .then(|| "its MAC could not be read and a MAC allow-list is set".to_string());
         };
         if !self.macs.is_empty() && !self.macs.contains(&mac) {
             return Some(format!("MAC {mac} is not on the allow-list"));
+        }
+        if let Some(plan) = self.plan.as_ref().filter(|p| !p.macs.contains(&mac)) {
+            return Some(format!(
+                "not planned: MAC {mac} is on site {}'s network but not in its plan, so it was left alone (no \
+                 password sent, nothing changed). Fix: if it belongs here, add it to the company plan under site {} and split the plan \
+                 again, or run with --allow-unplanned",
+                plan.site, plan.site
+            ));
         }
         if !self.ouis.is_empty() && !self.ouis.contains(&mac.oui()) {
             return Some(format!(

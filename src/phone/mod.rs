@@ -36,6 +36,6 @@ pub mod session;
 pub mod tls;
 
 pub use event::Event;
-pub use job::{Allow, Claims, Job, Resume, Timing};
+pub use job::{Allow, Claims, Job, PlannedOnly, Resume, Timing};
 pub use outcome::{Outcome, Report, ServerFailure};
 pub use run::provision;

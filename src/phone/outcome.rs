@@ -231,11 +231,9 @@ impl Outcome {
     }
 
     /// Left alone, and why.
-    pub fn skipped(reason: impl Into<String>) -> Outcome {
-        Outcome::Skipped {
-            reason: reason.into(),
-            fix: None,
-        }
+    pub fn skipped(message: impl std::fmt::Display) -> Outcome {
+        let (reason, fix) = split(message);
+        Outcome::Skipped { reason, fix }
     }
 
     /// What went wrong, if anything did (an interruption included).

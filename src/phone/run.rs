@@ -142,6 +142,15 @@ async fn run(
     if let Some(resume) = &job.resume {
         return Continue(super::resume::watch_resumed(job, profiles, resume, report, events).await);
     }
+    // A phone known by its MAC before any contact (discovery, a targets file with MACs) that may not be touched is
+    // never contacted at all.
+    if let Some(why) = job
+        .expected_mac
+        .and_then(|mac| job.allow.refuse_mac(Some(mac)))
+    {
+        report.mac = report.mac.or(job.expected_mac);
+        return Break(Outcome::skipped(why));
+    }
     events(Event::Probing {
         target: job.base.to_string(),
     });
