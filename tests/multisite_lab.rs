@@ -24,6 +24,25 @@ const SCALE: f64 = 60.0;
 const SITES: [&str; 3] = ["paris", "lyon", "nantes"];
 /// The site whose run is killed mid-way.
 const VICTIM: usize = 1;
+/// The site with one phone more than the plan names (its last): found on the LAN, never contacted.
+const UNPLANNED_AT: usize = 0;
+
+/// The phones the company plan names at site `i`.
+fn planned(i: usize, site: &Site) -> &[sites::Phone] {
+    let n = site.phones.len() - usize::from(i == UNPLANNED_AT);
+    &site.phones[..n]
+}
+
+/// The phone on a site's LAN that the plan does not name.
+fn stranger(sites: &[Site]) -> (&Site, &sites::Phone) {
+    let site = &sites[UNPLANNED_AT];
+    (site, site.phones.last().expect("a phone"))
+}
+
+/// The extension the plan gives phone `j` of site `i`.
+fn extension(i: usize, j: usize) -> usize {
+    1000 * (i + 1) + j
+}
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ansible")
@@ -63,12 +82,12 @@ fn run_dir(lab: &SitesLab, site: &Site) -> PathBuf {
 fn write_play_inputs(lab: &SitesLab, sites: &[Site], use_plan: bool) {
     let mut plan = String::from("mac,site,extension,user,model\n");
     for (i, s) in sites.iter().enumerate() {
-        for (j, p) in s.phones.iter().enumerate() {
+        for (j, p) in planned(i, s).iter().enumerate() {
             plan.push_str(&format!(
                 "{},{},{},user{i}-{j},\n",
                 p.mac,
                 s.name,
-                1000 * (i + 1) + j
+                extension(i, j)
             ));
         }
     }
@@ -295,17 +314,20 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
         .iter()
         .zip(&counts)
         .enumerate()
-        .map(|(i, (name, n))| lab.site(i as u8 + 1, name, *n, fleet, SCALE))
+        .map(|(i, (name, n))| {
+            let extra = usize::from(i == UNPLANNED_AT);
+            lab.site(i as u8 + 1, name, n + extra, fleet, SCALE)
+        })
         .collect();
     eprintln!(
-        "lab: {} sites, {counts:?} phones, built in {:.1?}",
+        "lab: {} sites, {counts:?} planned phones (+1 unplanned at {}), built in {:.1?}",
         sites.len(),
+        SITES[UNPLANNED_AT],
         built.elapsed()
     );
-    // `onboard --plan` is not in this polyprov yet: every phone on a site's LAN is planned, so discovery picks
-    // the same phones.
-    write_play_inputs(&lab, &sites, false);
+    write_play_inputs(&lab, &sites, true);
     let victim = &sites[VICTIM];
+    let (stranger_site, stranger) = stranger(&sites);
 
     // First play: every site runs; the victim's polyprov is killed while a phone of its site is rebooting.
     let first = play_killing(&lab, victim);
@@ -349,9 +371,10 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
         }
     }
 
-    // Every planned phone is Inactive, saved exactly once, the killed site's included.
-    for s in &sites {
-        for p in &s.phones {
+    // Every planned phone is Inactive, saved exactly once, the killed site's included; the phone the plan does
+    // not name was never contacted.
+    for (i, s) in sites.iter().enumerate() {
+        for p in planned(i, s) {
             let r = lab.phone_report(s, p);
             assert_eq!(r["phase"], "inactive", "{} {}: {r:#}", s.name, p.mac);
             assert_eq!(
@@ -361,34 +384,49 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
             );
         }
     }
+    // (Discovery's web fingerprint, part of the sweep of --cidr, reads its login page: 2 requests; no login.)
+    let r = lab.phone_report(stranger_site, stranger);
+    assert_eq!(r["stats"]["logins"], 0, "the unplanned phone: {r:#}");
+    assert_eq!(r["stats"]["conf-changes"], 0, "the unplanned phone: {r:#}");
 
-    // The merged report on the controller: each planned phone once, under its site; none missing.
+    // The merged report on the controller: each planned phone once, under its site, with the plan's extension;
+    // the unplanned phone listed as such; no planned phone missing.
     let merged: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(lab.path("controller/merged/report.json")).unwrap(),
     )
     .unwrap();
-    for s in &sites {
+    for (i, s) in sites.iter().enumerate() {
         let section = merged["sites"]
             .as_array()
             .unwrap()
             .iter()
             .find(|x| x["site"] == s.name.as_str())
             .unwrap_or_else(|| panic!("{} in the merged report: {merged:#}", s.name));
-        let mut macs: Vec<&str> = section["phones"]
-            .as_array()
-            .unwrap()
+        let rows = section["phones"].as_array().unwrap();
+        for (j, p) in planned(i, s).iter().enumerate() {
+            let found: Vec<&serde_json::Value> =
+                rows.iter().filter(|r| r["mac"] == p.mac.as_str()).collect();
+            assert_eq!(found.len(), 1, "{} {} once: {section:#}", s.name, p.mac);
+            assert_eq!(found[0]["state"], "Inactive", "{:#}", found[0]);
+            assert_eq!(found[0]["extension"], extension(i, j).to_string());
+        }
+        let others: Vec<&serde_json::Value> = rows
             .iter()
-            .map(|p| p["mac"].as_str().unwrap())
+            .filter(|r| !planned(i, s).iter().any(|p| r["mac"] == p.mac.as_str()))
             .collect();
-        macs.sort_unstable();
-        let mut planned: Vec<&str> = s.phones.iter().map(|p| p.mac.as_str()).collect();
-        planned.sort_unstable();
-        assert_eq!(macs, planned, "{}'s phones, each once", s.name);
-        for p in section["phones"].as_array().unwrap() {
-            assert_eq!(p["state"], "Inactive", "{p:#}");
+        if i == UNPLANNED_AT {
+            assert_eq!(others.len(), 1, "{others:#?}");
+            assert_eq!(others[0]["mac"], stranger.mac.as_str());
+            assert_eq!(others[0]["state"], "skipped");
+        } else {
+            assert!(others.is_empty(), "{others:#?}");
         }
     }
-    assert_eq!(merged["summary"]["phones"], counts.iter().sum::<usize>());
+    assert_eq!(
+        merged["unplanned"],
+        json!([{"mac": stranger.mac, "site": stranger_site.name}])
+    );
+    assert_eq!(merged["summary"]["inactive"], counts.iter().sum::<usize>());
     assert_eq!(merged["never-seen"], json!([]), "{merged:#}");
     let activation = std::fs::read_to_string(lab.path("controller/merged/activation.csv")).unwrap();
     assert_eq!(
@@ -412,11 +450,15 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
             third.output
         );
     }
-    for s in &sites {
-        for p in &s.phones {
+    for (i, s) in sites.iter().enumerate() {
+        for p in planned(i, s) {
             assert_eq!(lab.phone_report(s, p)["stats"]["conf-changes"], 1);
         }
     }
+    assert_eq!(
+        lab.phone_report(stranger_site, stranger)["stats"]["logins"],
+        0
+    );
 
     // The secret went from Vault to 0600 files only: never in Ansible's output (run with -v), nor in a site file.
     for (n, p) in [&first, &second, &third].iter().enumerate() {
