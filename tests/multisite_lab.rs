@@ -24,7 +24,7 @@ const SCALE: f64 = 60.0;
 const SITES: [&str; 3] = ["paris", "lyon", "nantes"];
 /// The site whose run is killed mid-way.
 const VICTIM: usize = 1;
-/// The site with one phone more than the plan names (its last): found on the LAN, never contacted.
+/// The site with one phone more than the plan names (its last): found on the LAN, never logged into.
 const UNPLANNED_AT: usize = 0;
 
 /// The phones the company plan names at site `i`.
@@ -281,6 +281,17 @@ fn play_killing(lab: &SitesLab, victim: &Site) -> Play {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(killed, 1, "one polyprov per site run");
+    // Killed mid-way: some phone saved and not finished (rebooting), the one a resumed run must not save again.
+    let journal = sites::json_lines(&journal);
+    let saved = journal
+        .iter()
+        .filter(|l| l["event"]["event"] == "saved")
+        .count();
+    assert!(
+        saved > finished_in_journal(lab, victim),
+        "a phone was mid-reboot when {} was killed",
+        victim.name
+    );
     finish_play(child, started)
 }
 
