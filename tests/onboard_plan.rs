@@ -5,36 +5,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 
 use common::*;
 use polyprov::sim::Simulator;
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("polyprov-plan-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// `polyprov onboard --targets targets.csv --plan PLAN --run RUN …` of every simulated phone, unattended.
+/// `polyprov onboard --plan PLAN --run RUN …` of every simulated phone, unattended.
 fn onboard(sim: &Simulator, dir: &Path, plan: &str, run: &str, extra: &[&str]) -> Output {
-    let mut targets = String::from("ip,mac\n");
-    for p in sim.phones() {
-        targets.push_str(&format!("{},{}\n", p.addrs().0.unwrap(), p.mac));
-    }
-    std::fs::write(dir.join("targets.csv"), targets).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_polyprov"))
-        .args(["onboard", "--targets", "targets.csv", "--plan", plan])
-        .args(["--run", run, "--yes", "--json", "--time-scale", "60"])
+    onboard_all(sim, dir)
+        .args(["--plan", plan, "--run", run])
         .args(extra)
-        .args(server_flags(sim))
-        .current_dir(dir)
-        .env("POLYPROV_PASSWORD", PASSWORD)
-        .env("POLYPROV_HOME", test_home())
-        .env_remove("POLYPROV_LOG")
-        .stdin(Stdio::null())
         .output()
         .unwrap()
 }
@@ -71,7 +52,7 @@ async fn the_plan_decides_which_phones_are_onboarded() {
         60.0,
     )
     .await;
-    let dir = scratch("decides");
+    let dir = scratch("plan", "decides");
     std::fs::write(
         dir.join("paris.csv"),
         "mac,site,extension,user,model\n\
@@ -147,7 +128,7 @@ async fn an_empty_site_plan_onboards_nothing_unless_unplanned_phones_are_allowed
     )
     .await;
     let m = "64167F000921".parse().unwrap();
-    let dir = scratch("empty");
+    let dir = scratch("plan", "empty");
     std::fs::write(dir.join("lyon.csv"), "mac,site,extension,user,model\n").unwrap();
     let out = onboard(&sim, &dir, "lyon.csv", "run-a", &[]);
     assert_eq!(

@@ -4,49 +4,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use polyprov::sim::Simulator;
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("polyprov-rerun-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// `polyprov onboard --run run-a …` of every simulated phone, unattended, in `dir`.
 fn onboard(sim: &Simulator, dir: &Path) -> Command {
-    let mut targets = String::from("ip,mac\n");
-    for p in sim.phones() {
-        targets.push_str(&format!("{},{}\n", p.addrs().0.unwrap(), p.mac));
-    }
-    std::fs::write(dir.join("targets.csv"), targets).unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_polyprov"));
-    c.args([
-        "onboard",
-        "--targets",
-        "targets.csv",
-        "--run",
-        "run-a",
-        "--yes",
-        "--json",
-        "--time-scale",
-        "60",
-        "--concurrency",
-        "2",
-    ])
-    .args(server_flags(sim))
-    .current_dir(dir)
-    .env("POLYPROV_PASSWORD", PASSWORD)
-    .env("POLYPROV_HOME", test_home())
-    .env_remove("POLYPROV_LOG")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut c = onboard_all(sim, dir);
+    c.args(["--run", "run-a", "--concurrency", "2"]);
     c
 }
 
@@ -87,7 +55,7 @@ async fn the_same_command_finishes_a_killed_run_and_then_changes_nothing() {
         60.0,
     )
     .await;
-    let dir = scratch("killed");
+    let dir = scratch("rerun", "killed");
     let mut child = onboard(&sim, &dir).spawn().unwrap();
     let started = Instant::now();
     while events(&dir, "saved") < 1 {
@@ -193,7 +161,7 @@ async fn a_journal_without_its_first_line_starts_over() {
         60.0,
     )
     .await;
-    let dir = scratch("empty-journal");
+    let dir = scratch("rerun", "empty-journal");
     std::fs::create_dir_all(dir.join("run-a")).unwrap();
     std::fs::write(dir.join("run-a/journal.jsonl"), "").unwrap();
     std::fs::write(dir.join("run-a/run.lock"), "").unwrap();
@@ -217,7 +185,7 @@ async fn a_directory_holding_something_else_is_refused() {
         60.0,
     )
     .await;
-    let dir = scratch("other");
+    let dir = scratch("rerun", "other");
     std::fs::create_dir_all(dir.join("run-a")).unwrap();
     std::fs::write(dir.join("run-a/notes.txt"), "mine\n").unwrap();
     let out = onboard(&sim, &dir).output().unwrap();

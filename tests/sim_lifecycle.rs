@@ -7,17 +7,17 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use polyprov::sim::Simulator;
 
-/// Log in, scrape the provisioning page's numeric names and save server type HTTPS + the URL.
-/// A fresh VVX on 6.4.5 saves HTTPS + the simulated service's URL, goes off the network, comes back with uptime
-/// reset, fetches its per-MAC master file from the service, takes the 6.4.7 image it names in two more reboots,
-/// fetches again, loads the configuration files and settles as Inactive, its line labelled for activation.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fresh_vvx_reboots_updates_and_settles_inactive() {
-    let m = mac("64167F000101");
+/// A fresh VVX on 6.4.5 in a simulator at `scale`, its provisioning server just saved (HTTPS + the simulated
+/// service's URL) through its web UI: the simulator, the client, the phone's base URL and the service's URL.
+async fn fresh_vvx_saved(
+    m: polyprov::mac::Mac,
+    scale: f64,
+) -> (Simulator, reqwest::Client, String, String) {
     let sim = start(
-        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000101")],
-        300.0,
+        vec![phone("poly-vvx-6", "6.4.5.1210", &m.to_string())],
+        scale,
     )
     .await;
     let base = format!("https://{}", sim.phones()[0].web_addr());
@@ -27,6 +27,16 @@ async fn fresh_vvx_reboots_updates_and_settles_inactive() {
         save_provisioning(&c, &base, "482", "480", &url).await,
         "CONF_CHANGE"
     );
+    (sim, c, base, url)
+}
+
+/// A fresh VVX on 6.4.5 saves HTTPS + the simulated service's URL, goes off the network, comes back with uptime
+/// reset, fetches its per-MAC master file from the service, takes the 6.4.7 image it names in two more reboots,
+/// fetches again, loads the configuration files and settles as Inactive, its line labelled for activation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_vvx_reboots_updates_and_settles_inactive() {
+    let m = mac("64167F000101");
+    let (sim, c, base, url) = fresh_vvx_saved(m, 300.0).await;
     wait_for(
         &sim,
         m,
@@ -254,18 +264,7 @@ async fn activation_waits_for_a_reboot_when_the_phone_is_not_told() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_during_a_provisioning_pass_is_obeyed_at_once() {
     let m = mac("64167F000107");
-    let sim = start(
-        vec![phone("poly-vvx-6", "6.4.5.1210", "64167F000107")],
-        100.0,
-    )
-    .await;
-    let base = format!("https://{}", sim.phones()[0].web_addr());
-    let url = sim.prov_url().unwrap();
-    let c = client(m);
-    assert_eq!(
-        save_provisioning(&c, &base, "482", "480", &url).await,
-        "CONF_CHANGE"
-    );
+    let (sim, ..) = fresh_vvx_saved(m, 100.0).await;
     // Back from the save's reboot, waiting to contact the server (30 s of phone time, 0.3 s here).
     wait_for(&sim, m, Duration::from_secs(10), "the first boot", |p| {
         p["reboots"] == 1 && p["up"] == true

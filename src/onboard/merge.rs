@@ -69,7 +69,13 @@ pub fn merge(dirs: &[PathBuf], plan: Option<&[Planned]>) -> Result<Merged, Onboa
         }
         runs.push(RunRows {
             dir: dir.clone(),
-            site: run.spec.site.clone(),
+            // A run that followed its site's plan is filed under the plan's site name, as the company plan has it.
+            site: run
+                .spec
+                .plan
+                .as_ref()
+                .map(|p| p.site.clone())
+                .or(run.spec.site.clone()),
             rows,
         });
     }

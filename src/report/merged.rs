@@ -230,13 +230,17 @@ pub fn write_files(
         ("activation.csv", activation_csv(sites)?),
         ("report.html", page(sites, never_seen, unplanned, generated)),
     ];
+    // Each file whole or not at all: written beside, then renamed into place.
     let mut paths = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| ReportError::Write {
+                path: path.clone(),
+                source,
+            })?;
         paths.push(path);
     }
     Ok(paths)

@@ -82,9 +82,11 @@ pub fn parse(path: &Path, text: &str, sites: Option<&[String]>) -> Result<Vec<Pl
         line,
         problem,
     };
+    // Comment lines (`# the Paris office`), before the header too, are skipped.
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
+        .comment(Some(b'#'))
         .from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
@@ -127,8 +129,8 @@ pub fn parse(path: &Path, text: &str, sites: Option<&[String]>) -> Result<Vec<Pl
             row_error(line, format!("not a CSV row: {e}"))
         })?;
         let line = record.position().map_or(0, |p| line_at(text, p.byte()));
-        // Blank rows, and comments (`# the Paris office`), are skipped.
-        if record.iter().all(str::is_empty) || record.get(0).is_some_and(|c| c.starts_with('#')) {
+        // Blank rows are skipped.
+        if record.iter().all(str::is_empty) {
             continue;
         }
         if record.len() != header.len() {
@@ -187,14 +189,24 @@ pub fn parse(path: &Path, text: &str, sites: Option<&[String]>) -> Result<Vec<Pl
     Ok(out)
 }
 
-/// The line (from 1) of the record the CSV reader says starts at byte `at` of `text`: its count skips blank lines,
-/// and its position is where the blank lines before the record begin.
+/// The line (from 1) of the record the CSV reader says starts at byte `at` of `text`: its count skips blank and
+/// comment lines, and its position is where those before the record begin.
 fn line_at(text: &str, at: u64) -> usize {
+    let bytes = text.as_bytes();
     let mut at = usize::try_from(at).unwrap_or(usize::MAX).min(text.len());
-    while matches!(text.as_bytes().get(at), Some(b'\n' | b'\r')) {
-        at += 1;
+    loop {
+        match bytes.get(at) {
+            Some(b'\n' | b'\r') => at += 1,
+            Some(b'#') => {
+                at = bytes[at..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |n| at + n);
+            }
+            _ => break,
+        }
     }
-    text.as_bytes()
+    bytes
         .get(..at)
         .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
         + 1

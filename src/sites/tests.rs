@@ -115,6 +115,17 @@ fn quoted_cells_and_comments() {
         .unwrap();
     assert_eq!(p[0].user.as_deref(), Some("Lima, Ana"));
     assert_eq!(p[0].line, 4);
+    // A comment above the header is not the header.
+    let p = plan(
+        "# exported 2026-12-01
+mac,site
+64:16:7f:00:00:11,paris
+not-a-mac,paris
+",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(p.contains("line 4"), "{p}");
 }
 
 /// Split by site, every given site present (empty where nothing is planned), and each site file reads back as

@@ -191,6 +191,37 @@ pub fn server_flags(sim: &Simulator) -> Vec<String> {
     ]
 }
 
+/// A fresh directory for one test (`polyprov-<prefix>-<name>-<pid>`), emptied first if a run left it behind.
+pub fn scratch(prefix: &str, name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("polyprov-{prefix}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// `polyprov onboard --targets targets.csv --yes --json --time-scale 60` of every simulated phone (by address and
+/// MAC, written to `dir/targets.csv`), run in `dir` with the test password and the simulator's service; the caller
+/// adds the flags under test.
+pub fn onboard_all(sim: &Simulator, dir: &std::path::Path) -> std::process::Command {
+    let mut targets = String::from("ip,mac\n");
+    for p in sim.phones() {
+        targets.push_str(&format!("{},{}\n", p.addrs().0.unwrap(), p.mac));
+    }
+    std::fs::write(dir.join("targets.csv"), targets).unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_polyprov"));
+    c.args(["onboard", "--targets", "targets.csv", "--yes", "--json"])
+        .args(["--time-scale", "60"])
+        .args(server_flags(sim))
+        .current_dir(dir)
+        .env("POLYPROV_PASSWORD", PASSWORD)
+        .env("POLYPROV_HOME", test_home())
+        .env_remove("POLYPROV_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
 /// A job for the simulator's first phone (HTTPS where it serves it, else HTTP), pointing it at `url`, watched at
 /// `scale` phone seconds per wall second, with the test password and the profile's defaults.
 pub fn job(sim: &Simulator, url: &str, scale: f64) -> polyprov::phone::Job {
