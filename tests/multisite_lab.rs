@@ -361,8 +361,32 @@ fn one_plan_in_every_site_onboarded_by_ansible_one_merged_report_out() {
         "the killed run was cut short"
     );
 
-    // Second play: the killed site's run is resumed and finishes; the finished sites change nothing.
-    let second = play(&lab);
+    // Second play: the killed site's run is resumed and finishes; the finished sites change nothing. Its run is
+    // still locked when the play gets there, as by a polyprov an earlier play left running (the controller died
+    // mid-play): the play waits for the lock to be released instead of failing with exit code 4 (busy).
+    let second = {
+        let lock = run_dir(&lab, victim).join("run.lock");
+        // --no-fork: the process killed below is the one holding the lock (a forked `sleep` would keep it).
+        let mut holder = Command::new("flock")
+            .arg("--no-fork")
+            .arg(&lock)
+            .args(["sleep", "600"])
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let child = start_play(&lab);
+        while lab.processes(&victim.ns, "flock --wait").is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "the play never waited for {}'s locked run",
+                victim.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = holder.kill();
+        let _ = holder.wait();
+        finish_play(child, started)
+    };
     eprintln!(
         "second play ({:.1?}):\n{}",
         second.took,

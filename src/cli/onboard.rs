@@ -46,7 +46,7 @@ pub struct OnboardArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "state_dir")]
     pub run: Option<PathBuf>,
     /// This site's plan (its file from `polyprov plan split`): only the phones it lists are onboarded, with their
-    /// extension and user; phones found that it does not list are reported as skipped and never contacted.
+    /// extension and user; phones found that it does not list are reported as skipped and never logged into.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// With --plan: onboard phones found here that the plan does not list too.
@@ -429,7 +429,11 @@ async fn rerun(
     }
     let (repaired, end) = result?;
     ended::repaired(repaired);
-    Ok(ended::print(&end, mode(json)))
+    let code = ended::print(&end, mode(json));
+    if args.print_resources {
+        super::shared::print_resources();
+    }
+    Ok(code)
 }
 
 pub async fn resume(args: ResumeArgs) -> anyhow::Result<u8> {

@@ -1,7 +1,7 @@
 //! A run that follows its site's plan (`onboard --plan sites/paris.csv`, or `plan = …` in the site file): the
 //! site's slice of the company plan (`polyprov plan split`) says which phones belong to this LAN segment, with
 //! their extension and user. Only those are onboarded; a phone found here that the plan does not list is reported
-//! as skipped and never contacted (unless the site allows unplanned phones), and a planned phone the run does not
+//! as skipped and never contacted by the run (unless the site allows unplanned phones), and a planned phone the run does not
 //! find is named before the run starts.
 
 use std::collections::BTreeSet;
